@@ -1,0 +1,27 @@
+# Two commands do all the set-up on a fresh machine:
+#   make run    – create the environment if needed, then start the kiosk (ARGS="--mode self-service" …)
+#   make test   – create the environment if needed, then run the test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTHON ?= python3
+ARGS ?=
+
+.PHONY: run test lint bench
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/kiosk run $(ARGS)
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest
+
+bench: $(STAMP)
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.run_all

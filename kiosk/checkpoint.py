@@ -1,0 +1,122 @@
+"""Checkpoint rules: evaluate a code, apply the duplicate window, record the inspection, count the day.
+
+``inspect`` commits the inspection to the store before it returns, so whatever shows the verdict afterwards
+shows something that is already on disk. It is called from the scanner's worker thread, not the GUI thread.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from kiosk.codes.registry import CodeRegistry, CodeResult, Verdict
+from kiosk.store import Store
+
+Clock = Callable[[], datetime]
+
+
+def local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+def _utc(moment: datetime) -> str:
+    """Times are stored in UTC so that comparing the ISO strings compares the moments."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+@dataclass(frozen=True)
+class Counters:
+    """Today's figures at one checkpoint: inspections (人次), unique persons (人数), and per verdict."""
+
+    inspections: int = 0
+    persons: int = 0
+    by_verdict: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    result: CodeResult
+    at: datetime
+    # Set when the same code was already inspected here within the duplicate window: the time of that
+    # inspection. A duplicate is shown but not recorded or counted again.
+    already_inspected_at: datetime | None
+    counters: Counters
+
+    @property
+    def duplicate(self) -> bool:
+        return self.already_inspected_at is not None
+
+
+class Checkpoint:
+    def __init__(
+        self,
+        store: Store,
+        registry: CodeRegistry,
+        hash_key: bytes,
+        checkpoint_id: str,
+        duplicate_window: timedelta = timedelta(minutes=10),
+        clock: Clock = local_now,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self._hash_key = hash_key
+        self.checkpoint_id = checkpoint_id
+        self.duplicate_window = duplicate_window
+        self.clock = clock
+
+    def keyed_hash(self, text: str) -> str:
+        """HMAC-SHA256 under the device key: equal texts match, yet the store cannot be reversed to codes."""
+        return hmac.new(self._hash_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+    def inspect(self, text: str, source: str = "camera") -> Inspection:
+        now = self.clock()
+        result = self.registry.evaluate(text, now)
+        code_hash = self.keyed_hash(text)
+        with self.store.transaction() as conn:
+            previous = conn.execute(
+                "SELECT at FROM inspections WHERE checkpoint_id = ? AND code_hash = ? AND at >= ?"
+                " ORDER BY at DESC LIMIT 1",
+                (self.checkpoint_id, code_hash, _utc(now - self.duplicate_window)),
+            ).fetchone()
+            if previous is None:
+                conn.execute(
+                    "INSERT INTO inspections (id, at, local_day, checkpoint_id, source, kind, code_hash,"
+                    " subject_hash, verdict, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        str(uuid.uuid4()),
+                        _utc(now),
+                        now.date().isoformat(),
+                        self.checkpoint_id,
+                        source,
+                        result.kind,
+                        code_hash,
+                        # A code that names nobody counts as its own person: the same code, the same holder.
+                        self.keyed_hash(result.subject or f"code:{text}"),
+                        result.verdict.value,
+                        result.reason.key,
+                    ),
+                )
+        already = datetime.fromisoformat(previous["at"]).astimezone(now.tzinfo) if previous else None
+        return Inspection(result, now, already, self.counters(now))
+
+    def pending_upload(self) -> int:
+        """Inspections recorded here that the central API has not acknowledged yet."""
+        return int(self.store.query("SELECT COUNT(*) FROM inspections WHERE uploaded_at IS NULL")[0][0])
+
+    def counters(self, now: datetime | None = None) -> Counters:
+        day = (now or self.clock()).date().isoformat()
+        rows = self.store.query(
+            "SELECT verdict, COUNT(*) AS n FROM inspections WHERE checkpoint_id = ? AND local_day = ?"
+            " GROUP BY verdict",
+            (self.checkpoint_id, day),
+        )
+        persons = self.store.query(
+            "SELECT COUNT(DISTINCT subject_hash) FROM inspections WHERE checkpoint_id = ? AND local_day = ?",
+            (self.checkpoint_id, day),
+        )[0][0]
+        by_verdict = {v.value: 0 for v in Verdict} | {row["verdict"]: row["n"] for row in rows}
+        return Counters(sum(by_verdict.values()), persons, by_verdict)

@@ -1,0 +1,5 @@
+"""Code formats the checkpoint understands, behind one registry that turns any text into a verdict."""
+
+from kiosk.codes.registry import CodeFormat, CodeRegistry, CodeResult, Verdict, default_registry
+
+__all__ = ["CodeFormat", "CodeRegistry", "CodeResult", "Verdict", "default_registry"]

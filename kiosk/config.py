@@ -1,0 +1,107 @@
+"""Settings: built-in defaults, then ``kiosk.toml`` in the data folder, then KIOSK_* environment variables,
+then command-line flags. Every value is validated; a bad one is refused with the key and the reason."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kiosk.i18n import LANGUAGES
+
+SETTINGS_FILE = "kiosk.toml"
+MODES = ("checkpoint", "self-service")
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    site_name: str = "政务自助终端"
+    checkpoint_id: str = "CP-001"
+    mode: str = "checkpoint"
+    camera: str = "demo"
+    decoder: str = "auto"
+    fullscreen: bool = False
+    language: str = "zh-CN"
+    idle_timeout_s: int = 60
+    idle_countdown_s: int = 10
+    duplicate_window_s: int = 600
+    # How long a verdict stays on screen before the scanner looks for the next code.
+    verdict_hold_s: float = 3.0
+    sound: bool = True
+    central_url: str | None = None
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "kiosk.sqlite3"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.data_dir / "secrets"
+
+
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "data_dir"}
+
+
+def _coerce(key: str, value: Any) -> Any:
+    default = _FIELDS[key].default
+    try:
+        if isinstance(default, bool):
+            if isinstance(value, str):
+                if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                    raise ValueError(value)
+                return value.lower() in ("1", "true", "yes", "on")
+            return bool(value)
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, float):
+            return float(value)
+        return None if value in (None, "") and default is None else str(value)
+    except (TypeError, ValueError):
+        raise SettingsError(f"setting {key!r}: {value!r} is not a valid {type(default).__name__}") from None
+
+
+def _validate(s: Settings) -> Settings:
+    checks = [
+        (s.mode in MODES, "mode", f"must be one of {', '.join(MODES)}"),
+        (s.language in LANGUAGES, "language", f"must be one of {', '.join(LANGUAGES)}"),
+        (10 <= s.idle_timeout_s <= 3600, "idle_timeout_s", "must be between 10 and 3600 seconds"),
+        (1 <= s.idle_countdown_s <= 60, "idle_countdown_s", "must be between 1 and 60 seconds"),
+        (0 <= s.duplicate_window_s <= 86400, "duplicate_window_s", "must be between 0 and 86400 seconds"),
+        (0.5 <= s.verdict_hold_s <= 60, "verdict_hold_s", "must be between 0.5 and 60 seconds"),
+        (bool(s.checkpoint_id.strip()), "checkpoint_id", "must not be empty"),
+        (bool(s.camera.strip()), "camera", "must not be empty"),
+    ]
+    for ok, key, why in checks:
+        if not ok:
+            raise SettingsError(f"setting {key!r} {why} (got {getattr(s, key)!r})")
+    return s
+
+
+def load_settings(data_dir: Path, overrides: dict[str, Any] | None = None) -> Settings:
+    values: dict[str, Any] = {}
+    path = data_dir / SETTINGS_FILE
+    if path.exists():
+        try:
+            with path.open("rb") as fh:
+                from_file = tomllib.load(fh)
+        except tomllib.TOMLDecodeError as err:
+            raise SettingsError(f"{path.name}: {err}") from None
+        unknown = sorted(set(from_file) - set(_FIELDS))
+        if unknown:
+            raise SettingsError(f"{path.name}: unknown setting(s) {', '.join(unknown)}")
+        values.update(from_file)
+    for key in _FIELDS:
+        env = os.environ.get(f"KIOSK_{key.upper()}")
+        if env is not None:
+            values[key] = env
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    coerced = {key: _coerce(key, value) for key, value in values.items()}
+    return _validate(Settings(data_dir=data_dir, **coerced))

@@ -1,0 +1,29 @@
+"""Device secrets kept as owner-only files in the data folder, created on first use."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def load_or_create_secret(path: Path, nbytes: int = 32) -> bytes:
+    """Read a random secret, creating it (mode 0600, written atomically) if it does not exist yet."""
+    try:
+        data = path.read_bytes()
+        if len(data) == nbytes:
+            return data
+        raise ValueError(f"secret file {path.name} has {len(data)} bytes, expected {nbytes}")
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data = secrets.token_bytes(nbytes)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    return data

@@ -1,0 +1,45 @@
+"""Wires the core together for one data folder: settings, store, device hash key, checkpoint.
+
+Both the GUI and the command line start from here, so they see the same data the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from kiosk.checkpoint import Checkpoint
+from kiosk.codes.registry import CodeRegistry, default_registry
+from kiosk.config import Settings, load_settings
+from kiosk.keystore import load_or_create_secret
+from kiosk.store import Store
+
+
+@dataclass
+class KioskCore:
+    settings: Settings
+    store: Store
+    registry: CodeRegistry
+    checkpoint: Checkpoint
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def open_core(settings: Settings) -> KioskCore:
+    store = Store(settings.store_path)
+    registry = default_registry()
+    checkpoint = Checkpoint(
+        store,
+        registry,
+        hash_key=load_or_create_secret(settings.secrets_dir / "inspection-hash.key"),
+        checkpoint_id=settings.checkpoint_id,
+        duplicate_window=timedelta(seconds=settings.duplicate_window_s),
+    )
+    return KioskCore(settings, store, registry, checkpoint)
+
+
+def open_core_at(data_dir: Path, overrides: dict[str, Any] | None = None) -> KioskCore:
+    return open_core(load_settings(data_dir, overrides))

@@ -1,0 +1,82 @@
+"""The local SQLite store (WAL): every write is committed and synced to disk before the call returns.
+
+Schema changes are a numbered list of SQL scripts applied in order and tracked with ``PRAGMA user_version``:
+for one embedded file owned by one process this is the whole of what a migration tool would do here.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE inspections (
+        id            TEXT PRIMARY KEY,      -- UUID, so a later upload is idempotent
+        at            TEXT NOT NULL,         -- ISO 8601 in UTC
+        local_day     TEXT NOT NULL,         -- YYYY-MM-DD in the kiosk's time zone, for today's counters
+        checkpoint_id TEXT NOT NULL,
+        source        TEXT NOT NULL,         -- camera | manual
+        kind          TEXT NOT NULL,
+        code_hash     TEXT NOT NULL,         -- keyed hash of the code text, never the text
+        subject_hash  TEXT NOT NULL,         -- keyed hash of who the code is for (unique persons)
+        verdict       TEXT NOT NULL,
+        reason        TEXT NOT NULL,         -- message key, no personal data
+        uploaded_at   TEXT                   -- NULL until the central API has acknowledged it
+    );
+    CREATE INDEX inspections_by_code ON inspections (checkpoint_id, code_hash, at);
+    CREATE INDEX inspections_by_day ON inspections (checkpoint_id, local_day);
+    """,
+)
+
+
+class Store:
+    """One connection shared by the GUI and worker threads, serialised by a lock (SQLite writes serially)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        # FULL: a committed transaction survives power loss, which is what "written before shown" promises.
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self._conn.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                # One script, one transaction: a crash mid-migration leaves the previous schema intact.
+                self._conn.executescript(f"BEGIN IMMEDIATE; {script}; PRAGMA user_version={number}; COMMIT;")
+                log.info("store %s migrated to schema %d", self.path.name, number)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._conn.execute(sql, params).fetchall()
+
+    def schema_version(self) -> int:
+        return int(self.query("PRAGMA user_version")[0][0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,98 @@
+"""Command line of the kiosk: `kiosk run` starts the GUI; the other subcommands serve operators and scripts.
+
+Heavy modules (Qt, OpenCV, the QR decoder) are imported inside the subcommand that needs them, so
+`kiosk --help` and the non-GUI commands start quickly and never load Qt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from kiosk.config import MODES, SettingsError, load_settings
+from kiosk.i18n import LANGUAGES
+from kiosk.paths import resolve_data_dir
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--data-dir", help="settings, local store and keys (default: $KIOSK_DATA_DIR, else XDG data home)"
+    )
+    common.add_argument("--language", choices=LANGUAGES, help="language of messages (default zh-CN)")
+    common.add_argument("-v", "--verbose", action="store_true", help="log INFO to the console too")
+
+    parser = argparse.ArgumentParser(
+        prog="kiosk", description="政务自助终端 — self-service / checkpoint kiosk"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", parents=[common], help="start the kiosk GUI")
+    run.add_argument("--mode", choices=MODES)
+    run.add_argument(
+        "--camera", help="camera source: 'demo', a device index, a video file or URL, or a folder of images"
+    )
+    run.add_argument("--fullscreen", action="store_true", default=None)
+
+    scan = sub.add_parser("scan", parents=[common], help="decode and evaluate the codes in image files")
+    scan.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    scan.add_argument("--json", action="store_true", help="one JSON object per line per file")
+    return parser
+
+
+def _cmd_run(args: argparse.Namespace, data_dir: Path) -> int:
+    settings = load_settings(
+        data_dir,
+        {"mode": args.mode, "camera": args.camera, "fullscreen": args.fullscreen, "language": args.language},
+    )
+    from ui.app import run_gui
+
+    return run_gui(settings)
+
+
+def _cmd_scan(args: argparse.Namespace, data_dir: Path) -> int:
+    from devices.image_file import read_image
+    from devices.qr import get_decoder
+    from kiosk.codes.registry import default_registry
+    from kiosk.i18n import translate
+    from kiosk.scan_files import scan_file
+    from kiosk.scanning import Scanner
+
+    settings = load_settings(data_dir, {"language": args.language})
+    scanner = Scanner(get_decoder(settings.decoder), default_registry())
+    failures = 0
+    for path in args.files:
+        result = scan_file(scanner, path, read_image, settings.language)
+        failures += "error" in result
+        if args.json:
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+        elif "error" in result:
+            print(f"{path}: {result['error']}", flush=True)
+        elif not result["codes"]:
+            print(f"{path}: no code found ({result['ms']} ms)", flush=True)
+        else:
+            for code in result["codes"]:
+                verdict = translate(f"verdict.{code['verdict']}", settings.language)
+                line = f"{path}: [{code['verdict']}] {verdict} — {code['reason']} ({code['kind']})"
+                print(line, flush=True)
+    return 1 if failures else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        data_dir = resolve_data_dir(args.data_dir)
+        from kiosk.logs import configure_logging
+
+        configure_logging(data_dir, verbose=args.verbose)
+        handler = {"run": _cmd_run, "scan": _cmd_scan}[args.command]
+        return handler(args, data_dir)
+    except SettingsError as err:
+        print(f"kiosk: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
