@@ -1,0 +1,118 @@
+"""Shared fixtures. Qt runs offscreen (no display in CI); UI fixtures build a real core in a temporary
+data folder with short timeouts, and windows fed by fake cameras."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
+
+import dataclasses
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from kiosk.config import Settings
+from kiosk.services import KioskCore, open_core
+
+
+def ui_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for UI tests: the real defaults with short holds and no sound.
+
+    Built directly rather than through ``load_settings`` so that tests may use timeouts shorter than a
+    kiosk would ever be configured with.
+    """
+    base = Settings(data_dir=data_dir, verdict_hold_s=0.6, sound=False, language="zh-CN")
+    return dataclasses.replace(base, **overrides)
+
+
+@pytest.fixture
+def ui_data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def styled_app(qapp: Any) -> Any:
+    from ui.app import apply_look
+
+    apply_look(qapp)
+    return qapp
+
+
+@pytest.fixture
+def make_window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Callable[..., Any]]:
+    """``make_window(frames | camera_factory, **settings)`` → a shown, started MainWindow.
+
+    ``frames`` feed a ``devices.camera.FakeCamera`` at 30 fps; the window gets a ``FakeSpeaker``
+    (``window.speaker``) and starts on ``screen`` ("checkpoint", "home" or "manual"), chosen before the camera
+    starts so that no frame goes by unscanned. Every window and core is shut down at the end of the test.
+    """
+    from devices.camera import FakeCamera
+    from devices.qr import get_decoder
+    from devices.speaker import FakeSpeaker
+    from ui.app import build_main_window
+
+    built: list[tuple[Any, KioskCore]] = []
+
+    def make(
+        frames: Sequence[np.ndarray] = (),
+        *,
+        camera_factory: Callable[[], Any] | None = None,
+        data_dir: Path | None = None,
+        screen: str = "checkpoint",
+        **overrides: Any,
+    ) -> Any:
+        core = open_core(ui_settings(data_dir or ui_data_dir, **overrides))
+        factory = camera_factory or (lambda: FakeCamera(list(frames), fps=30.0))
+        window = build_main_window(
+            core, factory, lambda: get_decoder("auto"), FakeSpeaker(), camera_backoff_s=(0.05, 0.2)
+        )
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        {"checkpoint": window.show_checkpoint, "home": window.show_home, "manual": window.show_manual_entry}[
+            screen
+        ]()
+        window.start()
+        built.append((window, core))
+        return window
+
+    yield make
+    for window, core in built:
+        window.shutdown()
+        core.close()
+
+
+@pytest.fixture
+def verdicts(qtbot: Any) -> Callable[[Any], list[dict[str, Any]]]:
+    """``verdicts(window)`` → a list that fills with a snapshot of the screen at each verdict shown."""
+
+    def watch(window: Any) -> list[dict[str, Any]]:
+        seen: list[dict[str, Any]] = []
+
+        def snapshot(timing: Any, shown_at: float) -> None:
+            screen = window.stack.currentWidget()
+            panel = (
+                window.manual_screen.verdict_panel
+                if screen is window.manual_screen
+                else (window.checkpoint_screen.verdict_panel)
+            )
+            seen.append(
+                {
+                    "verdict": panel.current_verdict,
+                    "texts": panel.texts(),
+                    "inspection": panel.inspection,
+                    "timing": timing,
+                    "shown_at": shown_at,
+                }
+            )
+
+        window.verdict_shown.connect(snapshot)
+        return seen
+
+    return watch

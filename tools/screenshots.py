@@ -1,0 +1,140 @@
+"""Render the kiosk's screens offscreen at 1280x800 into docs/screenshots/ (``python -m tools.screenshots``).
+
+The checkpoint shots are real: generated camera frames go through the real decoder, pipeline and store, in a
+throw-away data folder, so what the pictures show is what the kiosk does.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import argparse
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QEventLoop, QRect, Qt, QTimer
+from PySide6.QtGui import QColor, QImage, QPainter
+
+from devices.camera import FakeCamera
+from devices.qr import get_decoder
+from devices.speaker import FakeSpeaker
+from kiosk.config import Settings
+from kiosk.paths import PROJECT_ROOT
+from kiosk.services import open_core
+from tools.synth_frames import Pose, code_frame, scene, valid_id_number, wrong_check_digit
+from ui.app import build_main_window, create_application
+from ui.main_window import MainWindow
+
+OUT_DIR = PROJECT_ROOT / "docs" / "screenshots"
+SIZE = (1280, 800)
+VERDICT_CODES = (
+    ("green", valid_id_number()),
+    ("yellow", "https://health.example.gov.cn/pass?token=demo"),
+    ("red", wrong_check_digit()),
+)
+
+
+def spin(ms: int) -> None:
+    """Let the event loop run for ``ms`` milliseconds (threads deliver, widgets repaint)."""
+    loop = QEventLoop()
+    QTimer.singleShot(ms, loop.quit)
+    loop.exec()
+
+
+def wait_for(condition: Callable[[], bool], timeout_ms: int = 8000) -> None:
+    waited = 0
+    while not condition():
+        if waited >= timeout_ms:
+            raise TimeoutError("the window did not reach the expected state")
+        spin(20)
+        waited += 20
+
+
+def save(window: MainWindow, path: Path) -> QImage:
+    image = window.grab().toImage()
+    image.save(str(path))
+    print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+    return image
+
+
+def side_by_side(images: list[QImage], path: Path, gap: int = 24) -> None:
+    scaled = [i.scaledToWidth(SIZE[0] // 2, Qt.TransformationMode.SmoothTransformation) for i in images]
+    width = sum(i.width() for i in scaled) + gap * (len(scaled) + 1)
+    height = max(i.height() for i in scaled) + 2 * gap
+    canvas = QImage(width, height, QImage.Format.Format_RGB32)
+    canvas.fill(QColor("#FFFFFF"))
+    painter = QPainter(canvas)
+    x = gap
+    for image in scaled:
+        painter.drawImage(QRect(x, gap, image.width(), image.height()), image)
+        x += image.width() + gap
+    painter.end()
+    canvas.save(str(path))
+    print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+
+
+def build(data_dir: Path, frames: list, **overrides: object) -> MainWindow:
+    settings = Settings(data_dir=data_dir, sound=False, verdict_hold_s=30.0, **overrides)  # type: ignore[arg-type]
+    core = open_core(settings)
+    window = build_main_window(core, lambda: FakeCamera(frames, fps=30.0), get_decoder, FakeSpeaker())
+    window.resize(*SIZE)
+    window.show()
+    return window
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT_DIR)
+    args = parser.parse_args()
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    create_application([])
+
+    with tempfile.TemporaryDirectory() as tmp:
+        background = scene()
+        pose = Pose(size=0.5, angle_deg=-9.0, tilt=0.12, center=(0.5, 0.5))
+        frames = []
+        for _, text in VERDICT_CODES:
+            frames += [background] * 20 + [code_frame(text, pose, background=background)] * 45
+        window = build(Path(tmp) / "checkpoint", frames)
+        window.show_home()
+        window.start()
+        wait_for(lambda: window.top_bar.camera_state == "ok")
+        spin(300)
+        save(window, out / "home.png")
+
+        shots: list[QImage] = []
+        window.show_checkpoint()
+        panel = window.checkpoint_screen.verdict_panel
+        for verdict, _ in VERDICT_CODES:
+            wait_for(lambda v=verdict: panel.current_verdict == v)
+            spin(250)  # a preview frame or two with the code in view
+            shots.append(save(window, out / f"checkpoint-{verdict}.png"))
+        side_by_side(shots, out / "checkpoint-verdicts.png")
+
+        window.show_manual_entry()
+        for key in wrong_check_digit():
+            window.manual_screen.press(key)
+        window.manual_screen.press("confirm")
+        spin(100)
+        save(window, out / "manual-entry-error.png")
+
+        window.manual_screen.press("clear")
+        for key in valid_id_number()[:10]:
+            window.manual_screen.press(key)
+        window.idle.configure(timeout_ms=100, countdown_s=8)
+        window.idle.poke()
+        wait_for(window.idle_overlay.isVisible)
+        spin(100)
+        save(window, out / "idle-countdown.png")
+
+        window.close()
+        window.core.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""Application start-up: fonts, theme, the window, and the event loop.
+
+Start-up is kept short: OpenCV and the QR decoder are imported by the scan threads, and the camera is opened
+only once the home screen is on screen.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QFont, QFontDatabase
+from PySide6.QtWidgets import QApplication
+
+from devices.speaker import Speaker, SystemSpeaker, create_speaker
+from kiosk.config import Settings
+from kiosk.paths import ASSETS_DIR, FONT_PATH
+from kiosk.services import KioskCore, open_core
+from ui.main_window import MainWindow
+from ui.scan_pipeline import ScanPipeline
+from ui.workers import run_in_background
+
+if TYPE_CHECKING:
+    from devices.camera import Camera
+    from kiosk.scanning import Decoder
+
+log = logging.getLogger(__name__)
+
+THEME_PATH = ASSETS_DIR / "theme" / "kiosk.qss"
+WINDOW_SIZE = (1280, 800)
+# Families Qt may pick for Latin text; each falls back to the shipped CJK font for Chinese.
+_LATIN_FAMILIES = ("Noto Sans", "DejaVu Sans", "Liberation Sans")
+_IMPORTED_AT = time.monotonic()
+
+
+def process_age_ms() -> float:
+    """Milliseconds since this process started (Linux /proc; elsewhere since this module was imported)."""
+    try:
+        with open("/proc/self/stat", encoding="ascii") as fh:
+            # Field 22 is the start time in clock ticks after boot; the command name may hold spaces.
+            start_ticks = int(fh.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime", encoding="ascii") as fh:
+            uptime_s = float(fh.read().split()[0])
+        return (uptime_s - start_ticks / os.sysconf("SC_CLK_TCK")) * 1000
+    except (OSError, ValueError, IndexError):
+        return (time.monotonic() - _IMPORTED_AT) * 1000
+
+
+def apply_look(app: QApplication) -> None:
+    """Load the shipped CJK font (so Chinese renders on a machine without CJK fonts) and the theme."""
+    font_id = QFontDatabase.addApplicationFont(str(FONT_PATH))
+    families = QFontDatabase.applicationFontFamilies(font_id) if font_id >= 0 else []
+    if not families:
+        log.error("could not load the CJK font %s; Chinese text may not render", FONT_PATH.name)
+    cjk = families[:1]
+    installed = set(QFontDatabase.families())
+    font = QFont()
+    font.setFamilies([f for f in _LATIN_FAMILIES if f in installed][:1] + cjk)
+    font.setPixelSize(22)
+    app.setFont(font)
+    for generic in ("Sans Serif", "sans-serif", "Helvetica", "Arial"):
+        QFont.insertSubstitutions(generic, cjk)
+    try:
+        app.setStyleSheet(THEME_PATH.read_text(encoding="utf-8"))
+    except OSError as err:
+        log.error("theme %s not loaded: %s", THEME_PATH.name, err)
+
+
+def create_application(argv: Sequence[str]) -> QApplication:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(list(argv))
+    app.setApplicationName("kiosk")
+    apply_look(app)
+    return app
+
+
+def make_camera(spec: str) -> Camera:
+    """The camera for a settings spec; called on the camera thread, so OpenCV is imported there."""
+    from devices.camera import open_camera
+
+    return open_camera(spec)
+
+
+def make_decoder(name: str) -> Decoder:
+    """The QR decoder; called on the decode thread, so zxing-cpp and OpenCV are imported there."""
+    from devices.qr import get_decoder
+
+    return get_decoder(name)
+
+
+def build_main_window(
+    core: KioskCore,
+    camera_factory: Callable[[], Camera],
+    decoder_factory: Callable[[], Decoder],
+    speaker: Speaker,
+    *,
+    camera_backoff_s: tuple[float, float] = (0.5, 5.0),
+) -> MainWindow:
+    """The window with its scan pipeline; ``start()`` it once it is shown.
+
+    ``camera_backoff_s`` is the first and the longest wait before reopening a failed camera.
+    """
+    settings = core.settings
+    first, longest = camera_backoff_s
+    pipeline = ScanPipeline(
+        camera_factory,
+        decoder_factory,
+        core.checkpoint,
+        settings.verdict_hold_s,
+        initial_backoff_s=first,
+        max_backoff_s=longest,
+    )
+    window = MainWindow(core, pipeline, speaker)
+    pipeline.setParent(window)
+    window.resize(*WINDOW_SIZE)
+    return window
+
+
+def _quit_on_signals(app: QApplication) -> None:
+    """SIGTERM (a service manager) and Ctrl-C end the event loop, so shutdown closes camera and store."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: app.quit())
+    # Python runs signal handlers only between bytecodes; this timer lets it in while Qt waits for events.
+    wake = QTimer(app)
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+
+
+def run_gui(settings: Settings) -> int:
+    app = create_application(sys.argv)
+    core = open_core(settings)
+    speaker = create_speaker(settings.sound)
+    window = build_main_window(
+        core,
+        camera_factory=lambda: make_camera(settings.camera),
+        decoder_factory=lambda: make_decoder(settings.decoder),
+        speaker=speaker,
+    )
+    _quit_on_signals(app)
+
+    def on_shown() -> None:
+        log.info("home screen shown after %.0f ms", process_age_ms())
+        window.start()
+        if isinstance(speaker, SystemSpeaker):
+            run_in_background(window, speaker.prepare, on_success=lambda _: None)
+
+    if settings.fullscreen:
+        window.showFullScreen()
+    else:
+        window.show()
+    QTimer.singleShot(0, on_shown)
+    try:
+        return app.exec()
+    finally:
+        window.shutdown()
+        core.close()

@@ -1,0 +1,46 @@
+"""The idle countdown shown over the whole window: "N 秒后返回首页，触摸屏幕继续"."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
+
+from kiosk.i18n import translate
+
+
+class IdleOverlay(QWidget):
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("idleOverlay")
+        # Needed for a plain QWidget to paint its style-sheet background (the dimming).
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.message_label = QLabel()
+        self.message_label.setObjectName("idleMessage")
+        self.message_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message_label.setWordWrap(True)
+        # Padding lives in the card's layout, not in the label's style: a word-wrapped label with
+        # style-sheet padding is sized too short and clips its second line.
+        card = QFrame()
+        card.setObjectName("idleCard")
+        card.setMinimumWidth(760)
+        card_layout = QVBoxLayout(card)
+        card_layout.setContentsMargins(56, 40, 56, 40)
+        card_layout.addWidget(self.message_label)
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(card, 0, Qt.AlignmentFlag.AlignCenter)
+        layout.addStretch(1)
+        self._seconds = 0
+        self._language = "zh-CN"
+        self.hide()
+
+    def show_countdown(self, seconds: int, language: str) -> None:
+        self._seconds = seconds
+        self.retranslate(language)
+        self.setGeometry(self.parentWidget().rect())
+        self.raise_()
+        self.show()
+
+    def retranslate(self, language: str) -> None:
+        self._language = language
+        self.message_label.setText(translate("idle.countdown", language, n=self._seconds))

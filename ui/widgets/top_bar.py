@@ -1,0 +1,141 @@
+"""The top bar: home button, site and checkpoint, camera / network / upload status, clock, language."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from kiosk.i18n import translate
+from ui.scan_pipeline import CameraState
+from ui.widgets.style import set_style_state
+
+REASON_MAX_PX = 340  # the full reason is in the log and the tooltip; the bar only has room for a hint
+
+
+def _label(name: str, parent: QWidget | None = None) -> QLabel:
+    label = QLabel(parent)
+    label.setObjectName(name)
+    return label
+
+
+class TopBar(QFrame):
+    home_requested = Signal()
+    language_toggled = Signal()
+    date_changed = Signal()
+
+    def __init__(
+        self,
+        site_name: str,
+        checkpoint_id: str,
+        language: str,
+        clock: Callable[[], datetime] = datetime.now,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("topBar")
+        self.language = language
+        self._checkpoint_id = checkpoint_id
+        self._clock = clock
+        self._camera_state = CameraState.STARTING.value
+        self._camera_reason = ""
+        self._online = False
+        self._pending: int | None = None
+        self._day = clock().date()
+
+        self.home_button = QPushButton()
+        self.home_button.setObjectName("homeButton")
+        self.home_button.clicked.connect(self.home_requested)
+        self.site_label = _label("siteName")
+        self.site_label.setText(site_name)
+        self.checkpoint_label = _label("checkpointId")
+        self.camera_label = _label("cameraStatus")
+        self.camera_reason_label = _label("cameraReason")
+        # A long driver message must not widen the bar past the screen: it is elided to a fixed width.
+        self.camera_reason_label.setFixedWidth(REASON_MAX_PX)
+        self.network_label = _label("networkStatus")
+        self.pending_label = _label("pendingCount")
+        self.clock_label = _label("clock")
+        self.language_button = QPushButton()
+        self.language_button.setObjectName("languageButton")
+        self.language_button.clicked.connect(self.language_toggled)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 4, 12, 4)
+        layout.setSpacing(20)
+        layout.addWidget(self.home_button)
+        layout.addLayout(self._column(self.site_label, self.checkpoint_label))
+        layout.addStretch(1)
+        layout.addLayout(self._column(self.camera_label, self.camera_reason_label))
+        layout.addLayout(self._column(self.network_label, self.pending_label))
+        layout.addWidget(self.clock_label)
+        layout.addWidget(self.language_button)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(1000)
+        self._timer.timeout.connect(self._tick)
+        self._timer.start()
+        self._tick()
+        self.retranslate(language)
+
+    @staticmethod
+    def _column(top: QWidget, bottom: QWidget) -> QVBoxLayout:
+        column = QVBoxLayout()
+        column.setSpacing(0)
+        column.addWidget(top)
+        column.addWidget(bottom)
+        return column
+
+    def set_home_visible(self, visible: bool) -> None:
+        self.home_button.setVisible(visible)
+
+    def set_camera_status(self, state: str, reason: str) -> None:
+        self._camera_state = state
+        self._camera_reason = reason
+        set_style_state(self.camera_label, "state", state)
+        self._fill()
+
+    def set_network_status(self, online: bool) -> None:
+        """Driven by the upload/sync service; until one is configured the kiosk is offline."""
+        self._online = online
+        set_style_state(self.network_label, "state", "ok" if online else "offline")
+        self._fill()
+
+    def set_pending(self, count: int) -> None:
+        self._pending = count
+        self._fill()
+
+    @property
+    def camera_state(self) -> str:
+        return self._camera_state
+
+    def retranslate(self, language: str) -> None:
+        self.language = language
+        self.home_button.setText(translate("nav.home", language))
+        self.language_button.setText(translate("lang.switch", language))
+        self._fill()
+
+    def _fill(self) -> None:
+        lang = self.language
+        self.checkpoint_label.setText(translate("topbar.checkpoint", lang, id=self._checkpoint_id))
+        self.camera_label.setText(translate(f"camera.{self._camera_state}", lang))
+        reason = self._camera_reason
+        metrics = self.camera_reason_label.fontMetrics()
+        self.camera_reason_label.setText(
+            metrics.elidedText(reason, Qt.TextElideMode.ElideRight, REASON_MAX_PX)
+        )
+        self.camera_reason_label.setToolTip(reason)
+        self.camera_reason_label.setVisible(bool(reason))
+        self.network_label.setText(translate("network.online" if self._online else "network.offline", lang))
+        self.pending_label.setText(
+            "" if self._pending is None else translate("pending.count", lang, n=self._pending)
+        )
+
+    def _tick(self) -> None:
+        now = self._clock()
+        self.clock_label.setText(now.strftime("%H:%M:%S"))
+        if now.date() != self._day:
+            self._day = now.date()
+            self.date_changed.emit()
