@@ -84,15 +84,13 @@ class ZxingDecoder:
         name: str = "zxing",
     ) -> None:
         self.name = name
-        self._formats = zxingcpp.barcode_formats_from_str(formats)
-        self._options = {
-            "formats": self._formats,
-            "binarizer": getattr(zxingcpp.Binarizer, binarizer),
-            "try_rotate": try_rotate,
-            "try_downscale": try_downscale,
-            "try_invert": try_invert,
-            "text_mode": zxingcpp.TextMode.Plain,
-        }
+        zxingcpp.barcode_formats_from_str(formats)  # fail now, not on the first frame, if a name is wrong
+        getattr(zxingcpp.Binarizer, binarizer)
+        # Only plain Python values are kept: zxing-cpp objects held past interpreter shutdown make its
+        # bindings print reference-leak warnings at exit. Building them per call costs microseconds.
+        self._formats = formats
+        self._binarizer = binarizer
+        self._flags = {"try_rotate": try_rotate, "try_downscale": try_downscale, "try_invert": try_invert}
 
     def decode(self, image: np.ndarray) -> list[DecodedSymbol]:
         grey = to_grey(image)
@@ -100,7 +98,13 @@ class ZxingDecoder:
 
     def decode_grey(self, grey: np.ndarray) -> list[DecodedSymbol]:
         try:
-            found = zxingcpp.read_barcodes(grey, **self._options)
+            found = zxingcpp.read_barcodes(
+                grey,
+                formats=zxingcpp.barcode_formats_from_str(self._formats),
+                binarizer=getattr(zxingcpp.Binarizer, self._binarizer),
+                text_mode=zxingcpp.TextMode.Plain,
+                **self._flags,
+            )
         except Exception as err:  # a library error must never reach the scanner loop
             log.debug("%s failed on a %s image: %s", self.name, grey.shape, type(err).__name__)
             return []
