@@ -39,6 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", parents=[common], help="decode and evaluate the codes in image files")
     scan.add_argument("files", nargs="+", type=Path, metavar="FILE")
     scan.add_argument("--json", action="store_true", help="one JSON object per line per file")
+
+    from kiosk.codes.commands import add_commands
+
+    add_commands(sub, common)
     return parser
 
 
@@ -55,13 +59,13 @@ def _cmd_run(args: argparse.Namespace, data_dir: Path) -> int:
 def _cmd_scan(args: argparse.Namespace, data_dir: Path) -> int:
     from devices.image_file import read_image
     from devices.qr import get_decoder
-    from kiosk.codes.registry import default_registry
+    from kiosk.codes.setup import registry_for
     from kiosk.i18n import translate
     from kiosk.scan_files import scan_file
     from kiosk.scanning import Scanner
 
     settings = load_settings(data_dir, {"language": args.language})
-    scanner = Scanner(get_decoder(settings.decoder), default_registry())
+    scanner = Scanner(get_decoder(settings.decoder), registry_for(settings))
     failures = 0
     for path in args.files:
         result = scan_file(scanner, path, read_image, settings.language)
@@ -87,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         from kiosk.logs import configure_logging
 
         configure_logging(data_dir, verbose=args.verbose)
-        handler = {"run": _cmd_run, "scan": _cmd_scan}[args.command]
+        handler = {"run": _cmd_run, "scan": _cmd_scan}.get(args.command) or args.handler
         return handler(args, data_dir)
     except SettingsError as err:
         print(f"kiosk: {err}", file=sys.stderr)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("bench.decoders", "bench.gui_latency")
+BENCHES = ("bench.decoders", "bench.gui_latency", "bench.signed_codes")
 
 
 def main() -> int:

@@ -37,6 +37,10 @@ class Settings:
     verdict_hold_s: float = 3.0
     sound: bool = True
     central_url: str | None = None
+    # Signed codes: a trust store older than this makes the codes it vouches for yellow (check by hand).
+    trust_max_age_days: int = 7
+    # Signed codes closer than this to their end are yellow, so staff look at the time themselves.
+    expiry_warning_min: int = 60
 
     @property
     def store_path(self) -> Path:
@@ -76,6 +80,8 @@ def _validate(s: Settings) -> Settings:
         (1 <= s.idle_countdown_s <= 60, "idle_countdown_s", "must be between 1 and 60 seconds"),
         (0 <= s.duplicate_window_s <= 86400, "duplicate_window_s", "must be between 0 and 86400 seconds"),
         (0.5 <= s.verdict_hold_s <= 60, "verdict_hold_s", "must be between 0.5 and 60 seconds"),
+        (1 <= s.trust_max_age_days <= 365, "trust_max_age_days", "must be between 1 and 365 days"),
+        (0 <= s.expiry_warning_min <= 1440, "expiry_warning_min", "must be between 0 and 1440 minutes"),
         (bool(s.checkpoint_id.strip()), "checkpoint_id", "must not be empty"),
         (bool(s.camera.strip()), "camera", "must not be empty"),
     ]

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.checkpoint import Checkpoint
-from kiosk.codes.registry import CodeRegistry, default_registry
+from kiosk.codes.registry import CodeRegistry
+from kiosk.codes.setup import registry_for
 from kiosk.config import Settings, load_settings
 from kiosk.keystore import load_or_create_secret
 from kiosk.store import Store
@@ -30,7 +31,8 @@ class KioskCore:
 
 def open_core(settings: Settings) -> KioskCore:
     store = Store(settings.store_path)
-    registry = default_registry()
+    # Creates the device's code-signing key at first start and trusts it, with the folder's trust store.
+    registry = registry_for(settings)
     checkpoint = Checkpoint(
         store,
         registry,
