@@ -12,7 +12,7 @@ ARGS ?=
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,central]'
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -23,5 +23,5 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest
 
 bench: $(STAMP)
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,bench]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,central,bench]'
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.run_all

@@ -43,6 +43,9 @@ def _parser() -> argparse.ArgumentParser:
     from kiosk.codes.commands import add_commands
 
     add_commands(sub, common)
+    from kiosk.sync_commands import add_commands as add_sync_commands
+
+    add_sync_commands(sub, common)
     return parser
 
 

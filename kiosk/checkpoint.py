@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from kiosk.codes.registry import CodeRegistry, CodeResult, Verdict
+from kiosk.outbox import enqueue
 from kiosk.store import Store
 
 Clock = Callable[[], datetime]
@@ -83,23 +84,25 @@ class Checkpoint:
                 (self.checkpoint_id, code_hash, _utc(now - self.duplicate_window)),
             ).fetchone()
             if previous is None:
+                row = {
+                    "id": str(uuid.uuid4()),
+                    "at": _utc(now),
+                    "local_day": now.date().isoformat(),
+                    "checkpoint_id": self.checkpoint_id,
+                    "source": source,
+                    "kind": result.kind,
+                    "code_hash": code_hash,
+                    # A code that names nobody counts as its own person: the same code, the same holder.
+                    "subject_hash": self.keyed_hash(result.subject or f"code:{text}"),
+                    "verdict": result.verdict.value,
+                    "reason": result.reason.key,
+                }
                 conn.execute(
-                    "INSERT INTO inspections (id, at, local_day, checkpoint_id, source, kind, code_hash,"
-                    " subject_hash, verdict, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        str(uuid.uuid4()),
-                        _utc(now),
-                        now.date().isoformat(),
-                        self.checkpoint_id,
-                        source,
-                        result.kind,
-                        code_hash,
-                        # A code that names nobody counts as its own person: the same code, the same holder.
-                        self.keyed_hash(result.subject or f"code:{text}"),
-                        result.verdict.value,
-                        result.reason.key,
-                    ),
+                    f"INSERT INTO inspections ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                    tuple(row.values()),
                 )
+                # Same transaction: an inspection on disk is always one the sync will deliver.
+                enqueue(conn, kind="inspection", item_id=row["id"], payload=row)
         already = datetime.fromisoformat(previous["at"]).astimezone(now.tzinfo) if previous else None
         return Inspection(result, now, already, self.counters(now))
 

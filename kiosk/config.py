@@ -37,6 +37,10 @@ class Settings:
     verdict_hold_s: float = 3.0
     sound: bool = True
     central_url: str | None = None
+    # Seconds between sync passes while the link is up (failures back off on their own schedule).
+    sync_interval_s: int = 30
+    # Items per upload request; the API takes at most 500.
+    sync_batch_size: int = 200
     # Signed codes: a trust store older than this makes the codes it vouches for yellow (check by hand).
     trust_max_age_days: int = 7
     # Signed codes closer than this to their end are yellow, so staff look at the time themselves.
@@ -82,6 +86,13 @@ def _validate(s: Settings) -> Settings:
         (0.5 <= s.verdict_hold_s <= 60, "verdict_hold_s", "must be between 0.5 and 60 seconds"),
         (1 <= s.trust_max_age_days <= 365, "trust_max_age_days", "must be between 1 and 365 days"),
         (0 <= s.expiry_warning_min <= 1440, "expiry_warning_min", "must be between 0 and 1440 minutes"),
+        (5 <= s.sync_interval_s <= 86400, "sync_interval_s", "must be between 5 and 86400 seconds"),
+        (1 <= s.sync_batch_size <= 500, "sync_batch_size", "must be between 1 and 500"),
+        (
+            s.central_url is None or s.central_url.startswith(("https://", "http://")),
+            "central_url",
+            "must be an http:// or https:// URL",
+        ),
         (bool(s.checkpoint_id.strip()), "checkpoint_id", "must not be empty"),
         (bool(s.camera.strip()), "camera", "must not be empty"),
     ]

@@ -15,6 +15,7 @@ from kiosk.codes.registry import CodeRegistry
 from kiosk.codes.setup import registry_for
 from kiosk.config import Settings, load_settings
 from kiosk.keystore import load_or_create_secret
+from kiosk.outbox import Outbox
 from kiosk.store import Store
 
 
@@ -24,6 +25,8 @@ class KioskCore:
     store: Store
     registry: CodeRegistry
     checkpoint: Checkpoint
+    # Everything the central API has yet to acknowledge; kiosk.sync.open_sync delivers it.
+    outbox: Outbox
 
     def close(self) -> None:
         self.store.close()
@@ -40,7 +43,7 @@ def open_core(settings: Settings) -> KioskCore:
         checkpoint_id=settings.checkpoint_id,
         duplicate_window=timedelta(seconds=settings.duplicate_window_s),
     )
-    return KioskCore(settings, store, registry, checkpoint)
+    return KioskCore(settings, store, registry, checkpoint, Outbox(store))
 
 
 def open_core_at(data_dir: Path, overrides: dict[str, Any] | None = None) -> KioskCore:

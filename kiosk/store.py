@@ -33,6 +33,30 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX inspections_by_code ON inspections (checkpoint_id, code_hash, at);
     CREATE INDEX inspections_by_day ON inspections (checkpoint_id, local_day);
     """,
+    # The outbox: every record the central API must receive, queued in the transaction that creates it.
+    # Delivered rows are deleted; rows the server refused stay, quarantined with its reason, for the admin.
+    """
+    CREATE TABLE outbox (
+        seq               INTEGER PRIMARY KEY AUTOINCREMENT,  -- upload order
+        kind              TEXT NOT NULL CHECK (kind IN ('inspection', 'submission')),
+        item_id           TEXT NOT NULL UNIQUE,               -- the record's UUID, its identity on the server
+        payload           TEXT NOT NULL,                      -- JSON, as the API takes it
+        sealed_personal   BLOB,                               -- sealed to the central key: unreadable here
+        created_at        TEXT NOT NULL,
+        attempts          INTEGER NOT NULL DEFAULT 0,
+        last_error        TEXT,
+        quarantined_at    TEXT,
+        quarantine_reason TEXT
+    );
+    CREATE INDEX outbox_queue ON outbox (quarantined_at, seq);
+    INSERT INTO outbox (kind, item_id, payload, created_at)
+        SELECT 'inspection', id,
+               json_object('id', id, 'at', at, 'local_day', local_day, 'checkpoint_id', checkpoint_id,
+                           'source', source, 'kind', kind, 'code_hash', code_hash,
+                           'subject_hash', subject_hash, 'verdict', verdict, 'reason', reason),
+               at
+        FROM inspections WHERE uploaded_at IS NULL ORDER BY at;
+    """,
 )
 
 

@@ -1,0 +1,1 @@
+"""Reference central server for the kiosks: enrolment, bundle, batched idempotent upload, statistics."""

@@ -1,0 +1,52 @@
+"""The bundle a kiosk downloads: site config, service definitions, trust store and revocation list, signed
+with the bundle key so that a kiosk can tell a good bundle from a corrupt or forged one."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from central.db import as_utc, utcnow
+from central.keys import CentralKeys
+from central.models import BundlePart
+from kiosk.sealing import b64e, canonical_json, sign
+
+# "sites" maps a site name to that site's config; the others are the same for every site.
+PARTS = ("sites", "services", "trust_store", "revocations")
+_EMPTY: dict[str, Any] = {"sites": {}, "services": [], "trust_store": {}, "revocations": []}
+
+
+def set_part(session: Session, name: str, content: Any) -> None:
+    if name not in PARTS:
+        raise ValueError(f"unknown bundle part {name!r}; one of {', '.join(PARTS)}")
+    expected = type(_EMPTY[name])
+    if not isinstance(content, expected):
+        raise ValueError(f"bundle part {name!r} must be a JSON {'object' if expected is dict else 'array'}")
+    part = session.get(BundlePart, name)
+    if part is None:
+        session.add(BundlePart(name=name, content=content, updated_at=utcnow()))
+    else:
+        part.content, part.updated_at = content, utcnow()
+    session.commit()
+
+
+def build_bundle(session: Session, keys: CentralKeys, site: str) -> dict[str, Any]:
+    parts = {p.name: p for p in session.scalars(select(BundlePart))}
+    content = {name: parts[name].content if name in parts else _EMPTY[name] for name in PARTS}
+    issued = max((as_utc(p.updated_at) for p in parts.values()), default=datetime(2000, 1, 1, tzinfo=UTC))
+    body: dict[str, Any] = {
+        "issued_at": issued.isoformat(),
+        "site": {"name": site} | content["sites"].get(site, {}),
+        "services": content["services"],
+        "trust_store": content["trust_store"],
+        "revocations": content["revocations"],
+        "seal_key": b64e(keys.seal_public),
+    }
+    # The version is a hash of the content, so every API process computes the same ETag.
+    body["version"] = hashlib.sha256(canonical_json(body)).hexdigest()[:32]
+    body["signature"] = b64e(sign(keys.bundle_seed, canonical_json(body)))
+    return body

@@ -1,0 +1,232 @@
+"""``kiosk-central``: run the reference server and administer it from the command line.
+
+Every subcommand takes ``--database URL`` (default $KIOSK_CENTRAL_DATABASE, else ``central.sqlite3`` in the
+current folder) and ``--key-dir`` (default $KIOSK_CENTRAL_KEY_DIR, else ``central-keys``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from central.db import make_engine, migrate, session_factory, utcnow
+
+DEFAULT_DATABASE = "sqlite:///central.sqlite3"
+DEFAULT_KEY_DIR = "central-keys"
+
+
+def _session(args: argparse.Namespace) -> Session:
+    engine = make_engine(args.database)
+    migrate(engine)
+    return session_factory(engine)()
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    if args.workers > 1:
+        # Worker processes build the app themselves from the environment (uvicorn's factory mode).
+        os.environ["KIOSK_CENTRAL_DATABASE"] = args.database
+        os.environ["KIOSK_CENTRAL_KEY_DIR"] = str(args.key_dir)
+        from central.app import create_app
+
+        create_app(args.database, args.key_dir)  # migrate and create keys once, before the workers race
+        uvicorn.run(
+            "central.app:app_from_env",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+        )
+        return 0
+    from central.app import create_app
+
+    uvicorn.run(
+        create_app(args.database, args.key_dir), host=args.host, port=args.port, log_level=args.log_level
+    )
+    return 0
+
+
+def cmd_enrol_code(args: argparse.Namespace) -> int:
+    from central.auth import hash_secret, new_enrolment_code
+    from central.models import EnrolmentCode
+
+    code = new_enrolment_code()
+    now = utcnow()
+    with _session(args) as session:
+        session.add(
+            EnrolmentCode(
+                code_hash=hash_secret(code),
+                site=args.site,
+                created_at=now,
+                expires_at=now + timedelta(hours=args.valid_hours),
+            )
+        )
+        session.commit()
+    print(code)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from central.stats import statistics
+
+    with _session(args) as session:
+        stats = statistics(session, site=args.site)
+    if args.json:
+        print(stats.model_dump_json(indent=2))
+        return 0
+    print("checkpoint            day         inspections  persons  green  yellow  red")
+    for row in stats.inspections:
+        v = row.by_verdict
+        print(
+            f"{row.checkpoint_id:<20}  {row.day}  {row.inspections:>11}  {row.persons:>7}"
+            f"  {v.get('green', 0):>5}  {v.get('yellow', 0):>6}  {v.get('red', 0):>3}"
+        )
+    print("\nservice               day         submissions")
+    for sub in stats.submissions:
+        print(f"{sub.service_id:<20}  {sub.day}  {sub.submissions:>11}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from central.importer import ExportFileError, import_export
+    from central.keys import load_keys
+
+    try:
+        raw = args.file.read_bytes()
+    except OSError as err:
+        print(f"kiosk-central: {err}", file=sys.stderr)
+        return 2
+    with _session(args) as session:
+        try:
+            outcome = import_export(session, load_keys(args.key_dir), raw)
+        except ExportFileError as err:
+            print(f"kiosk-central: {args.file}: {err}", file=sys.stderr)
+            return 2
+    print(", ".join(f"{status} {outcome[status]}" for status in ("accepted", "duplicate", "rejected")))
+    return 1 if outcome["rejected"] else 0
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from central.models import Device
+
+    with _session(args) as session:
+        device = session.get(Device, args.device_id)
+        if device is None:
+            print(f"kiosk-central: no device {args.device_id}", file=sys.stderr)
+            return 2
+        device.revoked_at = utcnow()
+        session.commit()
+    return 0
+
+
+def cmd_bundle_set(args: argparse.Namespace) -> int:
+    from central.bundle import set_part
+
+    try:
+        content = json.loads(args.file.read_text("utf-8"))
+        with _session(args) as session:
+            set_part(session, args.part, content)
+    except (OSError, ValueError) as err:
+        print(f"kiosk-central: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_slot_add(args: argparse.Namespace) -> int:
+    from central.models import Slot
+
+    starts = datetime.fromisoformat(args.start)
+    if starts.tzinfo is None:
+        print("kiosk-central: --start needs a time zone, e.g. 2025-03-01T09:00+08:00", file=sys.stderr)
+        return 2
+    slot_id = str(uuid.uuid4())
+    with _session(args) as session:
+        session.add(
+            Slot(
+                id=slot_id,
+                site=args.site,
+                service_id=args.service,
+                starts_at=starts,
+                ends_at=starts + timedelta(minutes=args.minutes),
+                capacity=args.capacity,
+            )
+        )
+        session.commit()
+    print(slot_id)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--database",
+        default=os.environ.get("KIOSK_CENTRAL_DATABASE", DEFAULT_DATABASE),
+        help="SQLAlchemy URL: sqlite:///FILE or postgresql://USER@HOST/DB",
+    )
+    common.add_argument(
+        "--key-dir",
+        type=Path,
+        default=Path(os.environ.get("KIOSK_CENTRAL_KEY_DIR", DEFAULT_KEY_DIR)),
+        help="folder with the server's sealing and bundle-signing keys (created on first use)",
+    )
+    parser = argparse.ArgumentParser(prog="kiosk-central", description="reference central server for kiosks")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", parents=[common], help="run the API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8700)
+    serve.add_argument("--workers", type=int, default=1, help="API processes (stateless; same database)")
+    serve.add_argument(
+        "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
+    )
+    serve.set_defaults(handler=cmd_serve)
+
+    code = sub.add_parser("enrol-code", parents=[common], help="print a one-time enrolment code")
+    code.add_argument("--site", default="default")
+    code.add_argument("--valid-hours", type=int, default=24)
+    code.set_defaults(handler=cmd_enrol_code)
+
+    stats = sub.add_parser("stats", parents=[common], help="print the statistics")
+    stats.add_argument("--site", help="only this site")
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(handler=cmd_stats)
+
+    imp = sub.add_parser("import", parents=[common], help="ingest a kiosk export file (idempotent)")
+    imp.add_argument("file", type=Path, metavar="FILE")
+    imp.set_defaults(handler=cmd_import)
+
+    revoke = sub.add_parser("revoke", parents=[common], help="revoke a device's credentials")
+    revoke.add_argument("device_id", metavar="DEVICE-ID")
+    revoke.set_defaults(handler=cmd_revoke)
+
+    bundle = sub.add_parser("bundle-set", parents=[common], help="set a part of the bundle from a JSON file")
+    bundle.add_argument("part", choices=("sites", "services", "trust_store", "revocations"))
+    bundle.add_argument("file", type=Path, metavar="FILE")
+    bundle.set_defaults(handler=cmd_bundle_set)
+
+    slot = sub.add_parser("slot-add", parents=[common], help="open an appointment slot; prints its id")
+    slot.add_argument("--site", default="default")
+    slot.add_argument("--service", required=True)
+    slot.add_argument("--start", required=True, help="ISO time with zone")
+    slot.add_argument("--minutes", type=int, default=30)
+    slot.add_argument("--capacity", type=int, default=1)
+    slot.set_defaults(handler=cmd_slot_add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

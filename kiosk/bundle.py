@@ -1,0 +1,91 @@
+"""The last good bundle from the central server, kept as files in ``<data>/bundle/``.
+
+A downloaded bundle replaces the kept one only when it parses, has every part, and carries a valid
+signature by the bundle key pinned at enrolment. Anything else (truncated download, a proxy's error page,
+a forged bundle) is refused and the kiosk carries on with what it had. Each part is also written as its own
+file (``trust_store.json``, ``revocations.json``, ``services.json``, ``site.json``) for the modules that use
+it; the trust store is handed to the signed-codes module from there.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from kiosk.sealing import b64d, canonical_json, verify
+
+log = logging.getLogger(__name__)
+
+BUNDLE_FILE = "bundle.json"
+PARTS = {"site": dict, "services": list, "trust_store": (dict, list), "revocations": list}
+_FIELDS = {"version": str, "issued_at": str, "seal_key": str, "signature": str}
+
+
+class BundleError(ValueError):
+    pass
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with tmp.open("wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def parse_bundle(raw: bytes, signing_key: bytes) -> dict[str, Any]:
+    """The bundle, if ``raw`` is a complete bundle signed by ``signing_key``; else :class:`BundleError`."""
+    try:
+        bundle = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise BundleError("bundle is not JSON") from None
+    if not isinstance(bundle, dict):
+        raise BundleError("bundle is not a JSON object")
+    for name, kind in (PARTS | _FIELDS).items():
+        if not isinstance(bundle.get(name), kind):
+            raise BundleError(f"bundle part {name!r} missing or of the wrong type")
+    signed = {key: value for key, value in bundle.items() if key != "signature"}
+    try:
+        signature = b64d(bundle["signature"])
+    except ValueError:
+        raise BundleError("bundle signature is not base64") from None
+    if not verify(signing_key, signature, canonical_json(signed)):
+        raise BundleError("bundle signature does not verify")
+    return bundle
+
+
+class BundleStore:
+    def __init__(self, folder: Path, signing_key: bytes) -> None:
+        self.folder = folder
+        self.signing_key = signing_key
+
+    def current(self) -> dict[str, Any] | None:
+        """The last good bundle, or None before the first one arrived."""
+        try:
+            return parse_bundle((self.folder / BUNDLE_FILE).read_bytes(), self.signing_key)
+        except FileNotFoundError:
+            return None
+        except BundleError as err:
+            # Only a good bundle is ever written, so this is a damaged disk: say so, run without.
+            log.error("kept bundle unreadable: %s", err)
+            return None
+
+    def version(self) -> str | None:
+        bundle = self.current()
+        return bundle["version"] if bundle else None
+
+    def accept(self, raw: bytes) -> dict[str, Any]:
+        """Keep ``raw`` if it is a good bundle (else raise :class:`BundleError`, keeping the old one)."""
+        bundle = parse_bundle(raw, self.signing_key)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for name in PARTS:
+            _write_atomically(
+                self.folder / f"{name}.json", json.dumps(bundle[name], ensure_ascii=False).encode()
+            )
+        # Last, so that a crash part-way leaves the previous bundle file as the one in force.
+        _write_atomically(self.folder / BUNDLE_FILE, raw)
+        return bundle

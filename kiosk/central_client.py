@@ -1,0 +1,260 @@
+"""Talking to the central API: credentials, signed requests, and the errors the sync engine acts on.
+
+The engine sees only :class:`CentralApi`; :class:`HttpCentral` is the real one (requests) and
+:class:`FakeCentral` an in-memory one for tests. Every failure is one of three kinds, because the engine
+does one of three things: :class:`Unavailable` → retry later (backoff, Retry-After); :class:`Refused` → the
+request itself is wrong (split the batch, quarantine a lone item); :class:`Unauthorised` → stop and tell
+the admin (the device was revoked or never enrolled).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+import requests
+
+from kiosk.sealing import b64e, request_message, sign, signing_public_key
+
+CREDENTIALS_FILE = "central.json"
+DEVICE_KEY_FILE = "central-device.key"
+TIMEOUT = (5.0, 30.0)  # connect, read: a dead link fails fast, a slow one still gets a big batch through
+
+Answers = dict[str, tuple[str, str | None]]
+
+
+class CentralError(Exception):
+    pass
+
+
+class Unavailable(CentralError):
+    """Network down, server error, overload or throttling: try again later (no sooner than retry_after)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class Refused(CentralError):
+    """The server refused the request as invalid (4xx other than auth and throttling)."""
+
+
+class Unauthorised(CentralError):
+    """The device is not (or no longer) allowed to talk to the server."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    url: str
+    device_id: str
+    token: str
+    site: str
+    bundle_signing_key: str
+    seal_key: str
+
+
+def credentials_path(secrets_dir: Path) -> Path:
+    return secrets_dir / CREDENTIALS_FILE
+
+
+def load_credentials(secrets_dir: Path) -> Credentials | None:
+    path = credentials_path(secrets_dir)
+    if not path.exists():
+        return None
+    return Credentials(**json.loads(path.read_text("utf-8")))
+
+
+def save_credentials(secrets_dir: Path, credentials: Credentials) -> None:
+    """Written owner-only and atomically: a crash leaves the old file or the new one, never half of one."""
+    secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = credentials_path(secrets_dir)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, json.dumps(asdict(credentials), indent=2).encode("utf-8"))
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
+    """Retry-After is either seconds or an HTTP date."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return float(value.strip())
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+class DeviceAuth(requests.auth.AuthBase):
+    """Adds the bearer token and signs the prepared request (the exact bytes that go on the wire)."""
+
+    def __init__(self, token: str, device_seed: bytes) -> None:
+        self.token = token
+        self.seed = device_seed
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        body = request.body or b""
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        timestamp = str(int(time.time()))
+        nonce = secrets.token_hex(16)
+        path = request.path_url
+        request.headers["Authorization"] = f"Bearer {self.token}"
+        request.headers["X-Kiosk-Timestamp"] = timestamp
+        request.headers["X-Kiosk-Nonce"] = nonce
+        message = request_message(request.method or "GET", path, timestamp, nonce, body)
+        request.headers["X-Kiosk-Signature"] = b64e(sign(self.seed, message))
+        return request
+
+
+class CentralApi(Protocol):
+    def upload(self, kind: str, items: Sequence[dict[str, Any]]) -> Answers: ...
+
+    def fetch_bundle(self, etag: str | None) -> bytes | None: ...
+
+    def heartbeat(self, status: dict[str, Any]) -> None: ...
+
+
+def _detail(response: requests.Response) -> str:
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        detail = None
+    text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False) if detail else ""
+    return f"HTTP {response.status_code}: {text or response.reason}"[:500]
+
+
+class HttpCentral:
+    def __init__(
+        self,
+        credentials: Credentials,
+        device_seed: bytes,
+        timeout: tuple[float, float] = TIMEOUT,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base = credentials.url.rstrip("/")
+        self.timeout = timeout
+        self.session = session or requests.Session()
+        self.session.auth = DeviceAuth(credentials.token, device_seed)
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            response = self.session.request(method, self.base + path, timeout=self.timeout, **kwargs)
+        except requests.RequestException as err:
+            raise Unavailable(f"{type(err).__name__}: {err}"[:500]) from None
+        status = response.status_code
+        if status in (401, 403):
+            raise Unauthorised(_detail(response))
+        # 408/409/425: the request was fine but raced or timed out; 429 and 5xx: come back later.
+        if status in (408, 409, 425, 429) or status >= 500:
+            raise Unavailable(_detail(response), parse_retry_after(response.headers.get("Retry-After")))
+        if status >= 400:
+            raise Refused(_detail(response))
+        return response
+
+    def upload(self, kind: str, items: Sequence[dict[str, Any]]) -> Answers:
+        body = json.dumps({"items": list(items)}, ensure_ascii=False).encode("utf-8")
+        response = self._request(
+            "POST", f"/v1/{kind}s/batch", data=body, headers={"Content-Type": "application/json"}
+        )
+        try:
+            results = response.json()["results"]
+            return {str(r["id"]): (str(r["status"]), r.get("reason")) for r in results}
+        except (ValueError, KeyError, TypeError):
+            # A 200 whose body did not arrive whole: nothing is known, so nothing is marked.
+            raise Unavailable("unreadable answer to an upload") from None
+
+    def fetch_bundle(self, etag: str | None) -> bytes | None:
+        headers = {"If-None-Match": f'"{etag}"'} if etag else {}
+        response = self._request("GET", "/v1/bundle", headers=headers)
+        return None if response.status_code == 304 else response.content
+
+    def heartbeat(self, status: dict[str, Any]) -> None:
+        self._request("POST", "/v1/heartbeat", json=status)
+
+
+def enrol(url: str, code: str, device_seed: bytes, name: str, version: str) -> Credentials:
+    body = {
+        "code": code.strip().upper(),
+        "public_key": b64e(signing_public_key(device_seed)),
+        "name": name,
+        "version": version,
+    }
+    try:
+        response = requests.post(url.rstrip("/") + "/v1/enrol", json=body, timeout=TIMEOUT)
+    except requests.RequestException as err:
+        raise Unavailable(f"cannot reach {url}: {type(err).__name__}") from None
+    if response.status_code != 201:
+        raise (Unavailable if response.status_code >= 500 else Refused)(_detail(response))
+    data = response.json()
+    return Credentials(
+        url=url.rstrip("/"),
+        device_id=data["device_id"],
+        token=data["token"],
+        site=data["site"],
+        bundle_signing_key=data["bundle_signing_key"],
+        seal_key=data["seal_key"],
+    )
+
+
+@dataclass
+class FakeCentral:
+    """In memory: stores what it accepts, answers duplicates, and fails as scripted by ``failures`` (each an
+    exception raised by the next call instead of answering) or ``reject`` (item ids to refuse)."""
+
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict)
+    failures: list[CentralError] = field(default_factory=list)
+    reject: dict[str, str] = field(default_factory=dict)
+    invalid: set[str] = field(default_factory=set)
+    bundle: bytes | None = None
+    heartbeats: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[int] = field(default_factory=list)
+
+    def _maybe_fail(self) -> None:
+        if self.failures:
+            raise self.failures.pop(0)
+
+    def upload(self, kind: str, items: Sequence[dict[str, Any]]) -> Answers:
+        self._maybe_fail()
+        self.calls.append(len(items))
+        if any(item["id"] in self.invalid for item in items):
+            raise Refused("HTTP 422: invalid item")
+        answers: Answers = {}
+        for item in items:
+            if item["id"] in self.reject:
+                answers[item["id"]] = ("rejected", self.reject[item["id"]])
+            elif item["id"] in self.stored:
+                answers[item["id"]] = ("duplicate", None)
+            else:
+                self.stored[item["id"]] = {"kind": kind} | dict(item)
+                answers[item["id"]] = ("accepted", None)
+        return answers
+
+    def fetch_bundle(self, etag: str | None) -> bytes | None:
+        self._maybe_fail()
+        if self.bundle is None:
+            return None
+        # The fake answers 304 only when it can read its own bundle's version; anything else is sent.
+        try:
+            version = json.loads(self.bundle).get("version")
+        except (ValueError, AttributeError):
+            version = None
+        return None if etag is not None and etag == version else self.bundle
+
+    def heartbeat(self, status: dict[str, Any]) -> None:
+        self._maybe_fail()
+        self.heartbeats.append(status | {"at": datetime.now(UTC).isoformat()})

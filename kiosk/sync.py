@@ -1,0 +1,232 @@
+"""The sync engine: one pass (:meth:`SyncEngine.run_once`) and a background loop (:class:`SyncLoop`).
+
+A pass refreshes the bundle, uploads the outbox in batches of one kind, and sends a heartbeat. Items are
+marked only from the server's answer for them; an upload that fails in any way leaves them queued, and the
+server's idempotency (by item UUID) makes sending them again harmless. The network is only ever used
+outside the store's lock, so the GUI never waits for it. No Qt here: the GUI wraps the loop's status
+callback in its own worker helper.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from kiosk.bundle import BundleError, BundleStore
+from kiosk.central_client import CentralApi, CentralError, Refused, Unauthorised, Unavailable
+from kiosk.outbox import Outbox, OutboxItem
+
+if TYPE_CHECKING:
+    from kiosk.services import KioskCore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 200
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    """What the top bar shows: online, items waiting, items the server refused."""
+
+    online: bool
+    pending: int
+    quarantined: int
+    last_success_at: datetime | None = None
+    error: str | None = None
+    retry_after: float | None = None
+    enrolled: bool = True
+
+
+@dataclass
+class PassResult:
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    bundle_updated: bool = False
+    bundle_error: str | None = None
+
+
+def backoff_delay(
+    failures: int,
+    base: float = 1.0,
+    cap: float = 300.0,
+    retry_after: float | None = None,
+    rng: Callable[[], float] = random.random,
+) -> float:
+    """Exponential backoff with jitter (half fixed, half random, so kiosks that lost the link together do
+    not come back together), never sooner than the server's Retry-After."""
+    ceiling = min(cap, base * 2 ** max(0, failures - 1))
+    delay = ceiling / 2 + rng() * ceiling / 2
+    return max(delay, retry_after or 0.0)
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        outbox: Outbox,
+        client: CentralApi,
+        bundles: BundleStore | None = None,
+        batch_size: int = DEFAULT_BATCH,
+        version: str = "0",
+    ) -> None:
+        self.outbox = outbox
+        self.client = client
+        self.bundles = bundles
+        self.batch_size = batch_size
+        self.version = version
+        self.last_success_at: datetime | None = None
+
+    def status(self, online: bool, error: str | None = None, retry_after: float | None = None) -> SyncStatus:
+        counts = self.outbox.counts()
+        return SyncStatus(
+            online, counts.pending, counts.quarantined, self.last_success_at, error, retry_after
+        )
+
+    def run_once(self) -> tuple[SyncStatus, PassResult]:
+        """One pass. Never raises for server or network trouble: that is in the status it returns."""
+        result = PassResult()
+        try:
+            self._refresh_bundle(result)
+            self._drain(result)
+            counts = self.outbox.counts()
+            self.client.heartbeat(
+                {"version": self.version, "queue_depth": counts.pending, "quarantined": counts.quarantined}
+            )
+        except Unavailable as err:
+            log.info("sync: central unavailable: %s", err)
+            return self.status(False, str(err), err.retry_after), result
+        except CentralError as err:
+            log.warning("sync: %s", err)
+            return self.status(False, str(err)), result
+        self.last_success_at = datetime.now(UTC)
+        return self.status(True, result.bundle_error), result
+
+    def _refresh_bundle(self, result: PassResult) -> None:
+        if self.bundles is None:
+            return
+        raw = self.client.fetch_bundle(self.bundles.version())
+        if raw is None:
+            return
+        try:
+            self.bundles.accept(raw)
+            result.bundle_updated = True
+        except BundleError as err:
+            # Keep the last good bundle; the next pass asks again.
+            log.error("sync: bundle refused, keeping the previous one: %s", err)
+            result.bundle_error = f"bundle refused: {err}"
+
+    def _drain(self, result: PassResult) -> None:
+        # Only what was queued when the pass began, so a busy checkpoint cannot keep one pass going forever.
+        up_to = self.outbox.last_seq()
+        # Every batch leaves the queue (answered) or ends the pass (raised), so this loop ends.
+        while batch := self.outbox.next_batch(self.batch_size, up_to=up_to):
+            self._send(batch, result)
+
+    def _send(self, batch: list[OutboxItem], result: PassResult) -> None:
+        kind = batch[0].kind
+        try:
+            answers = self.client.upload(kind, [item.wire() for item in batch])
+        except Refused as err:
+            if len(batch) == 1:
+                # The server will never take this item as it is: set it aside, with the reason, for the admin.
+                log.warning("sync: %s %s refused: %s", kind, batch[0].item_id, err)
+                self.outbox.quarantine(batch[0].item_id, str(err))
+                result.rejected += 1
+                return
+            # Find the bad item(s) by halving, so that one bad item does not hold back the others.
+            middle = len(batch) // 2
+            self._send(batch[:middle], result)
+            self._send(batch[middle:], result)
+            return
+        except (Unavailable, Unauthorised) as err:
+            self.outbox.note_failure([item.item_id for item in batch], str(err))
+            raise
+        sent = {item.item_id for item in batch}
+        mine = {item_id: answer for item_id, answer in answers.items() if item_id in sent}
+        self.outbox.resolve(mine)
+        for status, _ in mine.values():
+            setattr(result, status, getattr(result, status) + 1)
+        if len(mine) < len(sent):
+            # Items without an answer stay queued; stop here rather than loop on them in this pass.
+            raise Unavailable(f"server answered for {len(mine)} of {len(sent)} items")
+
+
+class SyncLoop:
+    """Runs passes on a daemon thread: every ``interval_s`` when all is well, with backoff after failures,
+    at once after :meth:`wake`. ``on_status`` is called from that thread after each pass."""
+
+    def __init__(
+        self,
+        engine: SyncEngine,
+        interval_s: float = 30.0,
+        on_status: Callable[[SyncStatus], None] | None = None,
+        backoff_base_s: float = 1.0,
+        backoff_cap_s: float = 300.0,
+    ) -> None:
+        self.engine = engine
+        self.interval_s = interval_s
+        self.on_status = on_status
+        self.backoff_base_s = backoff_base_s
+        self.backoff_cap_s = backoff_cap_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.latest: SyncStatus | None = None
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="kiosk-sync", daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Sync soon (a new item was queued); a backoff in progress still runs its course."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            try:
+                status, _ = self.engine.run_once()
+            except Exception as err:  # a bug must not kill the thread that delivers everything
+                log.exception("sync pass failed")
+                status = replace(self.engine.status(False), error=f"internal error: {err}")
+            self.latest = status
+            if self.on_status is not None:
+                self.on_status(status)
+            if status.online:
+                failures = 0
+                self._wake.wait(self.interval_s)
+                self._wake.clear()
+            else:
+                failures += 1
+                delay = backoff_delay(failures, self.backoff_base_s, self.backoff_cap_s, status.retry_after)
+                self._stop.wait(delay)
+
+
+def open_sync(core: KioskCore) -> SyncEngine | None:
+    """The engine for an enrolled kiosk, or None when it has not been enrolled yet."""
+    from kiosk import __version__
+    from kiosk.central_client import DEVICE_KEY_FILE, HttpCentral, load_credentials
+    from kiosk.keystore import load_or_create_secret
+    from kiosk.sealing import b64d
+
+    secrets_dir = core.settings.secrets_dir
+    credentials = load_credentials(secrets_dir)
+    if credentials is None:
+        return None
+    client = HttpCentral(credentials, load_or_create_secret(secrets_dir / DEVICE_KEY_FILE))
+    bundles = BundleStore(core.settings.data_dir / "bundle", b64d(credentials.bundle_signing_key))
+    return SyncEngine(core.outbox, client, bundles, core.settings.sync_batch_size, __version__)

@@ -1,0 +1,128 @@
+"""`kiosk enroll`, `kiosk sync`, `kiosk export` and `kiosk outbox`: the central link from the command line.
+
+Exit status of `kiosk sync`: 0 only when the outbox is empty afterwards; 1 when items remain (server not
+reachable, or items quarantined); 2 when the command cannot run (not enrolled, bad settings).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import load_settings
+
+
+def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
+    """Register the subcommands on ``kiosk``'s subparsers; each sets ``handler(args, data_dir) -> int``."""
+    enroll = sub.add_parser("enroll", parents=[common], help="register this kiosk with a central server")
+    enroll.add_argument("url", metavar="URL", help="the central API, e.g. https://central.example")
+    enroll.add_argument("code", metavar="CODE", help="one-time code from `kiosk-central enrol-code`")
+    enroll.add_argument("--name", help="this kiosk's name on the server (default: host name)")
+    enroll.set_defaults(handler=cmd_enroll)
+
+    sync = sub.add_parser("sync", parents=[common], help="one sync pass; exit 0 only if the outbox is empty")
+    sync.set_defaults(handler=cmd_sync)
+
+    export = sub.add_parser(
+        "export", parents=[common], help="write pending items to an encrypted, signed file"
+    )
+    export.add_argument("--out", type=Path, required=True, metavar="FILE")
+    export.set_defaults(handler=cmd_export)
+
+    outbox = sub.add_parser("outbox", parents=[common], help="show the outbox and quarantined items")
+    outbox.add_argument("--release", metavar="ITEM-ID", help="queue a quarantined item again")
+    outbox.add_argument("--json", action="store_true")
+    outbox.set_defaults(handler=cmd_outbox)
+
+
+def _not_enrolled() -> int:
+    print("kiosk: not enrolled; run `kiosk enroll URL CODE` first", file=sys.stderr)
+    return 2
+
+
+def cmd_enroll(args: argparse.Namespace, data_dir: Path) -> int:
+    from kiosk import __version__
+    from kiosk.central_client import DEVICE_KEY_FILE, CentralError, enrol, save_credentials
+    from kiosk.keystore import load_or_create_secret
+
+    settings = load_settings(data_dir, {"language": args.language})
+    seed = load_or_create_secret(settings.secrets_dir / DEVICE_KEY_FILE)
+    try:
+        credentials = enrol(args.url, args.code, seed, args.name or socket.gethostname()[:100], __version__)
+    except CentralError as err:
+        print(f"kiosk: enrolment failed: {err}", file=sys.stderr)
+        return 1
+    save_credentials(settings.secrets_dir, credentials)
+    print(f"enrolled as {credentials.device_id} at site {credentials.site}")
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace, data_dir: Path) -> int:
+    from kiosk.services import open_core
+    from kiosk.sync import open_sync
+
+    core = open_core(load_settings(data_dir, {"language": args.language}))
+    try:
+        engine = open_sync(core)
+        if engine is None:
+            return _not_enrolled()
+        status, result = engine.run_once()
+    finally:
+        core.close()
+    print(
+        f"accepted {result.accepted}, duplicate {result.duplicate}, rejected {result.rejected};"
+        f" pending {status.pending}, quarantined {status.quarantined}"
+    )
+    if status.error:
+        print(f"kiosk: {status.error}", file=sys.stderr)
+    return 0 if status.pending == 0 and status.quarantined == 0 else 1
+
+
+def cmd_export(args: argparse.Namespace, data_dir: Path) -> int:
+    from kiosk.central_client import DEVICE_KEY_FILE, load_credentials
+    from kiosk.keystore import load_or_create_secret
+    from kiosk.services import open_core
+    from kiosk.sneakernet import export_pending
+
+    settings = load_settings(data_dir, {"language": args.language})
+    credentials = load_credentials(settings.secrets_dir)
+    if credentials is None:
+        return _not_enrolled()
+    core = open_core(settings)
+    try:
+        count = export_pending(
+            core.outbox, credentials, load_or_create_secret(settings.secrets_dir / DEVICE_KEY_FILE), args.out
+        )
+    except OSError as err:
+        print(f"kiosk: cannot write {args.out}: {err}", file=sys.stderr)
+        return 2
+    finally:
+        core.close()
+    print(f"exported {count} items to {args.out}")
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace, data_dir: Path) -> int:
+    from kiosk.services import open_core
+
+    core = open_core(load_settings(data_dir, {"language": args.language}))
+    try:
+        if args.release and not core.outbox.release(args.release):
+            print(f"kiosk: {args.release} is not a quarantined item", file=sys.stderr)
+            return 2
+        counts = core.outbox.counts()
+        held = core.outbox.quarantined()
+    finally:
+        core.close()
+    if args.json:
+        items = [vars(item) for item in held]
+        print(json.dumps({"pending": counts.pending, "quarantined": items}, ensure_ascii=False))
+    else:
+        print(f"pending {counts.pending}, quarantined {counts.quarantined}")
+        for item in held:
+            print(f"  {item.kind} {item.item_id} since {item.quarantined_at}: {item.reason}")
+    return 0

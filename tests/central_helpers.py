@@ -1,0 +1,144 @@
+"""Helpers for tests against a real central server on 127.0.0.1 with a real database file."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip(
+    "fastapi", reason="the central server's packages are missing: pip install -e '.[central]'"
+)
+
+import uvicorn
+from fastapi import FastAPI
+
+from central.app import create_app
+from central.auth import hash_secret, new_enrolment_code
+from central.db import make_engine, session_factory, utcnow
+from central.models import EnrolmentCode
+from kiosk.central_client import DEVICE_KEY_FILE, Credentials, enrol, save_credentials
+from kiosk.keystore import load_or_create_secret
+
+POSTGRES_ENV = "KIOSK_TEST_POSTGRES_URL"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    database_url: str
+    key_dir: Path
+    app: FastAPI | None = None
+
+    def new_code(self, site: str = "default", valid: timedelta = timedelta(hours=1)) -> str:
+        code = new_enrolment_code()
+        engine = make_engine(self.database_url)
+        with session_factory(engine)() as session:
+            now = utcnow()
+            session.add(
+                EnrolmentCode(code_hash=hash_secret(code), site=site, created_at=now, expires_at=now + valid)
+            )
+            session.commit()
+        engine.dispose()
+        return code
+
+    def enrol(
+        self, data_dir: Path, site: str = "default", url: str | None = None
+    ) -> tuple[Credentials, bytes]:
+        """Enrol a kiosk data folder like `kiosk enroll` does; ``url`` lets it talk through a proxy."""
+        seed = load_or_create_secret(data_dir / "secrets" / DEVICE_KEY_FILE)
+        credentials = enrol(self.url, self.new_code(site), seed, "test kiosk", "0.1.0")
+        if url is not None:
+            credentials = Credentials(**(vars(credentials) | {"url": url}))
+        save_credentials(data_dir / "secrets", credentials)
+        return credentials, seed
+
+
+@contextmanager
+def running_server(
+    tmp_path: Path, database_url: str | None = None, **app_options: Any
+) -> Iterator[LiveServer]:
+    """uvicorn on a free loopback port in a thread of this process."""
+    database_url = database_url or f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    key_dir = tmp_path / "central-keys"
+    app = create_app(database_url, key_dir, **app_options)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", database_url, key_dir, app)
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+        app.state.engine.dispose()
+
+
+class ServerProcess:
+    """`kiosk-central serve` as a child process, so that tests can kill and restart it."""
+
+    def __init__(self, database_url: str, key_dir: Path, port: int | None = None) -> None:
+        self.database_url = database_url
+        self.key_dir = key_dir
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        cmd = [
+            sys.executable,
+            "-m",
+            "central.cli",
+            "serve",
+            "--port",
+            str(self.port),
+            "--log-level",
+            "warning",
+            "--database",
+            self.database_url,
+            "--key-dir",
+            str(self.key_dir),
+        ]
+        self.proc = subprocess.Popen(cmd, env=os.environ | {"PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("central server exited at start") from None
+                time.sleep(0.05)
+        raise RuntimeError("central server did not start")
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+def postgres_url() -> str | None:
+    return os.environ.get(POSTGRES_ENV)
