@@ -32,8 +32,8 @@ from devices.camera import FakeCamera
 from devices.qr import get_decoder
 from devices.speaker import FakeSpeaker
 from kiosk.config import Settings
+from kiosk.core import open_core
 from kiosk.idnumber import check_digit
-from kiosk.services import open_core
 from tools.synth_frames import Pose, code_frame, scene
 from ui.app import build_main_window, create_application
 

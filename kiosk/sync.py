@@ -22,7 +22,7 @@ from kiosk.central_client import CentralApi, CentralError, Refused, Unauthorised
 from kiosk.outbox import Outbox, OutboxItem
 
 if TYPE_CHECKING:
-    from kiosk.services import KioskCore
+    from kiosk.core import KioskCore
 
 log = logging.getLogger(__name__)
 

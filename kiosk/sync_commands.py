@@ -62,7 +62,7 @@ def cmd_enroll(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def cmd_sync(args: argparse.Namespace, data_dir: Path) -> int:
-    from kiosk.services import open_core
+    from kiosk.core import open_core
     from kiosk.sync import open_sync
 
     core = open_core(load_settings(data_dir, {"language": args.language}))
@@ -84,8 +84,8 @@ def cmd_sync(args: argparse.Namespace, data_dir: Path) -> int:
 
 def cmd_export(args: argparse.Namespace, data_dir: Path) -> int:
     from kiosk.central_client import DEVICE_KEY_FILE, load_credentials
+    from kiosk.core import open_core
     from kiosk.keystore import load_or_create_secret
-    from kiosk.services import open_core
     from kiosk.sneakernet import export_pending
 
     settings = load_settings(data_dir, {"language": args.language})
@@ -107,7 +107,7 @@ def cmd_export(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def cmd_outbox(args: argparse.Namespace, data_dir: Path) -> int:
-    from kiosk.services import open_core
+    from kiosk.core import open_core
 
     core = open_core(load_settings(data_dir, {"language": args.language}))
     try:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from kiosk.config import Settings
-from kiosk.services import KioskCore, open_core
+from kiosk.core import KioskCore, open_core
 
 
 def ui_settings(data_dir: Path, **overrides: Any) -> Settings:

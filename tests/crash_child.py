@@ -9,8 +9,8 @@ from pathlib import Path
 
 from kiosk.central_client import DEVICE_KEY_FILE, HttpCentral, load_credentials
 from kiosk.config import Settings
+from kiosk.core import open_core
 from kiosk.keystore import load_or_create_secret
-from kiosk.services import open_core
 from kiosk.sync import SyncEngine
 
 

@@ -8,7 +8,7 @@ import pytest
 from kiosk.checkpoint import Checkpoint
 from kiosk.codes.registry import default_registry
 from kiosk.config import load_settings
-from kiosk.services import open_core
+from kiosk.core import open_core
 from kiosk.store import Store
 
 ID_A = "11010519491231002X"

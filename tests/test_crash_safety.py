@@ -19,7 +19,7 @@ from test_sync_live import server_ids
 
 from central.models import Inspection
 from kiosk.config import Settings
-from kiosk.services import open_core
+from kiosk.core import open_core
 from kiosk.sync import open_sync
 
 KILLS = 200 if os.environ.get("KIOSK_FULL_TESTS") == "1" else 20

@@ -14,9 +14,9 @@ import pytest
 from kiosk.bundle import BundleStore
 from kiosk.central_client import FakeCentral, Unauthorised, Unavailable, parse_retry_after
 from kiosk.config import Settings
+from kiosk.core import KioskCore, open_core
 from kiosk.outbox import Outbox, enqueue
 from kiosk.sealing import b64e, canonical_json, sign, signing_public_key
-from kiosk.services import KioskCore, open_core
 from kiosk.store import MIGRATIONS, Store
 from kiosk.sync import SyncEngine, SyncLoop, SyncStatus, backoff_delay
 

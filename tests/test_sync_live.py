@@ -20,8 +20,8 @@ from central.db import make_engine, session_factory
 from central.models import Inspection, Submission
 from kiosk.central_client import HttpCentral
 from kiosk.config import Settings
+from kiosk.core import KioskCore, open_core
 from kiosk.sealing import b64d, seal
-from kiosk.services import KioskCore, open_core
 from kiosk.sync import SyncEngine, open_sync
 from main import main as kiosk_main
 

@@ -22,8 +22,8 @@ from devices.camera import FakeCamera
 from devices.qr import get_decoder
 from devices.speaker import FakeSpeaker
 from kiosk.config import Settings
+from kiosk.core import open_core
 from kiosk.paths import PROJECT_ROOT
-from kiosk.services import open_core
 from tools.synth_frames import Pose, code_frame, scene, valid_id_number, wrong_check_digit
 from ui.app import build_main_window, create_application
 from ui.main_window import MainWindow

@@ -20,8 +20,8 @@ from PySide6.QtWidgets import QApplication
 
 from devices.speaker import Speaker, SystemSpeaker, create_speaker
 from kiosk.config import Settings
+from kiosk.core import KioskCore, open_core
 from kiosk.paths import ASSETS_DIR, FONT_PATH
-from kiosk.services import KioskCore, open_core
 from ui.main_window import MainWindow
 from ui.scan_pipeline import ScanPipeline
 from ui.workers import run_in_background

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QVBoxLa
 
 from devices.speaker import Speaker
 from kiosk.checkpoint import Counters, Inspection
+from kiosk.core import KioskCore
 from kiosk.i18n import LANGUAGES, translate
-from kiosk.services import KioskCore
 from ui.idle import IdleWatcher
 from ui.scan_pipeline import ScanPipeline, ScanTiming
 from ui.screens.checkpoint import CheckpointScreen
