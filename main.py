@@ -46,7 +46,19 @@ def _parser() -> argparse.ArgumentParser:
     from kiosk.sync_commands import add_commands as add_sync_commands
 
     add_sync_commands(sub, common)
+
+    ocr = sub.add_parser("ocr", parents=[common], help="read resident ID cards in image files (JSON lines)")
+    ocr.add_argument("files", nargs="+", type=Path, metavar="IMAGE")
+    ocr.add_argument("--side", choices=("front", "back", "auto"), default="auto")
+    ocr.add_argument("--json", action="store_true", help="one JSON object per line per image (the default)")
+    ocr.set_defaults(handler=_cmd_ocr)
     return parser
+
+
+def _cmd_ocr(args: argparse.Namespace, data_dir: Path) -> int:
+    from devices.idcard import run_ocr_command
+
+    return run_ocr_command(args.files, args.side)
 
 
 def _cmd_run(args: argparse.Namespace, data_dir: Path) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("bench.decoders", "bench.gui_latency", "bench.signed_codes")
+BENCHES = ("bench.decoders", "bench.gui_latency", "bench.signed_codes", "bench.idcard_ocr")
 
 
 def main() -> int:

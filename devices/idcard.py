@@ -1,0 +1,151 @@
+"""From a camera frame or photo to the fields of a resident ID card: find, rectify, OCR, parse, check.
+
+``IdCardRecogniser.read`` handles one still image (``kiosk ocr``); ``IdCardRecogniser.analyse`` is the
+per-frame step that ``kiosk.idcard.reader.CardReader`` drives during live capture. Both block for an OCR run
+(a few hundred ms) and belong on a worker thread, never on the GUI thread.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from devices.card_finder import RECT_H, RECT_W, CardLocation, find_card, rectify
+from devices.card_quality import BLUR_WARN_BELOW, INCOMPLETE_FILL, has_glare, is_photocopy, sharpness
+from devices.image_file import UnreadableImage, read_image
+from devices.ocr import OcrEngine, TextLine
+from kiosk.idcard.model import CardResult
+from kiosk.idcard.parse import Line, parse_back, parse_front, side_scores
+from kiosk.idcard.reader import FrameReading
+from kiosk.idcard.rules import check_back, check_front
+
+SIDES = ("front", "back", "auto")
+MIN_AREA_FRACTION = 0.12  # smaller than this in the frame and the glyphs get too few pixels to read
+PORTRAIT_BOX = (0.64, 0.10, 0.96, 0.72)  # x0, y0, x1, y1 of the photo on the front, card fractions
+
+
+def _to_lines(lines: list[TextLine]) -> list[Line]:
+    out = []
+    for ln in lines:
+        xs, ys = ln.box[:, 0] / RECT_W, ln.box[:, 1] / RECT_H
+        out.append(
+            Line(ln.text, float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()), ln.confidence)
+        )
+    return out
+
+
+class IdCardRecogniser:
+    """Reads ID cards with ``engine``; ``today`` decides expiry (tests and benchmarks pin it)."""
+
+    def __init__(self, engine: OcrEngine, today: date | None = None) -> None:
+        self.engine = engine
+        self.today = today
+
+    def _ocr_card(self, card: np.ndarray, side: str) -> tuple[str, list[Line], np.ndarray]:
+        """(side, lines, card) trying the card as found, then turned 180° if its text makes no sense."""
+        best: tuple[float, str, list[Line], np.ndarray] | None = None
+        for turned in (False, True):
+            image = card[::-1, ::-1].copy() if turned else card
+            lines = _to_lines(self.engine.recognise(image))
+            front, back = side_scores(lines)
+            chosen = side if side != "auto" else ("front" if front >= back else "back")
+            score = front if chosen == "front" else back
+            if best is None or score > best[0]:
+                best = (score, chosen, lines, image)
+            if score >= 2.0:  # the labels read: the card is upright
+                break
+        assert best is not None
+        _, chosen, lines, image = best
+        return chosen, lines, image
+
+    def read(self, image: np.ndarray, side: str = "auto", location: CardLocation | None = None) -> CardResult:
+        """The fields of one side of the card in a BGR ``image`` (a photo, or a scan of the card alone)."""
+        if side not in SIDES:
+            raise ValueError(f"side must be one of {', '.join(SIDES)}")
+        location = location or find_card(image)
+        if location is not None:
+            card = rectify(image, location.quad)
+        else:  # no outline: assume the picture is the card itself (a flatbed scan, a cropped photo)
+            h, w = image.shape[:2]
+            card = rectify(image, np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32))
+        chosen, lines, card = self._ocr_card(card, side)
+        result = parse_front(lines) if chosen == "front" else parse_back(lines)
+        today = self.today or date.today()
+        if chosen == "front":
+            check_front(result)
+        else:
+            check_back(result, today)
+        result.quality = sharpness(card)
+        if result.quality < BLUR_WARN_BELOW:
+            result.warn("blur")
+        if has_glare(card):
+            result.warn("glare")
+        if is_photocopy(card):
+            result.warn("photocopy")
+        if location is None or location.touches_border or location.fill_ratio < INCOMPLETE_FILL:
+            result.warn("incomplete")
+        result.card_image = card
+        if chosen == "front":
+            x0, y0, x1, y1 = PORTRAIT_BOX
+            result.portrait_image = card[
+                int(y0 * RECT_H) : int(y1 * RECT_H), int(x0 * RECT_W) : int(x1 * RECT_W)
+            ].copy()
+        return result
+
+    def analyse(self, frame: np.ndarray, side: str = "auto") -> FrameReading:
+        """One live frame: where the card is and, when it is fit to read, what it says."""
+        location = find_card(frame)
+        if location is None:
+            return FrameReading(card_found=False)
+        if location.area_fraction < MIN_AREA_FRACTION:
+            return FrameReading(card_found=True, too_small=True, position=_position(location))
+        if location.touches_border:
+            return FrameReading(card_found=True, incomplete=True, position=_position(location))
+        result = self.read(frame, side, location)
+        return FrameReading(card_found=True, position=_position(location), result=result)
+
+
+def _position(location: CardLocation) -> tuple[float, float, float]:
+    """(x, y, size) of the card: the reader compares successive positions to tell if the card is moving."""
+    x, y = location.quad.mean(axis=0)
+    size = float(np.linalg.norm(location.quad[1] - location.quad[0]))
+    return float(x), float(y), size
+
+
+def ocr_file(recogniser: IdCardRecogniser, path: Path, side: str = "auto") -> dict[str, Any]:
+    """The ``kiosk ocr`` JSON object for one image file (ID number in full: this is the operators' tool)."""
+    started = time.perf_counter()
+    try:
+        image = read_image(path)
+    except UnreadableImage as err:
+        return {"file": str(path), "error": str(err)}
+    result = recogniser.read(image, side)
+    out: dict[str, Any] = {"file": str(path), **result.to_json()}
+    out["ms"] = round((time.perf_counter() - started) * 1000)
+    return out
+
+
+def run_ocr_command(paths: list[Path], side: str = "auto") -> int:
+    """``kiosk ocr``: one JSON line per image on stdout; exit 1 if any image could not be read."""
+    import json
+
+    from devices.ocr import OcrUnavailable, make_engine
+
+    try:
+        engine = make_engine()
+        engine.load()
+    except OcrUnavailable as err:
+        print(f"kiosk: {err}", file=sys.stderr)
+        return 2
+    recogniser = IdCardRecogniser(engine)
+    failures = 0
+    for path in paths:
+        out = ocr_file(recogniser, path, side)
+        failures += "error" in out
+        print(json.dumps(out, ensure_ascii=False), flush=True)
+    return 1 if failures else 0

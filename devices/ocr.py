@@ -1,0 +1,241 @@
+"""Text recognition engines behind one small interface, and a loader that warms them up off the GUI thread.
+
+``rapidocr`` (the default) runs PaddleOCR's PP-OCR detection and recognition models on ONNX Runtime; the
+models ship inside its wheel, so nothing is fetched at run time. ``paddleocr`` runs the same model family on
+PaddlePaddle, for a deployment that installs it and copies the model folders onto the device; it is chosen by
+configuration (``KIOSK_OCR_ENGINE=paddleocr`` plus ``KIOSK_OCR_DET_DIR`` / ``KIOSK_OCR_REC_DIR``). See
+docs/benchmarks-ocr.md for why rapidocr is the default.
+
+Recognised text is personal data: nothing here logs it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+ENGINES = ("rapidocr", "paddleocr")
+DEFAULT_ENGINE = "rapidocr"
+
+
+class OcrUnavailable(RuntimeError):
+    """The configured engine cannot run here (package or model files missing); the message says which."""
+
+
+@dataclass(frozen=True)
+class TextLine:
+    """One detected line of text: ``box`` is its corner quad (4 × 2 float, image pixels, clockwise from top
+    left) and ``confidence`` the recogniser's score in 0..1."""
+
+    text: str
+    box: np.ndarray
+    confidence: float
+
+    @property
+    def centre(self) -> tuple[float, float]:
+        x, y = self.box.mean(axis=0)
+        return float(x), float(y)
+
+    @property
+    def height(self) -> float:
+        return (
+            float(np.linalg.norm(self.box[3] - self.box[0]) + np.linalg.norm(self.box[2] - self.box[1])) / 2
+        )
+
+
+@runtime_checkable
+class OcrEngine(Protocol):
+    name: str
+
+    def load(self) -> None:
+        """Load the models (slow, once); ``recognise`` calls it if nobody did."""
+        ...
+
+    def recognise(self, image: np.ndarray) -> list[TextLine]:
+        """All text lines in a BGR image, in no particular order."""
+        ...
+
+
+class RapidOcrEngine:
+    """PP-OCR (det + rec) on ONNX Runtime through the ``rapidocr`` package, with the models in its wheel.
+
+    The line-orientation classifier is off by default: callers hand in a rectified, upright card, and
+    skipping it saves a model run per line.
+    """
+
+    name = "rapidocr"
+
+    def __init__(
+        self,
+        det_limit_side: int = 960,
+        threads: int = 2,
+        use_cls: bool = False,
+        params: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.det_limit_side = det_limit_side
+        self.threads = threads
+        self.use_cls = use_cls
+        self.params = dict(params or {})  # further rapidocr settings, e.g. other shipped model files
+        self._engine: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                return
+            try:
+                from rapidocr import RapidOCR
+            except ImportError as err:
+                raise OcrUnavailable("the rapidocr package is not installed") from err
+            params = {
+                "Global.log_level": "error",
+                "Global.use_cls": self.use_cls,
+                "Det.limit_type": "max",
+                "Det.limit_side_len": self.det_limit_side,
+                "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                **self.params,
+            }
+            self._engine = RapidOCR(params=params)
+
+    def recognise(self, image: np.ndarray) -> list[TextLine]:
+        self.load()
+        result = self._engine(image)
+        if result.boxes is None or result.txts is None:
+            return []
+        return [
+            TextLine(text=str(text), box=np.asarray(box, dtype=np.float32), confidence=float(score))
+            for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True)
+        ]
+
+
+class PaddleOcrEngine:
+    """PP-OCR on PaddlePaddle (``paddleocr`` ≥ 3), from local model folders only.
+
+    Both folders must be given: paddleocr would otherwise download models from its hub at first use, which a
+    kiosk must never do. Not exercised by CI (PaddlePaddle is not installed there); see
+    docs/benchmarks-ocr.md.
+    """
+
+    name = "paddleocr"
+
+    def __init__(
+        self, det_model_dir: str | Path, rec_model_dir: str | Path, det_limit_side: int = 960
+    ) -> None:
+        self.det_model_dir = Path(det_model_dir)
+        self.rec_model_dir = Path(rec_model_dir)
+        self.det_limit_side = det_limit_side
+        self._engine: Any = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                return
+            for folder in (self.det_model_dir, self.rec_model_dir):
+                if not folder.is_dir():
+                    raise OcrUnavailable(f"paddleocr model folder {folder} does not exist")
+            try:
+                from paddleocr import PaddleOCR
+            except ImportError as err:
+                raise OcrUnavailable("the paddleocr package (and paddlepaddle) is not installed") from err
+            self._engine = PaddleOCR(
+                text_detection_model_dir=str(self.det_model_dir),
+                text_recognition_model_dir=str(self.rec_model_dir),
+                use_doc_orientation_classify=False,
+                use_doc_unwarping=False,
+                use_textline_orientation=False,
+                text_det_limit_type="max",
+                text_det_limit_side_len=self.det_limit_side,
+            )
+
+    def recognise(self, image: np.ndarray) -> list[TextLine]:
+        self.load()
+        lines: list[TextLine] = []
+        for page in self._engine.predict(image):
+            for poly, text, score in zip(
+                page["rec_polys"], page["rec_texts"], page["rec_scores"], strict=True
+            ):
+                lines.append(TextLine(str(text), np.asarray(poly, dtype=np.float32), float(score)))
+        return lines
+
+
+def make_engine(name: str | None = None, env: Mapping[str, str] | None = None) -> OcrEngine:
+    """The engine named by ``name``, else ``KIOSK_OCR_ENGINE``, else rapidocr (not yet loaded)."""
+    env = os.environ if env is None else env
+    chosen = (name or env.get("KIOSK_OCR_ENGINE") or DEFAULT_ENGINE).strip().lower()
+    if chosen == "rapidocr":
+        return RapidOcrEngine()
+    if chosen == "paddleocr":
+        det, rec = env.get("KIOSK_OCR_DET_DIR"), env.get("KIOSK_OCR_REC_DIR")
+        if not det or not rec:
+            raise OcrUnavailable(
+                "paddleocr needs KIOSK_OCR_DET_DIR and KIOSK_OCR_REC_DIR (local model folders)"
+            )
+        return PaddleOcrEngine(det, rec)
+    raise OcrUnavailable(f"unknown OCR engine {chosen!r}; choose one of {', '.join(ENGINES)}")
+
+
+class BackgroundLoader:
+    """Loads an engine once on a daemon thread, so start-up (and the home screen) never waits for models.
+
+    ``start()`` returns at once; ``wait()`` blocks a worker thread until the models are ready and returns the
+    engine, or raises the load error. ``on_done`` (if given) is called on the loading thread with the error
+    or ``None`` — a GUI must marshal it to its own thread.
+    """
+
+    def __init__(
+        self, engine: OcrEngine, on_done: Callable[[BaseException | None], None] | None = None
+    ) -> None:
+        self.engine = engine
+        self.on_done = on_done
+        self.load_seconds: float | None = None
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def start(self) -> BackgroundLoader:
+        with self._start_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="ocr-model-loader", daemon=True)
+                self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        started = time.perf_counter()
+        try:
+            self.engine.load()
+            # One tiny inference: ONNX Runtime allocates and optimises on the first run, not at load.
+            self.engine.recognise(np.full((64, 256, 3), 255, np.uint8))
+        except Exception as err:  # reported to the caller through wait() / on_done, not swallowed
+            self.error = err
+            log.warning("OCR engine %s failed to load: %s", self.engine.name, err)
+        self.load_seconds = time.perf_counter() - started
+        if self.error is None:
+            log.info("OCR engine %s ready in %.2f s", self.engine.name, self.load_seconds)
+        self._done.set()
+        if self.on_done is not None:
+            self.on_done(self.error)
+
+    @property
+    def ready(self) -> bool:
+        return self._done.is_set() and self.error is None
+
+    def wait(self, timeout: float | None = None) -> OcrEngine:
+        self.start()
+        if not self._done.wait(timeout):
+            raise TimeoutError("the OCR models are still loading")
+        if self.error is not None:
+            raise OcrUnavailable(str(self.error)) from self.error
+        return self.engine

@@ -1,0 +1,202 @@
+"""From recognised text lines on a rectified card to raw fields, and which side of the card it is.
+
+Lines come in card coordinates (0..1 across and down the 85.6 × 54 mm card), so the standard layout can be
+used: rows are grouped by height, labels (printed in blue on the front) are stripped, and each field is
+taken from its row. ``parse_naive`` is the benchmark's baseline: the engine's text in reading order, cut at
+the labels, as a first attempt without any card geometry would do.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from kiosk.idcard.model import CardResult
+from kiosk.idcard.rules import normalise_id_text
+
+FRONT_KEYWORDS = ("姓名", "性别", "民族", "出生", "住址", "公民身份号码")
+BACK_KEYWORDS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")
+PORTRAIT_LEFT = 0.62  # the portrait occupies the right third of the front; no field text starts there
+
+
+@dataclass(frozen=True)
+class Line:
+    """A recognised line: text, its box in card coordinates (0..1), and the recogniser's confidence."""
+
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    confidence: float
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+
+@dataclass(frozen=True)
+class Row:
+    text: str
+    x0: float
+    cy: float
+    confidence: float
+    lines: tuple[Line, ...]
+
+
+def group_rows(lines: list[Line]) -> list[Row]:
+    """Lines on the same printed row (overlapping vertically by half their height), left to right."""
+    rows: list[list[Line]] = []
+    for line in sorted(lines, key=lambda ln: ln.cy):
+        if rows:
+            last = rows[-1]
+            top, bottom = min(ln.y0 for ln in last), max(ln.y1 for ln in last)
+            overlap = min(bottom, line.y1) - max(top, line.y0)
+            if overlap > 0.5 * min(bottom - top, line.y1 - line.y0):
+                last.append(line)
+                continue
+        rows.append([line])
+    out = []
+    for members in rows:
+        members.sort(key=lambda ln: ln.x0)
+        text = "".join(ln.text.replace(" ", "") for ln in members)
+        out.append(
+            Row(
+                text=text,
+                x0=members[0].x0,
+                cy=sum(ln.cy for ln in members) / len(members),
+                confidence=min(ln.confidence for ln in members),
+                lines=tuple(members),
+            )
+        )
+    return out
+
+
+def _keyword_hits(text: str, keyword: str) -> float:
+    """How much of ``keyword`` appears in ``text``: share of its character pairs found (OCR drops chars)."""
+    pairs = [keyword[i : i + 2] for i in range(len(keyword) - 1)]
+    return sum(p in text for p in pairs) / len(pairs)
+
+
+def side_scores(lines: list[Line]) -> tuple[float, float]:
+    """(front, back) evidence from the printed labels and, for the front, the 18-character number."""
+    text = "".join(ln.text.replace(" ", "") for ln in lines)
+    front = sum(_keyword_hits(text, k) for k in FRONT_KEYWORDS)
+    back = sum(_keyword_hits(text, k) for k in BACK_KEYWORDS)
+    if any(len(normalise_id_text(ln.text)) >= 16 for ln in lines):
+        front += 1.0
+    return front, back
+
+
+_LABELS = {
+    "name": r"^(姓名|姓|名)",
+    "sex": r"^(性别|性|别)",
+    "ethnicity": r"(民族|民|族)",
+    "birth": r"^(出生|出|生)",
+    "address": r"^(住址|住|址)",
+    "id": r"^(公民身份号码|公民身份号|身份号码|公民身份|号码)",
+    "authority": r"^(签发机关|签发机|发机关|签发|机关)",
+    "validity": r"^(有效期限|有效期|效期限|有效|期限)",
+}
+
+
+def _strip(label: str, text: str) -> str:
+    return re.sub(_LABELS[label], "", text, count=1)
+
+
+def _id_row(rows: list[Row]) -> Row | None:
+    candidates = [r for r in rows if r.cy > 0.55 and len(normalise_id_text(_strip("id", r.text))) >= 12]
+    return max(candidates, key=lambda r: len(normalise_id_text(r.text)), default=None)
+
+
+def parse_front(lines: list[Line]) -> CardResult:
+    result = CardResult(side="front")
+    f, conf = result.fields, result.confidence
+    # Text starting inside the portrait is the photo's noise, not a field.
+    rows = group_rows([ln for ln in lines if ln.x0 < PORTRAIT_LEFT or ln.cy > 0.75])
+    id_row = _id_row(rows)
+    if id_row is not None:
+        number_lines = [ln for ln in id_row.lines if len(normalise_id_text(ln.text)) >= 4]
+        f["id_number"] = normalise_id_text(_strip("id", "".join(ln.text for ln in number_lines)))
+        conf["id_number"] = min((ln.confidence for ln in number_lines), default=id_row.confidence)
+    above = [r for r in rows if r is not id_row and (id_row is None or r.cy < id_row.cy) and r.cy > 0.03]
+    birth_row = next(
+        (r for r in above if re.search(r"\d{4}.{0,3}\d{1,2}.{0,3}\d{1,2}", r.text) and r.cy < 0.55), None
+    )
+    for row in above:
+        if birth_row is not None and row.cy >= birth_row.cy:
+            break
+        text = row.text
+        if "name" not in f and (re.match(_LABELS["name"], text) or row.cy < 0.2):
+            f["name"] = re.sub(r"[^\u3400-\u9fff\u00b7]", "", _strip("name", text))
+            conf["name"] = row.confidence
+        elif "sex" not in f and re.search("[男女]", text):
+            sex_at = re.search("[男女]", text)
+            assert sex_at is not None
+            f["sex"] = sex_at.group()
+            conf["sex"] = row.confidence
+            rest = text[sex_at.end() :]
+            ethnic = re.split(_LABELS["ethnicity"], rest, maxsplit=1)
+            value = ethnic[-1] if len(ethnic) > 1 else rest
+            f["ethnicity"] = re.sub(r"[^\u3400-\u9fff]", "", value)
+            conf["ethnicity"] = row.confidence
+    if birth_row is not None:
+        f["birth_date"] = _strip("birth", birth_row.text)
+        conf["birth_date"] = birth_row.confidence
+        address_rows = [r for r in above if r.cy > birth_row.cy]
+        if address_rows:
+            text = "".join(r.text for r in address_rows)
+            f["address"] = _strip("address", text)
+            conf["address"] = min(r.confidence for r in address_rows)
+    return result
+
+
+def parse_back(lines: list[Line]) -> CardResult:
+    result = CardResult(side="back")
+    f, conf = result.fields, result.confidence
+    rows = [r for r in group_rows(lines) if r.cy > 0.55]  # the title block is above
+    validity = next((r for r in rows if re.search(r"\d{4}\D?\d{2}\D?\d{2}", r.text)), None)
+    authority = next(
+        (
+            r
+            for r in rows
+            if r is not validity and (re.match(_LABELS["authority"], r.text) or "公安" in r.text)
+        ),
+        None,
+    )
+    if authority is not None:
+        f["authority"] = _strip("authority", authority.text)
+        conf["authority"] = authority.confidence
+    if validity is not None:
+        text = _strip("validity", validity.text)
+        start, _, end = text.partition("-") if "-" in text else (text[:10], "", text[10:])
+        f["valid_from"], f["valid_until"] = start, end
+        conf["valid_from"] = conf["valid_until"] = validity.confidence
+    return result
+
+
+def parse_naive(texts: list[str], side: str) -> dict[str, str]:
+    """Baseline: the engine's lines joined in reading order, each field cut between its label and the next."""
+    text = "".join(t.replace(" ", "") for t in texts)
+
+    def between(start: str, end: str | None) -> str:
+        match = re.search(start + (f"(.*?){end}" if end else "(.*)"), text)
+        return match.group(1) if match else ""
+
+    if side == "front":
+        number = re.search(r"\d{17}[\dXx]", text)
+        birth = re.search(r"(\d{4})年(\d{1,2})月(\d{1,2})日", text)
+        return {
+            "name": between("姓名", "性别"),
+            "sex": between("性别", "民族"),
+            "ethnicity": between("民族", "出生"),
+            "birth_date": f"{int(birth[1]):04d}-{int(birth[2]):02d}-{int(birth[3]):02d}" if birth else "",
+            "address": between("住址", "公民身份号码"),
+            "id_number": number.group().upper() if number else "",
+        }
+    validity = re.search(r"(\d{4})\.(\d{2})\.(\d{2})-(?:(\d{4})\.(\d{2})\.(\d{2})|(长期))", text)
+    return {
+        "authority": between("签发机关", "有效期限"),
+        "valid_from": f"{validity[1]}-{validity[2]}-{validity[3]}" if validity else "",
+        "valid_until": (validity[7] or f"{validity[4]}-{validity[5]}-{validity[6]}") if validity else "",
+    }

@@ -1,0 +1,323 @@
+"""What the card itself guarantees, used to correct OCR slips and to flag what cannot be trusted.
+
+A correction is made only when independent evidence printed on the same card singles out one answer (the
+check digit plus the printed birth date and sex; a validity span the law allows); otherwise the field is
+left as read and flagged. Nothing is ever filled in from nowhere: a value taken from the ID number (birth
+date, sex) is still the card's own data, and it is flagged for the person to confirm.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from kiosk.idcard.data import ETHNICITIES, province_short, provinces
+from kiosk.idcard.model import CardResult
+from kiosk.idnumber import IdNumberError, check_digit, parse_id_number
+
+CORRECTED_CONFIDENCE = 0.6  # below LOW_CONFIDENCE: a corrected field is always shown for confirmation
+DERIVED_CONFIDENCE = 0.75
+FAILED_CONFIDENCE = 0.2
+
+# Characters the recogniser confuses with digits in the OCR-B number line.
+_TO_DIGIT = str.maketrans(
+    {"O": "0", "o": "0", "D": "0", "Q": "0", "U": "0", "I": "1", "l": "1", "|": "1", "i": "1", "L": "1",
+     "!": "1", "Z": "2", "z": "2", "S": "5", "s": "5", "B": "8", "G": "6", "b": "6", "g": "9", "q": "9",
+     "x": "X", "×": "X", "乂": "X", "K": "X", "T": "7"}
+)  # fmt: skip
+# Within an address the recogniser also turns round digits into these.
+_TO_DIGIT_EXTRA = str.maketrans({**{chr(k): v for k, v in _TO_DIGIT.items() if v != "X"}, "C": "0", "c": "0",
+                                 "€": "6", "e": "6", "a": "8", "&": "8", "?": "7", "/": "1"})  # fmt: skip
+# Digit pairs that look alike in OCR-B at low resolution, for single-substitution repairs.
+_CONFUSABLE: dict[str, str] = {
+    "0": "689",
+    "1": "74",
+    "2": "7",
+    "3": "85",
+    "4": "1",
+    "5": "63",
+    "6": "508",
+    "7": "12",
+    "8": "3609",
+    "9": "80",
+}
+
+
+def normalise_id_text(text: str) -> str:
+    """The ID-number candidate in an OCR string: confusable letters mapped to digits, the rest dropped."""
+    mapped = text.translate(_TO_DIGIT)
+    return re.sub(r"[^0-9X]", "", mapped.upper())
+
+
+def _id_parts_agree(value: str, birth: date | None, sex: str | None) -> bool:
+    try:
+        parsed = parse_id_number(value)
+    except IdNumberError:
+        return False
+    if birth is not None and parsed.birth_date != birth:
+        return False
+    return not (sex in ("男", "女") and ("M" if sex == "男" else "F") != parsed.sex)
+
+
+def repair_id_number(value: str, birth: date | None, sex: str | None) -> str | None:
+    """The one number at a single look-alike substitution from ``value`` that passes the checksum and agrees
+    with the printed birth date and sex; ``None`` when there is no such number or more than one."""
+    if len(value) != 18 or birth is None or sex not in ("男", "女"):
+        return None  # without both printed cross-checks, a repaired number would be a guess
+    found: set[str] = set()
+    for pos, ch in enumerate(value):
+        # Only look-alikes, the check character included: with free choice there, every body error would
+        # also "repair" as a check-digit error, and the two could never be told apart.
+        for alt in _CONFUSABLE.get(ch, ""):
+            candidate = value[:pos] + alt + value[pos + 1 :]
+            if check_digit(candidate[:17]) == candidate[17] and _id_parts_agree(candidate, birth, sex):
+                found.add(candidate)
+    return found.pop() if len(found) == 1 else None
+
+
+def parse_birth_date(text: str) -> date | None:
+    match = re.search(r"(\d{4})\D{0,3}?(\d{1,2})\D{0,3}?(\d{1,2})", text)
+    if not match:
+        return None
+    try:
+        return date(int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+
+
+def match_ethnicity(text: str) -> tuple[str | None, bool]:
+    """(one of the 56, whether it had to be corrected); ``None`` when no unique close match exists."""
+    text = text.strip().removesuffix("族")
+    if text in ETHNICITIES:
+        return text, False
+    close = [e for e in ETHNICITIES if _edit_distance(text, e) <= 1 and len(e) > 1]
+    if len(close) == 1:
+        return close[0], True
+    return None, False
+
+
+def _edit_distance(a: str, b: str) -> int:
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _lower(result: CardResult, name: str, value: float) -> None:
+    result.confidence[name] = min(result.confidence.get(name, 0.0), value)
+
+
+def check_front(result: CardResult) -> CardResult:
+    """Cross-checks the front's fields in place: ID checksum, birth date, sex, region, ethnicity."""
+    f, conf = result.fields, result.confidence
+    printed_birth = parse_birth_date(f.get("birth_date", ""))
+    if printed_birth is not None:
+        f["birth_date"] = printed_birth.isoformat()
+    elif f.get("birth_date"):
+        f["birth_date"] = ""  # unreadable: better empty and flagged than a malformed date on the form
+    sex = f.get("sex") if f.get("sex") in ("男", "女") else None
+
+    number = normalise_id_text(f.get("id_number", ""))
+    f["id_number"] = number
+    parsed = None
+    try:
+        parsed = parse_id_number(number)
+    except IdNumberError:
+        repaired = repair_id_number(number, printed_birth, sex)
+        if repaired is not None:
+            f["id_number"] = repaired
+            parsed = parse_id_number(repaired)
+            result.warn("id_corrected")
+            _lower(result, "id_number", CORRECTED_CONFIDENCE)
+        elif number:
+            result.warn("id_checksum")
+            _lower(result, "id_number", FAILED_CONFIDENCE)
+        else:
+            result.warn("field_missing")
+
+    if parsed is not None:
+        id_sex = "男" if parsed.sex == "M" else "女"
+        if printed_birth is None:
+            f["birth_date"] = parsed.birth_date.isoformat()
+            conf["birth_date"] = DERIVED_CONFIDENCE
+            result.warn("field_from_id")
+        elif printed_birth != parsed.birth_date:
+            result.warn("id_birth_mismatch")
+            _lower(result, "birth_date", FAILED_CONFIDENCE)
+            _lower(result, "id_number", FAILED_CONFIDENCE)
+        if sex is None:
+            f["sex"] = id_sex
+            conf["sex"] = DERIVED_CONFIDENCE
+            result.warn("field_from_id")
+        elif sex != id_sex:
+            result.warn("id_sex_mismatch")
+            _lower(result, "sex", FAILED_CONFIDENCE)
+            _lower(result, "id_number", FAILED_CONFIDENCE)
+        _check_region(result, parsed.region[:2])
+
+    repair_address_digits(result)
+    if f.get("ethnicity"):
+        ethnicity, corrected = match_ethnicity(f["ethnicity"])
+        if ethnicity is None:
+            result.warn("ethnicity_unknown")
+            _lower(result, "ethnicity", FAILED_CONFIDENCE)
+        else:
+            f["ethnicity"] = ethnicity
+            if corrected:
+                result.warn("field_corrected")
+                _lower(result, "ethnicity", CORRECTED_CONFIDENCE)
+    _flag_missing_and_low(result)
+    return result
+
+
+def _check_region(result: CardResult, prefix: str) -> None:
+    """The address should start in the province the number's first two digits name. A one-character slip
+    in the province name is repaired; a different province is only flagged (people do move)."""
+    address = result.fields.get("address", "")
+    province = provinces().get(prefix)
+    if not address or province is None:
+        if province is None:
+            result.warn("id_region_mismatch")
+        return
+    if address.startswith(province):
+        return
+    head = address[: len(province)]
+    if _edit_distance(head, province) <= 1:
+        result.fields["address"] = province + address[len(province) :]
+        result.warn("field_corrected")
+        _lower(result, "address", CORRECTED_CONFIDENCE)
+        return
+    if address.startswith(province_short(province)):
+        return  # the short form (宁夏银川市…) is a fine way to write it
+    if any(address.startswith(province_short(p)) for p in provinces().values()):
+        result.warn("id_region_mismatch")
+
+
+def repair_address_digits(result: CardResult) -> None:
+    """A Latin letter or symbol between two digits of a Chinese address (7€0号, 9C8号) is a misread digit:
+    mapped through the look-alike table when it has a digit look-alike, and flagged either way."""
+    address = result.fields.get("address", "")
+    fixed = re.sub(
+        r"(?<=\d)[^\d\u3400-\u9fff](?=\d)", lambda m: m.group().translate(_TO_DIGIT_EXTRA), address
+    )
+    if fixed != address:
+        result.fields["address"] = fixed
+        result.warn("field_corrected")
+        _lower(result, "address", CORRECTED_CONFIDENCE)
+    if re.search(r"\d[^\d\u3400-\u9fff]\d", fixed):
+        result.warn("low_confidence")
+        _lower(result, "address", FAILED_CONFIDENCE)
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # born or issued on 29 February
+        return day.replace(year=day.year + years, month=3, day=1)
+
+
+def allowed_span(age_at_issue: int) -> int | None:
+    """Years of validity for the holder's age on the issue day (Resident ID Card Law art. 5); None: 长期."""
+    if age_at_issue < 16:
+        return 5
+    if age_at_issue <= 25:
+        return 10
+    if age_at_issue <= 45:
+        return 20
+    return None
+
+
+def _age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def parse_validity(text: str) -> tuple[date | None, date | str | None]:
+    """(start, end or "长期") from a 有效期限 line such as 2015.03.04-2035.03.04 / 2015.03.04-长期."""
+    digits = re.sub(r"[^0-9长期]", "", text.replace("長", "长"))
+    start = end = None
+    match = re.match(r"(\d{4})(\d{2})(\d{2})(.*)", digits)
+    if match:
+        try:
+            start = date(int(match[1]), int(match[2]), int(match[3]))
+        except ValueError:
+            start = None
+        rest = match[4]
+        if "长" in rest or "期" in rest:
+            end = "长期"
+        else:
+            tail = re.match(r"(\d{4})(\d{2})(\d{2})", rest)
+            if tail:
+                try:
+                    end = date(int(tail[1]), int(tail[2]), int(tail[3]))
+                except ValueError:
+                    end = None
+    return start, end
+
+
+def _span_ok(start: date, end: date) -> bool:
+    return any(_add_years(start, years) == end for years in (5, 10, 20))
+
+
+def check_back(result: CardResult, today: date, birth_date: date | None = None) -> CardResult:
+    """Validity period in place: a 5/10/20-year span or 长期 (as the age at issue requires, when the birth
+    date is known from the front); a single misread digit of the end date is repaired only if exactly one
+    allowed span remains. Flags an expired card."""
+    f = result.fields
+    start, end = parse_validity(f.get("valid_from", "") + "-" + f.get("valid_until", ""))
+    f["valid_from"] = start.isoformat() if start else ""
+    if isinstance(end, date):
+        f["valid_until"] = end.isoformat()
+    else:
+        f["valid_until"] = end or ""
+    if start is None or end is None:
+        result.warn("invalid_validity")
+        for name in ("valid_from", "valid_until"):
+            _lower(result, name, FAILED_CONFIDENCE)
+        _flag_missing_and_low(result)
+        return result
+    expected = None
+    if birth_date is not None:
+        expected = allowed_span(_age_on(birth_date, start))
+    if isinstance(end, date) and not _span_ok(start, end):
+        repaired = _repair_end(start, end, expected)
+        if repaired is not None:
+            end = repaired
+            f["valid_until"] = end.isoformat()
+            result.warn("field_corrected")
+            _lower(result, "valid_until", CORRECTED_CONFIDENCE)
+        else:
+            result.warn("invalid_validity")
+            _lower(result, "valid_until", FAILED_CONFIDENCE)
+    elif birth_date is not None:
+        span = None if end == "长期" else next(y for y in (5, 10, 20) if _add_years(start, y) == end)
+        if span != expected:
+            result.warn("invalid_validity")
+            _lower(result, "valid_until", FAILED_CONFIDENCE)
+    if isinstance(end, date) and end < today:
+        result.warn("expired")
+    _flag_missing_and_low(result)
+    return result
+
+
+def _repair_end(start: date, end: date, expected: int | None) -> date | None:
+    text = end.strftime("%Y%m%d")
+    options = set()
+    for years in (5, 10, 20) if expected is None else (expected,):
+        target = _add_years(start, years).strftime("%Y%m%d")
+        if sum(a != b for a, b in zip(text, target, strict=True)) == 1:
+            options.add(target)
+    if len(options) != 1:
+        return None
+    value = options.pop()
+    return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+
+
+def _flag_missing_and_low(result: CardResult) -> None:
+    missing = [name for name in result.low_confidence_fields() if not result.fields.get(name)]
+    if missing:
+        result.warn("field_missing")
+    if any(result.fields.get(name) for name in result.low_confidence_fields()):
+        result.warn("low_confidence")

@@ -1,0 +1,135 @@
+"""The real OCR engine on a handful of generated card photos: fields, side, warnings, live capture.
+
+Kept small (about a dozen OCR runs) so the file stays well under a minute on two cores; the full seeded set
+is bench/idcard_ocr.py.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from devices.card_finder import RECT_H, RECT_W, find_card
+from devices.idcard import IdCardRecogniser
+from devices.ocr import BackgroundLoader, OcrUnavailable, RapidOcrEngine, TextLine, make_engine
+from kiosk.idcard.reader import CardReader
+from tools.idcard_synth import REFERENCE_DATE, make_sample
+
+
+@pytest.fixture(scope="module")
+def recogniser() -> IdCardRecogniser:
+    loader = BackgroundLoader(RapidOcrEngine()).start()
+    return IdCardRecogniser(loader.wait(timeout=120), today=REFERENCE_DATE)
+
+
+@pytest.mark.parametrize(
+    ("side", "level", "index"), [("front", "easy", 0), ("front", "hard", 3), ("back", "easy", 1)]
+)
+def test_fields_match_the_generated_identity(
+    recogniser: IdCardRecogniser, side: str, level: str, index: int
+) -> None:
+    sample = make_sample(11, side, level, index)
+    result = recogniser.read(sample.image)
+    assert result.side == side
+    assert result.fields == sample.truth
+    assert result.card_image is not None and result.card_image.shape[:2] == (RECT_H, RECT_W)
+    assert (result.portrait_image is not None) == (side == "front")
+    assert all(0.0 <= c <= 1.0 for c in result.confidence.values())
+
+
+def test_upside_down_card_is_turned(recogniser: IdCardRecogniser) -> None:
+    sample = make_sample(11, "front", "easy", 5, angle_deg=178.0)
+    result = recogniser.read(sample.image)
+    assert result.fields["id_number"] == sample.truth["id_number"]
+    assert result.fields["name"] == sample.truth["name"]
+
+
+def test_forced_side_and_x_check_digit(recogniser: IdCardRecogniser) -> None:
+    sample = make_sample(11, "front", "easy", 8)  # every eighth sample has an X check digit
+    assert sample.truth["id_number"].endswith("X")
+    result = recogniser.read(sample.image, side="front")
+    assert result.fields["id_number"] == sample.truth["id_number"]
+
+
+def test_photocopy_and_cut_off_card_are_flagged(recogniser: IdCardRecogniser) -> None:
+    copy = recogniser.read(make_sample(11, "back", "easy", 2, photocopy=True).image)
+    assert "photocopy" in copy.warnings
+    cut = make_sample(11, "back", "easy", 2, allow_cut=True, center=(0.9, 0.5))
+    assert "incomplete" in recogniser.read(cut.image).warnings
+
+
+def test_glare_is_flagged(recogniser: IdCardRecogniser) -> None:
+    sample = make_sample(11, "back", "easy", 4, glare=220.0)
+    assert "glare" in recogniser.read(sample.image).warnings
+
+
+def test_card_finder_locates_the_card() -> None:
+    for index in range(4):
+        sample = make_sample(12, "front", "hard", index)
+        location = find_card(sample.image)
+        assert location is not None
+        error = min(np.abs(np.roll(location.quad, k, axis=0) - sample.quad).max() for k in range(4))
+        assert error < 0.03 * np.linalg.norm(sample.quad[1] - sample.quad[0])
+
+
+def test_live_capture_settles_on_two_agreeing_frames(recogniser: IdCardRecogniser) -> None:
+    frames = [make_sample(13, "front", "easy", 2, noise_sigma=2.0 + k).image for k in range(4)]
+    truth = make_sample(13, "front", "easy", 2).truth
+    empty = make_sample(13, "front", "easy", 2, card_width_frac=0.2).image  # far away: "move closer"
+    reader = CardReader(side="front")
+    first = reader.feed(recogniser.analyse(empty, "front"))
+    assert first.prompt.key == "ocr.prompt.too_small"
+    updates = [reader.feed(recogniser.analyse(frame, "front")) for frame in frames[:2]]
+    assert updates[0].state == "reading" and updates[0].prompt.key == "ocr.prompt.hold_still"
+    assert updates[1].state == "done" and updates[1].result is not None
+    assert updates[1].result.fields == truth
+
+
+def test_background_loader_does_not_block_and_reports_errors() -> None:
+    release = threading.Event()
+
+    class SlowEngine:
+        name = "slow"
+
+        def load(self) -> None:
+            release.wait(5)
+
+        def recognise(self, image: np.ndarray) -> list[TextLine]:
+            return []
+
+    loader = BackgroundLoader(SlowEngine()).start()
+    assert not loader.ready  # start() returned while the models are still loading
+    with pytest.raises(TimeoutError):
+        loader.wait(timeout=0.05)
+    release.set()
+    assert loader.wait(timeout=5).name == "slow" and loader.ready
+
+    class BrokenEngine(SlowEngine):
+        def load(self) -> None:
+            raise OcrUnavailable("no models")
+
+    seen: list[BaseException | None] = []
+    broken = BackgroundLoader(BrokenEngine(), on_done=seen.append).start()
+    with pytest.raises(OcrUnavailable, match="no models"):
+        broken.wait(timeout=5)
+    assert isinstance(seen[0], OcrUnavailable)
+
+
+def test_engine_is_chosen_by_configuration(tmp_path) -> None:
+    assert make_engine(env={}).name == "rapidocr"
+    with pytest.raises(OcrUnavailable, match="KIOSK_OCR_DET_DIR"):
+        make_engine(env={"KIOSK_OCR_ENGINE": "paddleocr"})
+    paddle = make_engine(
+        env={
+            "KIOSK_OCR_ENGINE": "paddleocr",
+            "KIOSK_OCR_DET_DIR": str(tmp_path / "det"),
+            "KIOSK_OCR_REC_DIR": str(tmp_path / "rec"),
+        }
+    )
+    assert paddle.name == "paddleocr"
+    with pytest.raises(OcrUnavailable, match="does not exist"):
+        paddle.load()  # never falls back to downloading from a model hub
+    with pytest.raises(OcrUnavailable, match="unknown"):
+        make_engine("tesseract")

@@ -1,0 +1,315 @@
+"""Unit tests for every consistency rule of the ID card, the layout parser and the multi-frame reader."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from kiosk.idcard.data import ETHNICITIES, province_short, provinces
+from kiosk.idcard.model import CardResult
+from kiosk.idcard.parse import Line, parse_back, parse_front, parse_naive, side_scores
+from kiosk.idcard.reader import CardReader, FrameReading
+from kiosk.idcard.rules import (
+    allowed_span,
+    check_back,
+    check_front,
+    match_ethnicity,
+    normalise_id_text,
+    parse_validity,
+    repair_id_number,
+)
+from kiosk.idnumber import check_digit
+
+TODAY = date(2026, 1, 1)
+
+
+def _number(first17: str) -> str:
+    return first17 + check_digit(first17)
+
+
+GOOD_ID = _number("44030519900307123")  # born 1990-03-07, 17th digit 3: male, Guangdong
+X_ID = next(
+    _number(f"11010519850612{s:03d}") for s in range(1000) if check_digit(f"11010519850612{s:03d}") == "X"
+)
+
+
+def _front(**overrides: str) -> CardResult:
+    fields = {
+        "name": "张三",
+        "sex": "男",
+        "ethnicity": "汉",
+        "birth_date": "1990年3月7日",
+        "address": "广东省深圳市南山区学府路1号",
+        "id_number": GOOD_ID,
+    }
+    fields.update(overrides)
+    return CardResult("front", fields, dict.fromkeys(fields, 0.99))
+
+
+def test_data_tables() -> None:
+    assert len(ETHNICITIES) == 56 == len(set(ETHNICITIES))
+    assert provinces()["44"] == "广东省" and len(provinces()) == 34
+    assert province_short("新疆维吾尔自治区") == "新疆" and province_short("北京市") == "北京"
+
+
+def test_consistent_front_has_no_warning() -> None:
+    result = check_front(_front())
+    assert result.warnings == []
+    assert result.fields["birth_date"] == "1990-03-07"
+    assert result.low_confidence_fields() == []
+
+
+def test_x_check_digit_is_accepted_in_either_case() -> None:
+    birth = date(int(X_ID[6:10]), int(X_ID[10:12]), int(X_ID[12:14]))
+    sex = "男" if int(X_ID[16]) % 2 else "女"
+    result = check_front(
+        _front(id_number=X_ID.lower(), birth_date=birth.isoformat(), sex=sex, address="北京市东城区1号")
+    )
+    assert result.fields["id_number"] == X_ID and X_ID.endswith("X")
+    assert result.warnings == []
+
+
+def test_ocr_letters_in_the_number_are_mapped_to_digits() -> None:
+    assert normalise_id_text("公民身份号码 44O3O5l99OO3O7123x") == "440305199003071233"[:17] + "X"
+    assert normalise_id_text("4403 0519 9003 07123S") == "440305199003071235"
+
+
+def test_single_misread_digit_is_repaired_with_printed_evidence() -> None:
+    wrong = GOOD_ID[:14] + "7" + GOOD_ID[15:]  # 1 read as 7 in the sequence number
+    assert wrong != GOOD_ID
+    result = check_front(_front(id_number=wrong))
+    assert result.fields["id_number"] == GOOD_ID
+    assert "id_corrected" in result.warnings
+    assert "id_number" in result.low_confidence_fields()
+
+
+def test_no_repair_without_the_printed_birth_date() -> None:
+    wrong = GOOD_ID[:14] + "8" + GOOD_ID[15:]
+    assert repair_id_number(wrong, None, "男") is None
+    result = check_front(_front(id_number=wrong, birth_date=""))
+    assert result.fields["id_number"] == wrong
+    assert "id_checksum" in result.warnings
+    assert result.confidence["id_number"] < 0.5
+
+
+def test_bad_checksum_with_no_unique_repair_is_flagged_not_invented() -> None:
+    garbage = "123456789012345678"
+    result = check_front(_front(id_number=garbage))
+    assert result.fields["id_number"] == garbage
+    assert "id_checksum" in result.warnings
+
+
+def test_short_number_is_flagged() -> None:
+    result = check_front(_front(id_number=GOOD_ID[:16]))
+    assert "id_checksum" in result.warnings
+    assert "id_number" in result.low_confidence_fields()
+
+
+def test_birth_date_must_agree_with_the_number() -> None:
+    result = check_front(_front(birth_date="1990年3月8日"))
+    assert "id_birth_mismatch" in result.warnings
+    assert {"birth_date", "id_number"} <= set(result.low_confidence_fields())
+
+
+def test_sex_must_agree_with_the_number() -> None:
+    result = check_front(_front(sex="女"))
+    assert "id_sex_mismatch" in result.warnings
+    assert "sex" in result.low_confidence_fields()
+
+
+def test_unreadable_birth_date_and_sex_come_from_the_number_flagged() -> None:
+    result = check_front(_front(birth_date="19??", sex=""))
+    assert result.fields["birth_date"] == "1990-03-07" and result.fields["sex"] == "男"
+    assert "field_from_id" in result.warnings
+    assert {"birth_date", "sex"} <= set(result.low_confidence_fields())
+
+
+def test_region_other_province_is_flagged_one_slip_in_the_name_is_repaired() -> None:
+    moved = check_front(_front(address="浙江省杭州市西湖区1号"))
+    assert "id_region_mismatch" in moved.warnings
+    assert moved.fields["address"] == "浙江省杭州市西湖区1号"
+    slip = check_front(_front(address="广东首深圳市南山区1号"))
+    assert slip.fields["address"] == "广东省深圳市南山区1号"
+    assert "field_corrected" in slip.warnings and "address" in slip.low_confidence_fields()
+    short = check_front(_front(address="广东深圳市南山区1号"))
+    assert "id_region_mismatch" not in short.warnings
+
+
+def test_misread_digit_inside_address_is_mapped_and_flagged() -> None:
+    result = check_front(_front(address="广东省深圳市南山区学府路7O0号"))
+    assert result.fields["address"] == "广东省深圳市南山区学府路700号"
+    assert "address" in result.low_confidence_fields()
+
+
+def test_ethnicity_is_one_of_the_56() -> None:
+    assert match_ethnicity("蒙古族") == ("蒙古", False)
+    assert match_ethnicity("维吾") == ("维吾尔", True)
+    assert match_ethnicity("火星") == (None, False)
+    result = check_front(_front(ethnicity="火星"))
+    assert "ethnicity_unknown" in result.warnings and "ethnicity" in result.low_confidence_fields()
+    fixed = check_front(_front(ethnicity="柯尔克致"))
+    assert fixed.fields["ethnicity"] == "柯尔克孜" and "field_corrected" in fixed.warnings
+
+
+@pytest.mark.parametrize(
+    ("age", "years"), [(0, 5), (15, 5), (16, 10), (25, 10), (26, 20), (45, 20), (46, None)]
+)
+def test_validity_span_by_age_at_issue(age: int, years: int | None) -> None:
+    assert allowed_span(age) == years
+
+
+def _back(valid_from: str, valid_until: str) -> CardResult:
+    fields = {"authority": "深圳市公安局南山分局", "valid_from": valid_from, "valid_until": valid_until}
+    return CardResult("back", fields, dict.fromkeys(fields, 0.99))
+
+
+def test_validity_parsing() -> None:
+    assert parse_validity("2015.03.04-2035.03.04") == (date(2015, 3, 4), date(2035, 3, 4))
+    assert parse_validity("2015.03.04-长期") == (date(2015, 3, 4), "长期")
+    assert parse_validity("gibberish") == (None, None)
+
+
+def test_valid_back_and_long_term() -> None:
+    assert check_back(_back("2015.03.04", "2035.03.04"), TODAY).warnings == []
+    result = check_back(_back("2015.03.04", "长期"), TODAY)
+    assert result.fields["valid_until"] == "长期" and result.warnings == []
+
+
+def test_span_that_the_law_does_not_allow_is_flagged() -> None:
+    result = check_back(_back("2015.03.04", "2032.07.09"), TODAY)
+    assert "invalid_validity" in result.warnings
+    assert "valid_until" in result.low_confidence_fields()
+
+
+def test_one_misread_digit_of_the_end_year_is_repaired() -> None:
+    result = check_back(_back("2015.03.04", "2036.03.04"), TODAY)  # 21 years: 2035 is the one allowed
+    assert result.fields["valid_until"] == "2035-03-04"
+    assert "field_corrected" in result.warnings and "valid_until" in result.low_confidence_fields()
+
+
+def test_span_must_match_the_age_at_issue() -> None:
+    # Born 1990: 25 at a 2015 issue, so 10 years, not 20.
+    result = check_back(_back("2015.03.04", "2035.03.04"), TODAY, birth_date=date(1990, 3, 7))
+    assert "invalid_validity" in result.warnings
+    ok = check_back(_back("2015.03.04", "2025.03.04"), date(2024, 1, 1), birth_date=date(1990, 3, 7))
+    assert ok.warnings == []
+
+
+def test_expired_card_is_flagged() -> None:
+    result = check_back(_back("2010.03.04", "2020.03.04"), TODAY)
+    assert result.warnings == ["expired"]
+
+
+# --- parsing ---
+
+
+def _line(text: str, x0: float, y0: float, x1: float = 0.6, conf: float = 0.99) -> Line:
+    return Line(text, x0, y0, x1, y0 + 0.06, conf)
+
+
+FRONT_LINES = [
+    _line("姓名", 0.07, 0.10, 0.15),
+    _line("欧阳小明", 0.19, 0.09),
+    _line("性别男", 0.07, 0.23, 0.25),
+    _line("民族维吾尔", 0.3, 0.23),
+    _line("出生1988年12月1日", 0.07, 0.35),
+    _line("住址新疆维吾尔自治区乌鲁木齐市天山区", 0.07, 0.48, 0.66),
+    _line("解放路88号", 0.19, 0.56),
+    _line("照片噪声", 0.7, 0.3, 0.9),
+    _line("公民身份号码", 0.07, 0.82, 0.3),
+    _line(GOOD_ID, 0.32, 0.81, 0.95, 0.97),
+]
+
+
+def test_parse_front_by_layout() -> None:
+    result = parse_front(FRONT_LINES)
+    assert result.fields == {
+        "name": "欧阳小明",
+        "sex": "男",
+        "ethnicity": "维吾尔",
+        "birth_date": "1988年12月1日",
+        "address": "新疆维吾尔自治区乌鲁木齐市天山区解放路88号",
+        "id_number": GOOD_ID,
+    }
+    assert result.confidence["id_number"] == pytest.approx(0.97)
+
+
+def test_parse_back_by_layout() -> None:
+    lines = [
+        _line("中华人民共和国", 0.3, 0.12),
+        _line("居民身份证", 0.3, 0.3),
+        _line("签发机关", 0.17, 0.72, 0.3),
+        _line("深圳市公安局南山分局", 0.35, 0.72),
+        _line("有效期限2015.03.04-长期", 0.17, 0.84),
+    ]
+    result = parse_back(lines)
+    assert result.fields == {
+        "authority": "深圳市公安局南山分局",
+        "valid_from": "2015.03.04",
+        "valid_until": "长期",
+    }
+    front, back = side_scores(lines)
+    assert back > front
+
+
+def test_side_scores_prefer_front_for_front_lines() -> None:
+    front, back = side_scores(FRONT_LINES)
+    assert front > back + 3
+
+
+def test_naive_baseline_cuts_between_labels() -> None:
+    texts = ["姓名张三性别男民族汉", "出生1990年3月7日", "住址广东省深圳市1号", f"公民身份号码{GOOD_ID}"]
+    assert parse_naive(texts, "front") == {
+        "name": "张三",
+        "sex": "男",
+        "ethnicity": "汉",
+        "birth_date": "1990-03-07",
+        "address": "广东省深圳市1号",
+        "id_number": GOOD_ID,
+    }
+
+
+# --- multi-frame reader ---
+
+
+def _reading(**overrides: str) -> FrameReading:
+    result = check_front(_front(**overrides))
+    return FrameReading(card_found=True, position=(100.0, 100.0, 400.0), result=result)
+
+
+def test_reader_prompts_until_two_consistent_frames_agree() -> None:
+    reader = CardReader(side="front")
+    assert reader.feed(FrameReading(card_found=False)).prompt.key == "ocr.prompt.place_card"
+    small = FrameReading(card_found=True, too_small=True)
+    assert reader.feed(small).prompt.key == "ocr.prompt.too_small"
+    first = reader.feed(_reading())
+    assert first.state == "reading" and first.prompt.key == "ocr.prompt.hold_still"
+    bad = reader.feed(_reading(id_number=GOOD_ID[:-1] + "0"))  # checksum fails: does not count
+    assert bad.state == "reading"
+    done = reader.feed(_reading())
+    assert done.state == "done" and done.result is not None
+    assert done.result.fields["id_number"] == GOOD_ID
+    assert done.result.confidence["name"] > 0.99
+    assert reader.feed(FrameReading(card_found=False)) is done  # finished: later frames change nothing
+
+
+def test_reader_does_not_settle_on_disagreeing_frames() -> None:
+    reader = CardReader(side="front", max_readings=3)
+    assert reader.feed(_reading(name="张三")).state == "reading"
+    assert reader.feed(_reading(name="张王")).state == "reading"
+    gave_up = reader.feed(_reading(name="张玉"))
+    assert gave_up.state == "gave_up" and gave_up.prompt.key == "ocr.prompt.check_fields"
+    assert gave_up.result is not None and "name" in gave_up.result.low_confidence_fields()
+
+
+def test_reader_asks_for_the_other_side() -> None:
+    reader = CardReader(side="back")
+    update = reader.feed(_reading())
+    assert update.prompt.key == "ocr.prompt.show_back"
+
+
+def test_masked_json_hides_the_number() -> None:
+    shown = check_front(_front()).to_json(mask=True)
+    assert shown["fields"]["id_number"] == GOOD_ID[:3] + "*" * 11 + GOOD_ID[-4:]
+    assert list(shown["fields"]) == ["name", "sex", "ethnicity", "birth_date", "address", "id_number"]

@@ -1,0 +1,533 @@
+"""Synthetic resident ID cards and camera-photo-like pictures of them, for tests and benchmarks.
+
+Real ID cards are personal data, so nothing here is a real person: every identity is drawn from a seeded
+random generator, but it is internally valid (check digit, birth date and sex encoded in the number, region
+prefix matching the address province, validity period matching the age at issue), so the consistency rules
+have something true to check. The layout follows the second-generation card (GA 450): blue labels, black
+values, the number in OCR-B, portrait on the right; the back has the emblem, the title, 签发机关 and 有效期限.
+
+``python -m tools.idcard_synth OUT_DIR [--count N] [--level easy|hard] [--seed S]`` writes sample photos.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+from devices.camera import desk_background
+from kiosk.idcard.data import ETHNICITIES, provinces
+from kiosk.idnumber import check_digit
+from kiosk.paths import ASSETS_DIR, FONT_PATH
+
+CARD_W, CARD_H = 856, 540  # 10 px per mm of the 85.6 × 54 mm card
+SCALE = 2  # rendered at 20 px/mm so the photo warp downsamples, as a camera's optics would
+REFERENCE_DATE = date(2026, 1, 1)  # synthetic cards are valid on this day; benchmarks pass it as "today"
+
+SURNAMES = (
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
+)
+COMPOUND_SURNAMES = ("欧阳", "司马", "诸葛", "上官", "东方", "慕容", "令狐", "皇甫")
+RARE_SURNAMES = "亓乜仉佘厍逄羿邝殳芈隗阚禤蔺"
+GIVEN = (
+    "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂英华建国志红玉文斌宇浩然子轩梓涵欣怡思雨嘉琪"
+    "俊杰晨阳佳豪一诺雨泽博文梦瑶雅婷海峰春梅秋菊冬雪立新卫东振华德胜永福金凤淑珍丹丹晓燕"
+)
+RARE_GIVEN = "䶮堃喆犇淼焱垚赟昇龑婧琰頔珺玥旸晔煜翀翯骞彧祎璟晞暐弢靓歆"
+CITIES = ("城关", "新华", "解放", "人民", "建设", "和平", "胜利", "幸福", "光明", "长安", "文化", "振兴")
+DISTRICT_SUFFIX = ("区", "县", "市")
+STREET_WORDS = (
+    "中山",
+    "解放",
+    "建设",
+    "人民",
+    "和平",
+    "青年",
+    "学府",
+    "滨江",
+    "朝阳",
+    "长江",
+    "黄河",
+    "南京",
+)
+STREET_SUFFIX = ("路", "街", "大道", "巷", "大街")
+ESTATES = ("花园", "小区", "新村", "家园", "公寓", "苑")
+VILLAGES = ("村", "组", "屯")
+MUNICIPALITIES = ("11", "12", "31", "50")
+
+LABEL_BLUE = (28, 110, 176)
+INK = (18, 18, 22)
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    sex: str  # 男 / 女
+    ethnicity: str
+    birth_date: date
+    address: str
+    id_number: str
+    authority: str
+    valid_from: date
+    valid_until: date | None  # None: 长期
+
+    def front_fields(self) -> dict[str, str]:
+        return {
+            "name": self.name,
+            "sex": self.sex,
+            "ethnicity": self.ethnicity,
+            "birth_date": self.birth_date.isoformat(),
+            "address": self.address,
+            "id_number": self.id_number,
+        }
+
+    def back_fields(self) -> dict[str, str]:
+        return {
+            "authority": self.authority,
+            "valid_from": self.valid_from.isoformat(),
+            "valid_until": self.valid_until.isoformat() if self.valid_until else "长期",
+        }
+
+
+def _add_years(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def validity_years(age_at_issue: int) -> int | None:
+    """Years of validity by the holder's age on the issue day (Resident ID Card Law art. 5); None: 长期."""
+    if age_at_issue < 16:
+        return 5
+    if age_at_issue <= 25:
+        return 10
+    if age_at_issue <= 45:
+        return 20
+    return None
+
+
+def _age_on(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def _pick(rng: np.random.Generator, seq: tuple[str, ...] | str) -> str:
+    return seq[int(rng.integers(len(seq)))]
+
+
+def random_name(rng: np.random.Generator) -> str:
+    roll = rng.random()
+    if roll < 0.06:
+        surname = _pick(rng, COMPOUND_SURNAMES)
+    elif roll < 0.12:
+        surname = _pick(rng, RARE_SURNAMES)
+    else:
+        surname = _pick(rng, SURNAMES)
+    total = int(rng.choice([2, 3, 3, 3, 4]))
+    given_len = max(1, total - len(surname))
+    given = "".join(_pick(rng, RARE_GIVEN if rng.random() < 0.12 else GIVEN) for _ in range(given_len))
+    return surname + given
+
+
+def random_address(rng: np.random.Generator, province_code: str) -> str:
+    province = provinces()[province_code]
+    city = "" if province_code in MUNICIPALITIES else _pick(rng, CITIES) + "市"
+    district = _pick(rng, CITIES[::-1]) + _pick(rng, DISTRICT_SUFFIX)
+    if rng.random() < 0.3:  # rural: town, village, group
+        rest = (
+            f"{_pick(rng, STREET_WORDS)}镇{_pick(rng, CITIES)}{_pick(rng, VILLAGES)}"
+            f"{int(rng.integers(1, 30))}组{int(rng.integers(1, 200))}号"
+        )
+    else:
+        rest = f"{_pick(rng, STREET_WORDS)}{_pick(rng, STREET_SUFFIX)}{int(rng.integers(1, 999))}号"
+        if rng.random() < 0.6:  # an estate, building, unit and flat: the long, wrapped addresses
+            rest += (
+                f"{_pick(rng, STREET_WORDS)}{_pick(rng, ESTATES)}{int(rng.integers(1, 40))}栋"
+                f"{int(rng.integers(1, 6))}单元{int(rng.integers(1, 33))}{int(rng.integers(1, 5)):02d}室"
+            )
+    return province + city + district + rest
+
+
+def random_identity(
+    rng: np.random.Generator,
+    ethnicity: str | None = None,
+    force_x: bool = False,
+    today: date = REFERENCE_DATE,
+) -> Identity:
+    """A random identity valid on ``today``; ``force_x`` makes the check digit an X."""
+    codes = sorted(provinces())
+    province_code = _pick(rng, tuple(codes))
+    region = f"{province_code}{int(rng.integers(1, 21)):02d}{int(rng.integers(1, 30)):02d}"
+    sex = "男" if rng.random() < 0.5 else "女"
+    while True:
+        born = date(1935, 1, 1) + timedelta(days=int(rng.integers(0, (today - date(1935, 1, 1)).days - 400)))
+        # The card in hand is the current one: issued at most its validity before today, after birth.
+        issued = today - timedelta(days=int(rng.integers(30, 20 * 365)))
+        if issued <= born + timedelta(days=180):
+            continue
+        years = validity_years(_age_on(born, issued))
+        until = None if years is None else _add_years(issued, years)
+        if until is None or until > today:
+            break
+    for _ in range(200):
+        seq = int(rng.integers(0, 1000))
+        if (seq % 2 == 1) != (sex == "男"):
+            seq = (seq + 1) % 1000
+        first17 = f"{region}{born:%Y%m%d}{seq:03d}"
+        if not force_x or check_digit(first17) == "X":
+            break
+    number = first17 + check_digit(first17)
+    address = random_address(rng, province_code)
+    after_province = address[len(provinces()[province_code]) :]
+    if province_code in MUNICIPALITIES:
+        city, rest = provinces()[province_code], after_province
+    else:
+        city, _, rest = after_province.partition("市")
+        city += "市"
+    district_name = rest[:3]
+    authority = f"{city}公安局{district_name}分局" if rng.random() < 0.6 else f"{district_name}公安局"
+    return Identity(
+        name=random_name(rng),
+        sex=sex,
+        ethnicity=ethnicity or _pick(rng, ETHNICITIES),
+        birth_date=born,
+        address=address,
+        id_number=number,
+        authority=authority,
+        valid_from=issued,
+        valid_until=until,
+    )
+
+
+# --- rendering the card ------------------------------------------------------------------------------------
+
+
+@cache
+def _font(kind: str, px: int) -> ImageFont.FreeTypeFont:
+    path = {
+        "cjk": FONT_PATH,
+        "latin": ASSETS_DIR / "fonts" / "LiberationSans-Regular.ttf",
+        "ocrb": ASSETS_DIR / "fonts" / "OCRB.otf",
+    }[kind]
+    return ImageFont.truetype(str(path), px * SCALE)
+
+
+def _s(v: float) -> int:
+    return round(v * SCALE)
+
+
+def _draw_text(
+    draw: ImageDraw.ImageDraw,
+    xy: tuple[float, float],
+    text: str,
+    px: int,
+    fill: tuple[int, int, int],
+    spacing: float = 0.0,
+    stroke: int = 0,
+) -> float:
+    """Draws mixed CJK / ASCII text (Droid Sans Fallback has no Latin digits); returns the end x (card px)."""
+    x, y = xy
+    for ch in text:
+        font = _font("latin" if ch.isascii() else "cjk", px)
+        # Latin glyphs sit lower in their em box than the CJK font's; nudge so both share a baseline.
+        dy = -0.12 * px if ch.isascii() else 0.0
+        draw.text((_s(x), _s(y + dy)), ch, font=font, fill=fill, stroke_width=stroke, stroke_fill=fill)
+        x += font.getlength(ch) / SCALE + spacing
+    return x
+
+
+def _wrap(text: str, px: int, width: float) -> list[str]:
+    lines, current, used = [], "", 0.0
+    for ch in text:
+        w = _font("latin" if ch.isascii() else "cjk", px).getlength(ch) / SCALE
+        if used + w > width and current:
+            lines.append(current)
+            current, used = "", 0.0
+        current += ch
+        used += w
+    if current:
+        lines.append(current)
+    return lines
+
+
+def _guilloche(rng: np.random.Generator, tint: tuple[float, float, float]) -> np.ndarray:
+    """Pale card stock: a colour wash plus fine interfering wave lines, as the security print looks."""
+    h, w = CARD_H * SCALE, CARD_W * SCALE
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    wash = 0.5 + 0.5 * np.sin(xx / w * math.pi * 1.3 + rng.uniform(0, 6)) * np.cos(yy / h * math.pi)
+    base = np.empty((h, w, 3), np.float32)
+    for c in range(3):
+        base[..., c] = 238 + 10 * wash * (tint[c] - 0.5) * 2
+    phase = rng.uniform(0, 6.28)
+    waves = np.zeros((h, w), np.float32)
+    for k in range(3):
+        f = 0.018 / SCALE * (1 + 0.4 * k)
+        waves += np.cos((yy + 18 * SCALE * np.sin(xx * f * 0.7 + phase + k)) * f * 6) > 0.93
+    waves = cv2.GaussianBlur(waves, (0, 0), 0.6 * SCALE)
+    line_colour = np.array([170, 200, 225], np.float32)
+    base = base * (1 - 0.22 * waves[..., None]) + line_colour * 0.22 * waves[..., None]
+    return np.clip(base, 0, 255).astype(np.uint8)
+
+
+def _portrait(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
+    w, h = size
+    img = Image.new("RGB", size, (226, 232, 238))
+    d = ImageDraw.Draw(img)
+    skin = tuple(int(v) for v in rng.integers([170, 130, 100], [225, 185, 160]))
+    clothes = tuple(int(v) for v in rng.integers(20, 90, 3))
+    d.ellipse((w * 0.05, h * 0.72, w * 0.95, h * 1.5), fill=clothes)  # shoulders
+    d.rectangle((w * 0.40, h * 0.55, w * 0.60, h * 0.8), fill=skin)  # neck
+    d.ellipse((w * 0.25, h * 0.15, w * 0.75, h * 0.68), fill=skin)  # face
+    hair = tuple(int(v) for v in rng.integers(10, 50, 3))
+    d.chord((w * 0.23, h * 0.1, w * 0.77, h * 0.55), 180, 360, fill=hair)
+    for ex in (0.4, 0.6):
+        d.ellipse((w * (ex - 0.03), h * 0.38, w * (ex + 0.03), h * 0.42), fill=(40, 30, 30))
+    d.line((w * 0.45, h * 0.56, w * 0.55, h * 0.56), fill=(150, 70, 70), width=max(2, w // 60))
+    return img.filter(ImageFilter.GaussianBlur(1.2 * SCALE))
+
+
+def render_front(identity: Identity, rng: np.random.Generator) -> np.ndarray:
+    """The front of the card, BGR, ``(CARD_H * SCALE, CARD_W * SCALE)``."""
+    img = Image.fromarray(_guilloche(rng, (0.45, 0.5, 0.7)))
+    d = ImageDraw.Draw(img)
+    jitter = rng.uniform(-4, 4, 2)  # print registration varies a little from card to card
+    x0, y0 = 62 + jitter[0], 50 + jitter[1]
+    _draw_text(d, (x0, y0 + 4), "姓  名", 25, LABEL_BLUE)
+    _draw_text(d, (x0 + 100, y0), identity.name, 34, INK, spacing=2, stroke=1)
+    _draw_text(d, (x0, y0 + 72), "性  别", 25, LABEL_BLUE)
+    _draw_text(d, (x0 + 100, y0 + 70), identity.sex, 28, INK)
+    _draw_text(d, (x0 + 200, y0 + 72), "民  族", 25, LABEL_BLUE)
+    _draw_text(d, (x0 + 300, y0 + 70), identity.ethnicity, 28, INK)
+    _draw_text(d, (x0, y0 + 140), "出  生", 25, LABEL_BLUE)
+    born = identity.birth_date
+    x = _draw_text(d, (x0 + 100, y0 + 138), f"{born.year}", 28, INK) + 10
+    x = _draw_text(d, (x, y0 + 140), "年", 25, LABEL_BLUE) + 10
+    x = _draw_text(d, (x, y0 + 138), f"{born.month}", 28, INK) + 10
+    x = _draw_text(d, (x, y0 + 140), "月", 25, LABEL_BLUE) + 10
+    x = _draw_text(d, (x, y0 + 138), f"{born.day}", 28, INK) + 10
+    _draw_text(d, (x, y0 + 140), "日", 25, LABEL_BLUE)
+    _draw_text(d, (x0, y0 + 208), "住  址", 25, LABEL_BLUE)
+    for i, line in enumerate(_wrap(identity.address, 28, 400)[:4]):
+        _draw_text(d, (x0 + 100, y0 + 206 + i * 42), line, 28, INK, spacing=0.5)
+    _draw_text(d, (x0, y0 + 398), "公民身份号码", 25, LABEL_BLUE)
+    ocrb = _font("ocrb", 36)
+    d.text((_s(x0 + 215), _s(y0 + 384)), identity.id_number, font=ocrb, fill=INK)
+    portrait = _portrait(rng, (_s(250), _s(310)))
+    img.paste(portrait, (_s(560), _s(60)))
+    return cv2.cvtColor(np.array(img), cv2.COLOR_RGB2BGR)
+
+
+def _emblem(d: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> None:
+    red, gold = (200, 30, 35), (245, 200, 60)
+    d.ellipse((_s(cx - r), _s(cy - r), _s(cx + r), _s(cy + r)), fill=red, outline=gold, width=_s(3))
+    d.rectangle((_s(cx - r * 0.55), _s(cy + r * 0.1), _s(cx + r * 0.55), _s(cy + r * 0.45)), fill=gold)
+    for i, (dx, dy, rr) in enumerate(
+        [(0, -0.45, 0.22), (-0.4, -0.2, 0.09), (0.4, -0.2, 0.09), (-0.2, -0.05, 0.09)]
+    ):
+        del i
+        pts = []
+        for k in range(10):
+            ang = -math.pi / 2 + k * math.pi / 5
+            rad = rr * r * (1 if k % 2 == 0 else 0.4)
+            pts.append((_s(cx + dx * r + rad * math.cos(ang)), _s(cy + dy * r + rad * math.sin(ang))))
+        d.polygon(pts, fill=gold)
+
+
+def render_back(identity: Identity, rng: np.random.Generator) -> np.ndarray:
+    """The back of the card, BGR, ``(CARD_H * SCALE, CARD_W * SCALE)``."""
+    img = Image.fromarray(_guilloche(rng, (0.7, 0.5, 0.45)))
+    d = ImageDraw.Draw(img)
+    # Faint great-wall band across the middle, part of the real back's security print.
+    for k in range(0, CARD_W, 24):
+        top = 300 + 18 * math.sin(k / 60)
+        d.rectangle((_s(k), _s(top), _s(k + 14), _s(top + 22)), fill=(214, 208, 214))
+    _emblem(d, 120, 120, 72)
+    _draw_text(d, (250, 70), "中华人民共和国", 42, INK, spacing=12)
+    _draw_text(d, (250, 160), "居民身份证", 66, INK, spacing=22, stroke=1)
+    jitter = rng.uniform(-4, 4, 2)
+    x0, y0 = 150 + jitter[0], 390 + jitter[1]
+    _draw_text(d, (x0, y0), "签发机关", 25, INK, spacing=4)
+    _draw_text(d, (x0 + 150, y0 - 2), identity.authority, 28, INK)
+    _draw_text(d, (x0, y0 + 62), "有效期限", 25, INK, spacing=4)
+    until = identity.valid_until.strftime("%Y.%m.%d") if identity.valid_until else "长期"
+    _draw_text(d, (x0 + 150, y0 + 60), f"{identity.valid_from:%Y.%m.%d}-{until}", 28, INK)
+    return cv2.cvtColor(np.array(img), cv2.COLOR_RGB2BGR)
+
+
+# --- photographing it --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PhotoParams:
+    """How the camera sees the card; ``level`` presets draw these at random."""
+
+    frame_size: tuple[int, int] = (1280, 720)
+    card_width_frac: float = 0.6  # card width as a fraction of the frame width
+    center: tuple[float, float] = (0.5, 0.5)  # fractions of the frame
+    angle_deg: float = 0.0
+    tilt: tuple[float, float] = (0.0, 0.0)  # perspective: horizontal and vertical foreshortening
+    blur_sigma: float = 0.6
+    motion_blur_px: int = 0
+    noise_sigma: float = 3.0
+    light_gradient: float = 0.1  # depth of the uneven lighting
+    glare: float = 0.0  # peak added brightness of a specular highlight
+    jpeg_quality: int = 90
+    photocopy: bool = False
+    background_seed: int = 0
+    occlude: bool = False  # a finger over one edge
+    allow_cut: bool = False  # let part of the card fall outside the frame
+
+
+def random_photo_params(rng: np.random.Generator, level: str) -> PhotoParams:
+    hard = level == "hard"
+    angle = rng.uniform(-25, 25) if hard else rng.uniform(-8, 8)
+    if hard and rng.random() < 0.1:
+        angle += 180  # the card held upside down
+    return PhotoParams(
+        card_width_frac=rng.uniform(0.42, 0.7) if hard else rng.uniform(0.58, 0.75),
+        center=(rng.uniform(0.38, 0.62), rng.uniform(0.4, 0.6)) if hard else (0.5, 0.5),
+        angle_deg=angle,
+        tilt=tuple(rng.uniform(-0.12, 0.12, 2)) if hard else tuple(rng.uniform(-0.05, 0.05, 2)),
+        blur_sigma=rng.uniform(0.6, 1.5) if hard else rng.uniform(0.3, 0.8),
+        motion_blur_px=int(rng.integers(0, 6)) if hard and rng.random() < 0.3 else 0,
+        noise_sigma=rng.uniform(3, 8) if hard else rng.uniform(1.5, 3.5),
+        light_gradient=rng.uniform(0.15, 0.45) if hard else rng.uniform(0.0, 0.15),
+        glare=rng.uniform(40, 110) if hard and rng.random() < 0.5 else 0.0,
+        jpeg_quality=int(rng.integers(45, 80)) if hard else int(rng.integers(85, 96)),
+        background_seed=int(rng.integers(0, 1 << 30)),
+    )
+
+
+def _card_quad(params: PhotoParams) -> np.ndarray:
+    fw, fh = params.frame_size
+    half_w = params.card_width_frac * fw / 2
+    half_h = half_w * CARD_H / CARD_W
+    tx, ty = params.tilt
+    # Foreshortening: one side of the card is farther from the lens, so shorter.
+    local = np.array(
+        [
+            [-half_w * (1 - ty), -half_h * (1 - tx)],
+            [half_w * (1 - ty), -half_h * (1 + tx)],
+            [half_w * (1 + ty), half_h * (1 + tx)],
+            [-half_w * (1 + ty), half_h * (1 - tx)],
+        ],
+        np.float32,
+    )
+    a = math.radians(params.angle_deg)
+    rot = np.array([[math.cos(a), -math.sin(a)], [math.sin(a), math.cos(a)]], np.float32)
+    quad = local @ rot.T
+    centre = np.array([params.center[0] * fw, params.center[1] * fh], np.float32)
+    if not params.allow_cut:  # people do hold the card inside the guide: shrink and shift it until it fits
+        limit = np.array([fw, fh], np.float32) * 0.47
+        quad *= min(1.0, float((limit / np.abs(quad).max(axis=0)).min()))
+        reach = np.abs(quad).max(axis=0) + 6
+        centre = np.clip(centre, reach, np.array([fw, fh], np.float32) - reach)
+    return quad + centre
+
+
+def photograph(
+    card: np.ndarray, params: PhotoParams, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """The camera frame (BGR) showing ``card``, and the card's corner quad in it (TL, TR, BR, BL)."""
+    fw, fh = params.frame_size
+    frame = desk_background(fw, fh, seed=params.background_seed).astype(np.float32)
+    quad = _card_quad(params)
+    ch, cw = card.shape[:2]
+    src = np.array([[0, 0], [cw, 0], [cw, ch], [0, ch]], np.float32)
+    matrix = cv2.getPerspectiveTransform(src, quad)
+    # Rounded corners (radius ~3 mm) as an alpha mask, so the silhouette is a card's, not a rectangle's.
+    mask = np.zeros((ch, cw), np.uint8)
+    r = 30 * SCALE
+    cv2.rectangle(mask, (r, 0), (cw - r, ch), 255, -1)
+    cv2.rectangle(mask, (0, r), (cw, ch - r), 255, -1)
+    for cx, cy in ((r, r), (cw - r, r), (r, ch - r), (cw - r, ch - r)):
+        cv2.circle(mask, (cx, cy), r, 255, -1)
+    warped = cv2.warpPerspective(card, matrix, (fw, fh), flags=cv2.INTER_AREA).astype(np.float32)
+    alpha = cv2.warpPerspective(mask, matrix, (fw, fh), flags=cv2.INTER_LINEAR).astype(np.float32) / 255
+    shadow = cv2.GaussianBlur(np.roll(alpha, (8, 6), axis=(0, 1)), (0, 0), 9)
+    frame *= 1 - 0.45 * shadow[..., None]
+    frame = frame * (1 - alpha[..., None]) + warped * alpha[..., None]
+    if params.occlude:  # a fingertip over the lower edge
+        cx, cy = (quad[2] + quad[3]) / 2
+        cv2.ellipse(
+            frame, (int(cx), int(cy)), (int(fw * 0.04), int(fw * 0.07)), 15, 0, 360, (120, 150, 205), -1
+        )
+    yy, xx = np.mgrid[0:fh, 0:fw].astype(np.float32)
+    direction = rng.uniform(0, 2 * math.pi)
+    ramp = (np.cos(direction) * (xx / fw - 0.5) + np.sin(direction) * (yy / fh - 0.5)) * 2
+    frame *= (1 - params.light_gradient * 0.5 + params.light_gradient * 0.5 * ramp)[..., None]
+    if params.glare > 0:  # a specular highlight somewhere on the card
+        gx, gy = quad.mean(axis=0) + rng.uniform(-0.3, 0.3, 2) * (quad[1] - quad[3])
+        sx, sy = fw * rng.uniform(0.03, 0.08), fh * rng.uniform(0.05, 0.12)
+        blob = np.exp(-(((xx - gx) / sx) ** 2 + ((yy - gy) / sy) ** 2) / 2)
+        frame += params.glare * (blob * alpha)[..., None]
+    frame = np.clip(frame, 0, 255).astype(np.uint8)
+    if params.photocopy:
+        grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+        grey = cv2.convertScaleAbs(grey, alpha=1.4, beta=-60)
+        frame = cv2.cvtColor(grey, cv2.COLOR_GRAY2BGR)
+    if params.motion_blur_px > 1:
+        k = np.zeros((params.motion_blur_px, params.motion_blur_px), np.float32)
+        k[params.motion_blur_px // 2, :] = 1 / params.motion_blur_px
+        frame = cv2.filter2D(frame, -1, k)
+    frame = cv2.GaussianBlur(frame, (0, 0), params.blur_sigma)
+    noise = rng.normal(0, params.noise_sigma, frame.shape)
+    frame = np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8)
+    ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, params.jpeg_quality])
+    assert ok
+    return cv2.imdecode(encoded, cv2.IMREAD_COLOR), quad
+
+
+@dataclass
+class Sample:
+    """One generated photo with its truth."""
+
+    image: np.ndarray
+    side: str  # front / back
+    identity: Identity
+    quad: np.ndarray
+    params: PhotoParams
+    truth: dict[str, str] = field(default_factory=dict)
+
+
+def make_sample(seed: int, side: str, level: str = "easy", index: int = 0, **overrides: object) -> Sample:
+    """A reproducible photo: the same (seed, side, level, index) always gives the same image and identity.
+
+    ``index`` cycles the ethnicity through all 56 and makes every eighth check digit an X.
+    """
+    rng = np.random.default_rng([seed, index, 0 if side == "front" else 1, 0 if level == "easy" else 1])
+    identity = random_identity(rng, ethnicity=ETHNICITIES[index % len(ETHNICITIES)], force_x=index % 8 == 0)
+    card = render_front(identity, rng) if side == "front" else render_back(identity, rng)
+    params = random_photo_params(rng, level)
+    if overrides:
+        params = PhotoParams(**{**params.__dict__, **overrides})
+    image, quad = photograph(card, params, rng)
+    truth = identity.front_fields() if side == "front" else identity.back_fields()
+    return Sample(image=image, side=side, identity=identity, quad=quad, params=params, truth=truth)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="write synthetic ID-card photos")
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--count", type=int, default=4)
+    parser.add_argument("--level", choices=("easy", "hard"), default="easy")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for i in range(args.count):
+        for side in ("front", "back"):
+            sample = make_sample(args.seed, side, args.level, i)
+            cv2.imwrite(str(args.out / f"{args.level}-{i:03d}-{side}.jpg"), sample.image)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
