@@ -35,7 +35,7 @@ from central.schemas import (
     SubmissionBatch,
 )
 from central.stats import statistics
-from kiosk.sealing import b64d, b64e
+from kiosk.sealing import b64d, b64e, canonical_json
 
 
 @dataclass
@@ -150,9 +150,9 @@ def bundle(
     etag = f'"{body["version"]}"'
     if if_none_match and etag in {tag.strip() for tag in if_none_match.split(",")}:
         return Response(status_code=304, headers={"ETag": etag})
-    return Response(
-        Bundle.model_validate(body).model_dump_json(), media_type="application/json", headers={"ETag": etag}
-    )
+    # Sent exactly as signed: re-serialising through the model would rewrite values (a time's "+00:00" as
+    # "Z") and break the signature the kiosk checks.
+    return Response(canonical_json(body), media_type="application/json", headers={"ETag": etag})
 
 
 @router.post("/inspections/batch", response_model=BatchOut, responses=_ERRORS)

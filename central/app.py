@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from central.api_v1 import CentralState, router
 from central.auth import RateLimiter
+from central.dashboard import DashboardSettings, install_dashboard
 from central.db import make_engine, migrate, session_factory
 from central.keys import load_keys
 
@@ -82,6 +83,7 @@ def create_app(
     device_rate: tuple[float, float] = (20.0, 60.0),
     enrol_rate: tuple[float, float] = (0.2, 10.0),
     sqlite_busy_timeout_s: float = 10.0,
+    dashboard: DashboardSettings | None = None,
 ) -> FastAPI:
     """``device_rate`` and ``enrol_rate``: (requests per second, burst) per device, per client address."""
     engine = make_engine(database_url, sqlite_busy_timeout_s)
@@ -102,6 +104,8 @@ def create_app(
     )
     app.state.engine = engine
     app.include_router(router)
+    # HTML for managers, outside the API's OpenAPI document.
+    install_dashboard(app, dashboard or DashboardSettings())
 
     @app.exception_handler(OperationalError)
     async def _database_busy(_request: Request, exc: Exception) -> JSONResponse:
@@ -128,5 +132,8 @@ def app_from_env() -> FastAPI:
         rate, burst = os.environ["KIOSK_CENTRAL_DEVICE_RATE"].split(",")
         settings["device_rate"] = (float(rate), float(burst))
     return create_app(
-        os.environ["KIOSK_CENTRAL_DATABASE"], Path(os.environ["KIOSK_CENTRAL_KEY_DIR"]), **settings
+        os.environ["KIOSK_CENTRAL_DATABASE"],
+        Path(os.environ["KIOSK_CENTRAL_KEY_DIR"]),
+        dashboard=DashboardSettings.from_env(),
+        **settings,
     )

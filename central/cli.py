@@ -7,6 +7,7 @@ current folder) and ``--key-dir`` (default $KIOSK_CENTRAL_KEY_DIR, else ``centra
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import sys
@@ -31,10 +32,19 @@ def _session(args: argparse.Namespace) -> Session:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from central.dashboard import DashboardSettings
+
+    try:
+        dashboard = DashboardSettings(args.timezone, timedelta(minutes=args.online_minutes))
+    except ValueError as err:
+        print(f"kiosk-central: {err}", file=sys.stderr)
+        return 2
     if args.workers > 1:
         # Worker processes build the app themselves from the environment (uvicorn's factory mode).
         os.environ["KIOSK_CENTRAL_DATABASE"] = args.database
         os.environ["KIOSK_CENTRAL_KEY_DIR"] = str(args.key_dir)
+        os.environ["KIOSK_CENTRAL_TIMEZONE"] = args.timezone
+        os.environ["KIOSK_CENTRAL_ONLINE_MINUTES"] = str(args.online_minutes)
         from central.app import create_app
 
         create_app(args.database, args.key_dir)  # migrate and create keys once, before the workers race
@@ -50,7 +60,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from central.app import create_app
 
     uvicorn.run(
-        create_app(args.database, args.key_dir), host=args.host, port=args.port, log_level=args.log_level
+        create_app(args.database, args.key_dir, dashboard=dashboard),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
     )
     return 0
 
@@ -113,6 +126,36 @@ def cmd_import(args: argparse.Namespace) -> int:
             return 2
     print(", ".join(f"{status} {outcome[status]}" for status in ("accepted", "duplicate", "rejected")))
     return 1 if outcome["rejected"] else 0
+
+
+def cmd_manager_add(args: argparse.Namespace) -> int:
+    from central.managers import ManagerError, set_manager
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass(f"password for {args.name}: ")
+        if getpass.getpass("again: ") != password:
+            print("kiosk-central: the passwords differ", file=sys.stderr)
+            return 2
+    with _session(args) as session:
+        try:
+            created = set_manager(session, args.name, password)
+        except ManagerError as err:
+            print(f"kiosk-central: {err}", file=sys.stderr)
+            return 2
+    print(f"manager {args.name} {'added' if created else 'password changed'}")
+    return 0
+
+
+def cmd_manager_remove(args: argparse.Namespace) -> int:
+    from central.managers import remove_manager
+
+    with _session(args) as session:
+        if not remove_manager(session, args.name):
+            print(f"kiosk-central: no manager {args.name}", file=sys.stderr)
+            return 2
+    return 0
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
@@ -188,6 +231,17 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--log-level", default="info", choices=("critical", "error", "warning", "info", "debug")
     )
+    serve.add_argument(
+        "--timezone",
+        default=os.environ.get("KIOSK_CENTRAL_TIMEZONE", "Asia/Shanghai"),
+        help="IANA zone of the dashboard's 'today' and of the times it shows (default Asia/Shanghai)",
+    )
+    serve.add_argument(
+        "--online-minutes",
+        type=float,
+        default=float(os.environ.get("KIOSK_CENTRAL_ONLINE_MINUTES", "10")),
+        help="the dashboard counts a kiosk online when its last heartbeat is this recent (default 10)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     code = sub.add_parser("enrol-code", parents=[common], help="print a one-time enrolment code")
@@ -203,6 +257,19 @@ def _parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", parents=[common], help="ingest a kiosk export file (idempotent)")
     imp.add_argument("file", type=Path, metavar="FILE")
     imp.set_defaults(handler=cmd_import)
+
+    manager = sub.add_parser(
+        "manager-add", parents=[common], help="add a dashboard manager, or change their password"
+    )
+    manager.add_argument("name", metavar="NAME")
+    manager.add_argument(
+        "--password-stdin", action="store_true", help="read the password from the first line of stdin"
+    )
+    manager.set_defaults(handler=cmd_manager_add)
+
+    unmanage = sub.add_parser("manager-remove", parents=[common], help="remove a dashboard manager")
+    unmanage.add_argument("name", metavar="NAME")
+    unmanage.set_defaults(handler=cmd_manager_remove)
 
     revoke = sub.add_parser("revoke", parents=[common], help="revoke a device's credentials")
     revoke.add_argument("device_id", metavar="DEVICE-ID")

@@ -40,12 +40,22 @@ def make_engine(url: str, sqlite_busy_timeout_s: float = 10.0) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+            # The driver's own transaction handling runs SELECTs outside any transaction and begins only
+            # at the first write, so a check (places left in a slot) and the write it allows could see
+            # different data. SQLAlchemy begins instead (below).
+            dbapi_conn.isolation_level = None
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             # FULL: an answer "accepted" is only given for rows that survive a power cut of the server.
             cursor.execute("PRAGMA synchronous=FULL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn: Any) -> None:
+            # IMMEDIATE takes the write lock up front: every API request writes (at least its nonce), and a
+            # deferred transaction that read first would fail with SQLITE_BUSY instead of waiting its turn.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)

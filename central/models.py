@@ -87,7 +87,8 @@ class Inspection(Base):
 class BundlePart(Base):
     __tablename__ = "bundle_parts"
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
-    content: Mapped[Any] = mapped_column(JSON)
+    # Nullable in migration 0001; set_part never stores a null.
+    content: Mapped[Any] = mapped_column(JSON, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -109,4 +110,13 @@ class Booking(Base):
     slot_id: Mapped[str] = mapped_column(ForeignKey("slots.id"), index=True)
     device_id: Mapped[str] = mapped_column(String(36))
     reference: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Manager(Base):
+    """A person who may read the web dashboard (``kiosk-central manager-add``); see ``central.managers``."""
+
+    __tablename__ = "managers"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

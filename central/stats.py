@@ -55,3 +55,13 @@ def statistics(
         )
     ]
     return Stats(inspections=inspections, submissions=submissions)
+
+
+def unique_persons(session: Session, day: date, checkpoint_id: str | None = None) -> int:
+    """Distinct subject hashes on one day, over all checkpoints or one. Not the sum of the per-checkpoint
+    figures: a hash seen at two checkpoints counts once. Each kiosk keys the hash with its own device key, so
+    a person met by two kiosks still counts twice."""
+    query = select(func.count(distinct(Inspection.subject_hash))).where(Inspection.local_day == day)
+    if checkpoint_id is not None:
+        query = query.where(Inspection.checkpoint_id == checkpoint_id)
+    return session.scalar(query) or 0

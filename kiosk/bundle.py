@@ -4,7 +4,8 @@ A downloaded bundle replaces the kept one only when it parses, has every part, a
 signature by the bundle key pinned at enrolment. Anything else (truncated download, a proxy's error page,
 a forged bundle) is refused and the kiosk carries on with what it had. Each part is also written as its own
 file (``trust_store.json``, ``revocations.json``, ``services.json``, ``site.json``) for the modules that use
-it; the trust store is handed to the signed-codes module from there.
+it. The trust store and revocations go to the signed-codes module through the sync engine's ``on_bundle``
+(``kiosk.codes.setup.install_bundle_trust``).
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from kiosk.codes.truststore import TrustStore, TrustStoreError, from_bundle
 from kiosk.sealing import b64d, canonical_json, verify
 
 log = logging.getLogger(__name__)
@@ -55,6 +58,11 @@ def parse_bundle(raw: bytes, signing_key: bytes) -> dict[str, Any]:
         raise BundleError("bundle signature is not base64") from None
     if not verify(signing_key, signature, canonical_json(signed)):
         raise BundleError("bundle signature does not verify")
+    try:
+        # Checked before anything is kept, so that a store the checkpoint cannot use refuses the whole bundle.
+        from_bundle(bundle["trust_store"], bundle["revocations"], TrustStore(), datetime.now(UTC))
+    except TrustStoreError as err:
+        raise BundleError(f"bundle trust store unusable: {err}") from None
     return bundle
 
 

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kiosk.bundle import BundleError, BundleStore
 from kiosk.central_client import CentralApi, CentralError, Refused, Unauthorised, Unavailable
@@ -73,12 +73,16 @@ class SyncEngine:
         bundles: BundleStore | None = None,
         batch_size: int = DEFAULT_BATCH,
         version: str = "0",
+        on_bundle: Callable[[dict[str, Any], bool], object] | None = None,
     ) -> None:
+        """``on_bundle(bundle, changed)`` is called after each pass's bundle check with the good bundle in
+        force: ``changed`` when a new one was just kept, not when the server said the kept one is current."""
         self.outbox = outbox
         self.client = client
         self.bundles = bundles
         self.batch_size = batch_size
         self.version = version
+        self.on_bundle = on_bundle
         self.last_success_at: datetime | None = None
 
     def status(self, online: bool, error: str | None = None, retry_after: float | None = None) -> SyncStatus:
@@ -111,14 +115,25 @@ class SyncEngine:
             return
         raw = self.client.fetch_bundle(self.bundles.version())
         if raw is None:
+            bundle = self.bundles.current()
+        else:
+            try:
+                bundle = self.bundles.accept(raw)
+                result.bundle_updated = True
+            except BundleError as err:
+                # Keep the last good bundle; the next pass asks again.
+                log.error("sync: bundle refused, keeping the previous one: %s", err)
+                result.bundle_error = f"bundle refused: {err}"
+                return
+        if bundle is None or self.on_bundle is None:
             return
         try:
-            self.bundles.accept(raw)
-            result.bundle_updated = True
-        except BundleError as err:
-            # Keep the last good bundle; the next pass asks again.
-            log.error("sync: bundle refused, keeping the previous one: %s", err)
-            result.bundle_error = f"bundle refused: {err}"
+            self.on_bundle(bundle, result.bundle_updated)
+        except (OSError, ValueError) as err:
+            # The bundle was verified, so this is the disk or a part the checkpoint cannot use: say so,
+            # carry on with what the checkpoint had, and deliver the outbox all the same.
+            log.error("sync: bundle not applied: %s", err)
+            result.bundle_error = f"bundle not applied: {err}"
 
     def _drain(self, result: PassResult) -> None:
         # Only what was queued when the pass began, so a busy checkpoint cannot keep one pass going forever.
@@ -188,12 +203,20 @@ class SyncLoop:
         """Sync soon (a new item was queued); a backoff in progress still runs its course."""
         self._wake.set()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
+        """Ask the loop to end and wait up to ``timeout``; True when it has ended.
+
+        False means a pass is still waiting on the network (up to the client's timeout). It then ends
+        without calling ``on_status`` or starting another pass, and whatever it fails to write because its
+        store was closed meanwhile stays queued and is sent again next time (the server answers
+        "duplicate")."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout)
+            return not thread.is_alive()
+        return True
 
     def _run(self) -> None:
         failures = 0
@@ -201,8 +224,12 @@ class SyncLoop:
             try:
                 status, _ = self.engine.run_once()
             except Exception as err:  # a bug must not kill the thread that delivers everything
+                if self._stop.is_set():
+                    return  # the kiosk is shutting down: its store may be gone already
                 log.exception("sync pass failed")
                 status = replace(self.engine.status(False), error=f"internal error: {err}")
+            if self._stop.is_set():
+                return  # whoever listened to on_status may be gone
             self.latest = status
             if self.on_status is not None:
                 self.on_status(status)
@@ -217,16 +244,28 @@ class SyncLoop:
 
 
 def open_sync(core: KioskCore) -> SyncEngine | None:
-    """The engine for an enrolled kiosk, or None when it has not been enrolled yet."""
+    """The engine for an enrolled kiosk, or None when it has not been enrolled yet.
+
+    It talks to ``settings.central_url`` when that is set (the server moved; the enrolment still holds),
+    else to the address the kiosk enrolled with. Each good bundle's trust store and revocations go to the
+    core's code registry at once."""
     from kiosk import __version__
     from kiosk.central_client import DEVICE_KEY_FILE, HttpCentral, load_credentials
+    from kiosk.codes.setup import install_bundle_trust
     from kiosk.keystore import load_or_create_secret
     from kiosk.sealing import b64d
 
-    secrets_dir = core.settings.secrets_dir
-    credentials = load_credentials(secrets_dir)
+    settings = core.settings
+    credentials = load_credentials(settings.secrets_dir)
     if credentials is None:
         return None
-    client = HttpCentral(credentials, load_or_create_secret(secrets_dir / DEVICE_KEY_FILE))
-    bundles = BundleStore(core.settings.data_dir / "bundle", b64d(credentials.bundle_signing_key))
-    return SyncEngine(core.outbox, client, bundles, core.settings.sync_batch_size, __version__)
+    if settings.central_url:
+        credentials = replace(credentials, url=settings.central_url)
+    client = HttpCentral(credentials, load_or_create_secret(settings.secrets_dir / DEVICE_KEY_FILE))
+    bundles = BundleStore(settings.data_dir / "bundle", b64d(credentials.bundle_signing_key))
+
+    def on_bundle(bundle: dict[str, Any], changed: bool) -> None:
+        if install_bundle_trust(settings, core.registry, bundle, changed=changed, now=datetime.now(UTC)):
+            log.info("sync: trust store from the central bundle now in force")
+
+    return SyncEngine(core.outbox, client, bundles, settings.sync_batch_size, __version__, on_bundle)

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -32,6 +33,11 @@ from kiosk.central_client import DEVICE_KEY_FILE, Credentials, enrol, save_crede
 from kiosk.keystore import load_or_create_secret
 
 POSTGRES_ENV = "KIOSK_TEST_POSTGRES_URL"
+BACKENDS = ("sqlite", "postgresql")
+NO_POSTGRES = (
+    f"POSTGRESQL NOT TESTED: {POSTGRES_ENV} is not set. `bash .ci/postgres.sh start` starts a throwaway "
+    "server and prints it; .ci/run does so for CI."
+)
 
 
 def free_port() -> int:
@@ -142,3 +148,28 @@ class ServerProcess:
 
 def postgres_url() -> str | None:
     return os.environ.get(POSTGRES_ENV)
+
+
+@contextmanager
+def backend_database(backend: str, tmp_path: Path) -> Iterator[str]:
+    """A new, empty database of ``backend`` for one test: a SQLite file, or a PostgreSQL database of its
+    own (created on the server named by $KIOSK_TEST_POSTGRES_URL, dropped afterwards). Skips, saying so
+    loudly, when PostgreSQL is asked for and no server is configured."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'central.sqlite3'}"
+        return
+    admin = postgres_url()
+    if not admin:
+        pytest.skip(NO_POSTGRES)
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"kiosk_test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(admin).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            # FORCE: a connection a test left open must not keep the database (and the next run) alive.
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -106,7 +106,8 @@ class FaultProxy:
                 conn.close()
                 return
             if fault == "timeout":
-                time.sleep(self.hold_s)
+                # Until hold_s or close(), so that closing the proxy ends the clients' waits at once.
+                self._closed.wait(self.hold_s)
                 conn.close()
                 return
             if fault in ("error500", "throttle"):

@@ -1,4 +1,4 @@
-"""The central API against a real server on 127.0.0.1 with a real SQLite file."""
+"""The central API against a real server on 127.0.0.1, on a real SQLite file and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from central_helpers import LiveServer, running_server
+from central_helpers import BACKENDS, LiveServer, backend_database, running_server
 
 from central.db import make_engine, session_factory
 from central.keys import load_keys
@@ -51,9 +51,12 @@ def submission(sealed: bytes | None = None, **overrides: Any) -> dict[str, Any]:
     return item | overrides
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[LiveServer]:
-    with running_server(tmp_path, device_rate=(1000.0, 1000.0)) as live:
+@pytest.fixture(params=BACKENDS)
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
+    with (
+        backend_database(request.param, tmp_path) as database_url,
+        running_server(tmp_path, database_url, device_rate=(1000.0, 1000.0)) as live,
+    ):
         yield live
 
 

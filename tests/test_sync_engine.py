@@ -208,3 +208,27 @@ def test_loop_delivers_in_the_background_and_reports_status(core: KioskCore) -> 
     loop.stop()
     assert seen[0].online is False and seen[0].pending == 3
     assert seen[-1].online and len(fake.stored) == 3
+
+
+def test_a_pass_still_on_the_network_at_shutdown_ends_quietly(core: KioskCore) -> None:
+    queue(core.outbox, 2)
+    answering = threading.Event()
+    release = threading.Event()
+
+    class Hanging(FakeCentral):
+        def upload(self, kind: str, items: Any) -> Any:
+            answering.set()
+            release.wait(30)
+            raise Unavailable("link lost")
+
+    seen: list[SyncStatus] = []
+    loop = SyncLoop(SyncEngine(core.outbox, Hanging()), on_status=seen.append)
+    loop.start()
+    assert answering.wait(30)
+    thread = next(t for t in threading.enumerate() if t.name == "kiosk-sync")
+    assert loop.stop(timeout=0.05) is False
+    core.close()  # the kiosk shuts down while the pass waits; the pass then fails to write its failure
+    release.set()
+    thread.join(30)
+    # It ended without an unhandled exception (an error under this suite's settings) and told nobody.
+    assert not thread.is_alive() and seen == []

@@ -167,6 +167,9 @@ def test_a_stalled_upload_never_holds_the_store(server: LiveServer, kiosk: Kiosk
     assert kiosk.outbox.counts().pending == 6
     assert not release.is_set(), "the upload should still be waiting on the network"
     proxy.close()
+    # The pass ends (the link broke) before the kiosk fixture closes the store it writes its failure to.
+    worker.join(30)
+    assert release.is_set() and kiosk.outbox.counts().pending == 6
 
 
 def test_server_restart_mid_batch_loses_and_doubles_nothing(kiosk: KioskCore, tmp_path: Path) -> None:

@@ -11,8 +11,9 @@ File format (JSON, ``"format": "kiosk-trust-store"``, ``"version": 1``)::
 
 A key id is derived, never taken on trust: SHA-256 of the public key (or, for a certificate, of the
 certificate as the EU DCC defines it), first 8 bytes; a ``kid`` given in the file must match. Later versions
-may add fields; this reader ignores what it does not know. The file is loaded from the data folder now and
-will be delivered by the central API later (``refreshed_at`` is when the central side produced it).
+may add fields; this reader ignores what it does not know. The file lives in the data folder (``kiosk keys
+import-trust`` installs one); an enrolled kiosk gets it in the central bundle instead (:func:`from_bundle`),
+and each good bundle's is saved as this file.
 """
 
 from __future__ import annotations
@@ -174,6 +175,32 @@ def load_data_dir_store(data_dir: Path) -> TrustStore:
     except TrustStoreError as err:
         log.error("trust store ignored: %s", err)
         return TrustStore()
+
+
+def revocations_from_json(entries: Any) -> tuple[frozenset[bytes], frozenset[bytes]]:
+    """The central bundle's revocation list, ``[{"kid": "<16 hex>"} | {"code": "<16 hex>"}, ...]``, as
+    (revoked key ids, revoked code ids)."""
+    if not isinstance(entries, list):
+        raise TrustStoreError("revocations: must be a list")
+    kids, codes = [], []
+    for index, entry in enumerate(entries):
+        if not isinstance(entry, dict) or len(entry) != 1 or not ({"kid", "code"} & set(entry)):
+            raise TrustStoreError(f'revocations[{index}]: must be {{"kid": hex}} or {{"code": hex}}')
+        ((name, value),) = entry.items()
+        (kids if name == "kid" else codes).append(value)
+    return _hex_ids(kids, "revocations (kid)"), _hex_ids(codes, "revocations (code)")
+
+
+def from_bundle(trust_part: Any, revocations: Any, current: TrustStore, confirmed_at: datetime) -> TrustStore:
+    """What a checkpoint trusts after a central bundle: the bundle's trust store when it carries one (an
+    empty object means the centre distributes none, and ``current`` stays), plus the bundle's revocations.
+
+    The bundle's store counts as refreshed at ``confirmed_at``, when the server last said it is current,
+    not when it was produced: a list nobody changed for a week is still the whole truth. Raises
+    :class:`TrustStoreError` for a part that cannot be used."""
+    kids, codes = revocations_from_json(revocations)
+    base = replace(TrustStore.from_json(trust_part), refreshed_at=confirmed_at) if trust_part else current
+    return replace(base, revoked_kids=base.revoked_kids | kids, revoked_codes=base.revoked_codes | codes)
 
 
 def pinned_key(public_key: PublicKey, types: Iterable[str], label: str) -> TrustedKey:
