@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     from kiosk.sync_commands import add_commands as add_sync_commands
 
     add_sync_commands(sub, common)
+    from kiosk.forms.commands import add_commands as add_form_commands
+
+    add_form_commands(sub, common)
 
     ocr = sub.add_parser("ocr", parents=[common], help="read resident ID cards in image files (JSON lines)")
     ocr.add_argument("files", nargs="+", type=Path, metavar="IMAGE")

@@ -5,7 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 
-BENCHES = ("bench.decoders", "bench.gui_latency", "bench.signed_codes", "bench.idcard_ocr")
+BENCHES = (
+    "bench.decoders",
+    "bench.gui_latency",
+    "bench.signed_codes",
+    "bench.idcard_ocr",
+    "bench.sync_drain",
+    "bench.central_ingest",
+    "bench.self_service",
+)
 
 
 def main() -> int:

@@ -36,6 +36,8 @@ class Settings:
     # How long a verdict stays on screen before the scanner looks for the next code.
     verdict_hold_s: float = 3.0
     sound: bool = True
+    # The central API. With it set and the kiosk enrolled (`kiosk enroll`), the GUI syncs in the background;
+    # it also overrides the address the kiosk enrolled with.
     central_url: str | None = None
     # Seconds between sync passes while the link is up (failures back off on their own schedule).
     sync_interval_s: int = 30
@@ -45,6 +47,12 @@ class Settings:
     trust_max_age_days: int = 7
     # Signed codes closer than this to their end are yellow, so staff look at the time themselves.
     expiry_warning_min: int = 60
+    # Receipts: "pdf" (a folder, the default with no printer), "cups[:QUEUE]", "escpos-usb:VID:PID",
+    # "escpos-serial:DEVICE[:BAUD]", "escpos-net:HOST[:PORT]" (see devices/printer.py).
+    printer: str = "pdf"
+    receipt_paper: str = "80mm"  # 58mm | 80mm | A5 | A4
+    # ESC/POS: "raster" prints the rendered receipt as an image; "text" sends printer text and a native QR.
+    escpos_mode: str = "raster"
 
     @property
     def store_path(self) -> Path:
@@ -95,6 +103,9 @@ def _validate(s: Settings) -> Settings:
         ),
         (bool(s.checkpoint_id.strip()), "checkpoint_id", "must not be empty"),
         (bool(s.camera.strip()), "camera", "must not be empty"),
+        (bool(s.printer.strip()), "printer", "must not be empty"),
+        (s.receipt_paper in ("58mm", "80mm", "A5", "A4"), "receipt_paper", "must be 58mm, 80mm, A5 or A4"),
+        (s.escpos_mode in ("raster", "text"), "escpos_mode", "must be raster or text"),
     ]
     for ok, key, why in checks:
         if not ok:

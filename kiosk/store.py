@@ -57,6 +57,40 @@ MIGRATIONS: tuple[str, ...] = (
                at
         FROM inspections WHERE uploaded_at IS NULL ORDER BY at;
     """,
+    # Self-service submissions, per-day sequences (submission and queue numbers) and the print queue.
+    # ``clear`` holds only non-personal answers and masked personal ones; full personal values are in
+    # ``sealed_personal`` (sealed to the central key, or under the local data key until enrolment).
+    """
+    CREATE TABLE submissions (
+        id              TEXT PRIMARY KEY,      -- UUID, its identity on the server
+        number          TEXT NOT NULL,         -- what the person is told: device, MMDD, sequence
+        service_id      TEXT NOT NULL,
+        service_version INTEGER NOT NULL,
+        device_id       TEXT NOT NULL,
+        at              TEXT NOT NULL,         -- ISO 8601 in UTC
+        local_day       TEXT NOT NULL,
+        clear           TEXT NOT NULL,         -- JSON: non-personal answers, personal ones masked
+        sealed_personal BLOB,
+        code            TEXT NOT NULL,         -- the signed code printed on the receipt
+        code_type       TEXT NOT NULL
+    );
+    CREATE UNIQUE INDEX submissions_by_number ON submissions (local_day, number);
+    CREATE TABLE sequences (
+        name  TEXT PRIMARY KEY,                -- e.g. 'submission:2026-11-26', 'ticket:2026-11-26:A'
+        value INTEGER NOT NULL
+    );
+    CREATE TABLE print_jobs (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        submission_id TEXT NOT NULL REFERENCES submissions (id),
+        created_at    TEXT NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('pending', 'printed', 'failed')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        printed_at    TEXT,
+        receipt       TEXT NOT NULL          -- JSON layout model: masked values and the code, nothing more
+    );
+    CREATE INDEX print_jobs_by_status ON print_jobs (status, id);
+    """,
 )
 
 

@@ -50,7 +50,8 @@ def make_window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Call
 
     ``frames`` feed a ``devices.camera.FakeCamera`` at 30 fps; the window gets a ``FakeSpeaker``
     (``window.speaker``) and starts on ``screen`` ("checkpoint", "home" or "manual"), chosen before the camera
-    starts so that no frame goes by unscanned. Every window and core is shut down at the end of the test.
+    starts so that no frame goes by unscanned. ``ocr_loader_factory`` gives the ID-card OCR models (none by
+    default: ID cards are typed in). Every window and core is shut down at the end of the test.
     """
     from devices.camera import FakeCamera
     from devices.qr import get_decoder
@@ -65,12 +66,18 @@ def make_window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Call
         camera_factory: Callable[[], Any] | None = None,
         data_dir: Path | None = None,
         screen: str = "checkpoint",
+        ocr_loader_factory: Callable[[], Any] | None = None,
         **overrides: Any,
     ) -> Any:
         core = open_core(ui_settings(data_dir or ui_data_dir, **overrides))
         factory = camera_factory or (lambda: FakeCamera(list(frames), fps=30.0))
         window = build_main_window(
-            core, factory, lambda: get_decoder("auto"), FakeSpeaker(), camera_backoff_s=(0.05, 0.2)
+            core,
+            factory,
+            lambda: get_decoder("auto"),
+            FakeSpeaker(),
+            camera_backoff_s=(0.05, 0.2),
+            ocr_loader_factory=ocr_loader_factory,
         )
         qtbot.addWidget(window)
         window.show()

@@ -36,13 +36,13 @@ def test_the_toggle_switches_every_visible_text(make_window: Any, qtbot: Any) ->
     assert window.home.scan_button.text() == "扫码核验"
 
 
-def test_self_service_mode_says_its_forms_are_not_installed(make_window: Any) -> None:
+def test_self_service_mode_offers_its_services_instead_of_the_scanner(make_window: Any) -> None:
     window = make_window(screen="home", mode="self-service")
-    assert window.home.notice_label.isVisible()
-    assert window.home.notice_label.text() == translate("home.self_service_missing", "zh-CN")
-    assert window.home.scan_button.isVisible()
+    assert not window.home.notice_label.isVisible()
+    assert window.home.service_buttons["health-declaration"].text() == "健康申报"
+    assert not window.home.scan_button.isVisible()
     other = make_window(screen="home")
-    assert not other.home.notice_label.isVisible()
+    assert not other.home.notice_label.isVisible() and other.home.scan_button.isVisible()
 
 
 def test_every_button_is_at_least_64_px_high(make_window: Any, qtbot: Any) -> None:

@@ -151,7 +151,7 @@ def test_keys_show_and_export_public(capsys: pytest.CaptureFixture[str], data: s
     seed = (Path(data) / "secrets" / "code-signing.ed25519").read_bytes()
     der = base64.b64decode(entry["public_key"])
     assert entry["kid"] == key_id(serialization.load_der_public_key(der)).hex()  # type: ignore[arg-type]
-    assert entry["types"] == ["vehicle-pass", "appointment", "queue-ticket"]
+    assert entry["types"] == ["vehicle-pass", "appointment", "queue-ticket", "receipt"]
     code, out, _ = _run(capsys, "keys", "show", "--data-dir", data)
     assert code == 0 and entry["kid"] in out and "refreshed never" in out
     assert seed.hex() not in out and base64.b64encode(seed).decode() not in out

@@ -1,7 +1,8 @@
 """Render the kiosk's screens offscreen at 1280x800 into docs/screenshots/ (``python -m tools.screenshots``).
 
 The checkpoint shots are real: generated camera frames go through the real decoder, pipeline and store, in a
-throw-away data folder, so what the pictures show is what the kiosk does.
+throw-away data folder, so what the pictures show is what the kiosk does. So are the ID-capture shots:
+generated card photos read by the real OCR engine.
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter
 
-from devices.camera import FakeCamera
+from devices.camera import FakeCamera, desk_background
 from devices.qr import get_decoder
 from devices.speaker import FakeSpeaker
 from kiosk.config import Settings
 from kiosk.core import open_core
 from kiosk.paths import PROJECT_ROOT
+from tools.idcard_synth import make_sample
 from tools.synth_frames import Pose, code_frame, scene, valid_id_number, wrong_check_digit
-from ui.app import build_main_window, create_application
+from ui.app import build_main_window, create_application, make_ocr_loader
 from ui.main_window import MainWindow
 
 OUT_DIR = PROJECT_ROOT / "docs" / "screenshots"
@@ -85,6 +87,38 @@ def build(data_dir: Path, frames: list, **overrides: object) -> MainWindow:
     return window
 
 
+def id_capture_shots(data_dir: Path, out: Path) -> None:
+    """The camera ID step of a service form, hosted the way the form hosts it: reading, then read."""
+    settings = Settings(data_dir=data_dir, sound=False)
+    core = open_core(settings)
+    first, second = (make_sample(13, "front", "easy", index).image for index in (2, 5))
+    camera = FakeCamera([desk_background(1280, 720, seed=4)] * 2, loop=True, fps=30.0)
+    window = build_main_window(
+        core, lambda: camera, get_decoder, FakeSpeaker(), ocr_loader_factory=make_ocr_loader
+    )
+    window.resize(*SIZE)
+    window.show()
+    window.start()
+    wait_for(lambda: window.ocr_models.loader is not None and window.ocr_models.loader.ready, 120_000)
+    step = window.make_id_capture_step(window.language)
+    window.stack.addWidget(step)
+    window.stack.setCurrentWidget(step)
+    window.top_bar.set_home_visible(True)
+    step.begin(window.language)
+    # Two different cards in turn never agree, so the reader stays at "hold still" long enough to show it.
+    camera.frames = [first, second]
+    wait_for(lambda: step.camera.reader_state == "reading", 20_000)
+    spin(200)
+    save(window, out / "id-capture-reading.png")
+    camera.frames = [first, first]
+    step.begin(window.language)
+    wait_for(lambda: step.camera.result is not None, 20_000)
+    spin(100)
+    save(window, out / "id-capture-done.png")
+    window.close()
+    core.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT_DIR)
@@ -133,6 +167,8 @@ def main() -> int:
 
         window.close()
         window.core.close()
+
+        id_capture_shots(Path(tmp) / "idcard", out)
     return 0
 
 

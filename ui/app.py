@@ -28,6 +28,9 @@ from ui.workers import run_in_background
 
 if TYPE_CHECKING:
     from devices.camera import Camera
+    from devices.ocr import BackgroundLoader
+    from devices.printer import Printer
+    from kiosk.forms.slots import SlotSource
     from kiosk.scanning import Decoder
 
 log = logging.getLogger(__name__)
@@ -94,6 +97,13 @@ def make_decoder(name: str) -> Decoder:
     return get_decoder(name)
 
 
+def make_ocr_loader() -> BackgroundLoader:
+    """The configured OCR engine, already loading on its own thread; called on a worker thread."""
+    from devices.ocr import BackgroundLoader, make_engine
+
+    return BackgroundLoader(make_engine()).start()
+
+
 def build_main_window(
     core: KioskCore,
     camera_factory: Callable[[], Camera],
@@ -101,10 +111,15 @@ def build_main_window(
     speaker: Speaker,
     *,
     camera_backoff_s: tuple[float, float] = (0.5, 5.0),
+    ocr_loader_factory: Callable[[], BackgroundLoader] | None = None,
+    printer: Printer | None = None,
+    slots: SlotSource | None = None,
 ) -> MainWindow:
     """The window with its scan pipeline; ``start()`` it once it is shown.
 
-    ``camera_backoff_s`` is the first and the longest wait before reopening a failed camera.
+    ``camera_backoff_s`` is the first and the longest wait before reopening a failed camera;
+    ``ocr_loader_factory`` (None: ID cards are typed in) gives the ID-card OCR models, loading;
+    ``printer`` and ``slots`` replace the configured receipt printer and appointment slot source.
     """
     settings = core.settings
     first, longest = camera_backoff_s
@@ -116,7 +131,7 @@ def build_main_window(
         initial_backoff_s=first,
         max_backoff_s=longest,
     )
-    window = MainWindow(core, pipeline, speaker)
+    window = MainWindow(core, pipeline, speaker, ocr_loader_factory, printer, slots)
     pipeline.setParent(window)
     window.resize(*WINDOW_SIZE)
     return window
@@ -141,6 +156,8 @@ def run_gui(settings: Settings) -> int:
         camera_factory=lambda: make_camera(settings.camera),
         decoder_factory=lambda: make_decoder(settings.decoder),
         speaker=speaker,
+        # Only self-service forms read ID cards; a checkpoint kiosk does not load the models at all.
+        ocr_loader_factory=make_ocr_loader if settings.mode == "self-service" else None,
     )
     _quit_on_signals(app)
 

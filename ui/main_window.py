@@ -8,24 +8,35 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QThreadPool, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
+from devices.printer import Printer
 from devices.speaker import Speaker
 from kiosk.checkpoint import Counters, Inspection
 from kiosk.core import KioskCore
+from kiosk.forms.slots import SlotSource
 from kiosk.i18n import LANGUAGES, translate
+from ui.background_sync import BackgroundSync
+from ui.card_capture import OcrModels
 from ui.idle import IdleWatcher
 from ui.scan_pipeline import ScanPipeline, ScanTiming
 from ui.screens.checkpoint import CheckpointScreen
 from ui.screens.home import HomeScreen
+from ui.screens.id_capture import CameraIdCapture
 from ui.screens.manual_entry import ManualEntryScreen
+from ui.self_service import SelfService
 from ui.widgets.counters_bar import CountersBar
 from ui.widgets.idle_overlay import IdleOverlay
 from ui.widgets.top_bar import TopBar
 from ui.workers import run_in_background
+
+if TYPE_CHECKING:
+    from devices.ocr import BackgroundLoader
 
 log = logging.getLogger(__name__)
 
@@ -35,12 +46,21 @@ class MainWindow(QMainWindow):
     # verdict panel was filled on the GUI thread: what the latency benchmark measures.
     verdict_shown = Signal(object, float)
 
-    def __init__(self, core: KioskCore, pipeline: ScanPipeline, speaker: Speaker) -> None:
+    def __init__(
+        self,
+        core: KioskCore,
+        pipeline: ScanPipeline,
+        speaker: Speaker,
+        ocr_loader_factory: Callable[[], BackgroundLoader] | None = None,
+        printer: Printer | None = None,
+        slots: SlotSource | None = None,
+    ) -> None:
         super().__init__()
         settings = core.settings
         self.core = core
         self.pipeline = pipeline
         self.speaker = speaker
+        self._ocr_loader_factory = ocr_loader_factory
         self.language = settings.language
         self._inspections_shown = 0
         self._shut_down = False
@@ -48,7 +68,15 @@ class MainWindow(QMainWindow):
 
         self.top_bar = TopBar(settings.site_name, settings.checkpoint_id, self.language)
         self.counters_bar = CountersBar(self.language)
-        self.home = HomeScreen(self.language, self_service=settings.mode == "self-service")
+        # Today's inspection counters are for checkpoint staff, not for citizens at a self-service kiosk.
+        self.counters_bar.setVisible(settings.mode != "self-service")
+        self.ocr_models = OcrModels(self)  # before the forms: their ID steps read the card with it
+        # Self-service forms (and their definitions, printer, slots) only on a self-service kiosk.
+        self.self_service: SelfService | None = None
+        if settings.mode == "self-service":
+            self.self_service = _self_service(self, core, printer, slots)
+        services = [(d.id, d.title) for d in self.self_service.services()] if self.self_service else []
+        self.home = HomeScreen(self.language, self_service=settings.mode == "self-service", services=services)
         self.checkpoint_screen = CheckpointScreen(self.language, hold_ms)
         self.manual_screen = ManualEntryScreen(self.language, hold_ms)
         self.stack = QStackedWidget()
@@ -72,6 +100,10 @@ class MainWindow(QMainWindow):
         self.top_bar.date_changed.connect(self._load_figures)
         self.home.scan_requested.connect(self.show_checkpoint)
         self.home.manual_requested.connect(self.show_manual_entry)
+        self.home.service_requested.connect(self.show_service)
+        if self.self_service is not None:
+            self.self_service.home_requested.connect(self.show_home)
+            self.self_service.printer_state.connect(self.top_bar.set_printer_status)
         self.manual_screen.submitted.connect(self._inspect_manual)
         pipeline.frame_ready.connect(self.checkpoint_screen.set_frame)
         pipeline.camera_status.connect(self.top_bar.set_camera_status)
@@ -79,6 +111,10 @@ class MainWindow(QMainWindow):
         self.idle.countdown.connect(self._on_idle_countdown)
         self.idle.cancelled.connect(self.idle_overlay.hide)
         self.idle.expired.connect(self._on_idle_expired)
+        # Uploads to the central server, when one is configured and this kiosk is enrolled.
+        self.sync = BackgroundSync(core, self)
+        self.sync.online_changed.connect(self.set_network_status)
+        self.sync.pending_changed.connect(self.top_bar.set_pending)
 
         self.top_bar.set_network_status(False)
         self.retranslate()
@@ -86,13 +122,18 @@ class MainWindow(QMainWindow):
 
     @property
     def screens(self) -> tuple[QWidget, ...]:
-        return (self.home, self.checkpoint_screen, self.manual_screen)
+        forms = (self.self_service.screen,) if self.self_service else ()
+        return (self.home, self.checkpoint_screen, self.manual_screen, *forms)
 
     def start(self) -> None:
         """Start what may be slow (camera, decoder, store reads) once the window is on screen."""
         self.pipeline.start()
         self.idle.install(QApplication.instance())
         self._load_figures()
+        self.sync.start()
+        self._load_ocr_models()
+        if self.self_service is not None:
+            self.self_service.check_printer()
 
     # --- navigation ----------------------------------------------------------------------------------
 
@@ -105,6 +146,14 @@ class MainWindow(QMainWindow):
     def show_manual_entry(self) -> None:
         self._show(self.manual_screen)
         self.manual_screen.setFocus()
+
+    def make_id_capture_step(self, language: str) -> CameraIdCapture:
+        """A service form's ID step (the forms' ``id_step_factory``): the camera first, typing at hand."""
+        return CameraIdCapture(language, self.pipeline, self.ocr_models)
+
+    def show_service(self, service_id: str) -> None:
+        if self.self_service is not None and self.self_service.open(service_id):
+            self._show(self.self_service.screen)
 
     def _show(self, screen: QWidget) -> None:
         self.stack.setCurrentWidget(screen)
@@ -164,6 +213,7 @@ class MainWindow(QMainWindow):
         self.counters_bar.set_counters(inspection.counters)
         self.speaker.play(inspection.result.verdict.value)
         run_in_background(self, self.core.checkpoint.pending_upload, on_success=self.top_bar.set_pending)
+        self.sync.wake()
 
     def _load_figures(self) -> None:
         checkpoint = self.core.checkpoint
@@ -180,6 +230,21 @@ class MainWindow(QMainWindow):
         if asked_after == self._inspections_shown:
             self.counters_bar.set_counters(counters)
             self.top_bar.set_pending(pending)
+
+    def _load_ocr_models(self) -> None:
+        """Start loading the ID-card OCR models in the background: nothing waits for them until a capture."""
+        models = self.ocr_models
+        if self._ocr_loader_factory is None:
+            log.info("no OCR engine for this kiosk: ID cards are typed in")
+            models.set_unavailable()
+            return
+
+        def failed(error: Exception) -> None:
+            log.error("no OCR engine, ID cards cannot be read: %s", error)
+            models.set_unavailable()
+
+        # The factory imports numpy and the engine: on a worker, so the GUI thread stays responsive.
+        run_in_background(self, self._ocr_loader_factory, on_success=models.set_loader, on_failure=failed)
 
     # --- idle ------------------------------------------------------------------------------------------
 
@@ -220,5 +285,25 @@ class MainWindow(QMainWindow):
         if app is not None:
             self.idle.uninstall(app)
         self.pipeline.stop()
+        # Its passes write to the store, which the caller closes next.
+        self.sync.stop()
         # Background tasks deliver to this window: it must outlive them.
         QThreadPool.globalInstance().waitForDone(5000)
+
+
+def _self_service(
+    window: MainWindow, core: KioskCore, printer: Printer | None, slots: SlotSource | None
+) -> SelfService:
+    """The self-service part with the configured printer and slot source unless given (tests give fakes)."""
+    from devices.printer import printer_from_spec
+    from kiosk.forms.slots import slot_source_for
+
+    settings = core.settings
+    if printer is None:
+        printer = printer_from_spec(
+            settings.printer, settings.data_dir, settings.receipt_paper, settings.escpos_mode
+        )
+    slots = slots or slot_source_for(settings.secrets_dir)
+    return SelfService(
+        window, core, printer, slots, settings.language, id_step_factory=window.make_id_capture_step
+    )

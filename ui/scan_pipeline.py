@@ -5,6 +5,9 @@ drops the newest frame into the mailbox, replacing any frame the decoder has not
 works on the latest image and never builds a backlog. The decode thread scans, inspects each new code
 (``Checkpoint.inspect`` commits to SQLite, so it must not run on the GUI thread) and reports the inspection.
 Both are plain daemon threads: a camera stuck in a driver call cannot keep the process alive at exit.
+
+The kiosk has one camera, so other readers of it (the ID-card capture) do not open their own: they add a
+mailbox of theirs as a frame tap and get every frame the camera thread reads, in the same newest-only way.
 """
 
 from __future__ import annotations
@@ -139,6 +142,9 @@ class ScanPipeline(QObject):
         self._stop = threading.Event()
         self._scanning = threading.Event()
         self._threads: list[threading.Thread] = []
+        self._taps: tuple[FrameMailbox, ...] = ()  # replaced whole, so the camera thread reads it unlocked
+        self._taps_lock = threading.Lock()
+        self._camera_state = (CameraState.STARTING.value, "")
 
     def start(self) -> None:
         if self._threads:
@@ -157,6 +163,20 @@ class ScanPipeline(QObject):
         else:
             self._scanning.clear()
 
+    @property
+    def camera_state(self) -> tuple[str, str]:
+        """The last reported (CameraState value, reason), for a screen that shows up after the report."""
+        return self._camera_state
+
+    def add_frame_tap(self, mailbox: FrameMailbox) -> None:
+        """Also put every camera frame into ``mailbox`` (whatever the screen), until it is removed."""
+        with self._taps_lock:
+            self._taps = (*self._taps, mailbox)
+
+    def remove_frame_tap(self, mailbox: FrameMailbox) -> None:
+        with self._taps_lock:
+            self._taps = tuple(tap for tap in self._taps if tap is not mailbox)
+
     def stop(self, timeout_s: float = 2.0) -> None:
         self._stop.set()
         self._mailbox.close()
@@ -170,20 +190,20 @@ class ScanPipeline(QObject):
     def _camera_loop(self) -> None:
         from devices.camera import CameraError, CameraSourceInvalid
 
-        self.camera_status.emit(CameraState.STARTING.value, "")
+        self._report(CameraState.STARTING.value, "")
         failures = 0
         while not self._stop.is_set():
             camera: Camera | None = None
             try:
                 camera = self._camera_factory()
                 camera.open()
-                self.camera_status.emit(CameraState.OK.value, "")
+                self._report(CameraState.OK.value, "")
                 log.info("camera %s open", camera.describe())
                 failures = 0
                 self._read_frames(camera)
             except CameraSourceInvalid as err:  # a wrong setting does not fix itself: say so, stop trying
                 log.error("camera source invalid: %s", err)
-                self.camera_status.emit(CameraState.FAILED.value, str(err))
+                self._report(CameraState.FAILED.value, str(err))
                 return
             except Exception as err:  # CameraError or a driver bug: retry either way, the kiosk stays up
                 failures += 1
@@ -192,7 +212,7 @@ class ScanPipeline(QObject):
                 state = CameraState.RECONNECTING if failures < FAILED_AFTER_ATTEMPTS else CameraState.FAILED
                 delay = min(self._initial_backoff_s * 2 ** (failures - 1), self._max_backoff_s)
                 log.warning("camera %s (attempt %d, retry in %.1f s): %s", state, failures, delay, err)
-                self.camera_status.emit(state.value, str(err) or type(err).__name__)
+                self._report(state.value, str(err) or type(err).__name__)
                 self._stop.wait(delay)
             finally:
                 if camera is not None:
@@ -200,6 +220,10 @@ class ScanPipeline(QObject):
                         camera.close()
                     except Exception:
                         log.exception("closing the camera failed")
+
+    def _report(self, state: str, reason: str) -> None:
+        self._camera_state = (state, reason)
+        self.camera_status.emit(state, reason)
 
     def _read_frames(self, camera: Camera) -> None:
         period = 1.0 / camera.fps if camera.fps and camera.fps > 0 else 1 / 30
@@ -213,6 +237,8 @@ class ScanPipeline(QObject):
                 continue
             if self._scanning.is_set():
                 self._mailbox.put(frame, now)
+            for tap in self._taps:
+                tap.put(frame, now)
             if now - last_preview >= PREVIEW_INTERVAL_S:
                 last_preview = now
                 self.frame_ready.emit(_preview_image(frame))

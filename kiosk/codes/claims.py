@@ -208,6 +208,10 @@ CODE_TYPES: dict[str, CodeType] = {
         ),
         CodeType("appointment", 4, 1, _SERVICE_FIELDS, True, _until_end_of_day_of_time),
         CodeType("queue-ticket", 5, 1, _SERVICE_FIELDS, True, _until_end_of_day_of_time),
+        # Proof that a self-service submission was made (its number, service, time), for the services whose
+        # own code only the central issuer may sign (health, forest entry): a kiosk cannot sign those, so
+        # offline its receipt carries this instead, and a checkpoint shows it yellow (not a pass).
+        CodeType("receipt", 6, 1, _SERVICE_FIELDS, True, _for_days(1)),
     )
 }
 TYPES_BY_ID = {t.type_id: t for t in CODE_TYPES.values()}

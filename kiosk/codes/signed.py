@@ -168,6 +168,9 @@ class KioskCodeFormat:
     def _verdict(
         self, kind: str, shown: dict[str, str], key: TrustedKey, valid_until: datetime, now: datetime
     ) -> tuple[Verdict, Message]:
+        if kind == "receipt":
+            # Genuine, but it proves only that a declaration was submitted, not what was decided about it.
+            return Verdict.YELLOW, Message("signed.receipt_only")
         if kind == "health":
             colour = shown["colour"]
             if colour == "red":

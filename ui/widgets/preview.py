@@ -27,6 +27,11 @@ class PreviewWidget(QWidget):
         self._image = image
         self.update()
 
+    def clear(self) -> None:
+        """Forget the last frame: it may show a person's face or ID card."""
+        self._image = None
+        self.update()
+
     def set_waiting_text(self, text: str) -> None:
         self._waiting_text = text
         self.update()

@@ -57,6 +57,10 @@ class TopBar(QFrame):
         self.camera_reason_label.setFixedWidth(REASON_MAX_PX)
         self.network_label = _label("networkStatus")
         self.pending_label = _label("pendingCount")
+        # Shown only while the receipt printer needs attention (paper out, cover open, offline…).
+        self.printer_label = _label("printerStatus")
+        self.printer_label.hide()
+        self._printer_state = "ready"
         self.clock_label = _label("clock")
         self.language_button = QPushButton()
         self.language_button.setObjectName("languageButton")
@@ -70,6 +74,7 @@ class TopBar(QFrame):
         layout.addStretch(1)
         layout.addLayout(self._column(self.camera_label, self.camera_reason_label))
         layout.addLayout(self._column(self.network_label, self.pending_label))
+        layout.addWidget(self.printer_label)
         layout.addWidget(self.clock_label)
         layout.addWidget(self.language_button)
 
@@ -103,6 +108,12 @@ class TopBar(QFrame):
         set_style_state(self.network_label, "state", "ok" if online else "offline")
         self._fill()
 
+    def set_printer_status(self, state: str) -> None:
+        """A receipt printer state (``devices.printer.PrinterState`` value); hidden while it can print."""
+        self._printer_state = state
+        set_style_state(self.printer_label, "state", state)
+        self._fill()
+
     def set_pending(self, count: int) -> None:
         self._pending = count
         self._fill()
@@ -129,6 +140,8 @@ class TopBar(QFrame):
         self.camera_reason_label.setToolTip(reason)
         self.camera_reason_label.setVisible(bool(reason))
         self.network_label.setText(translate("network.online" if self._online else "network.offline", lang))
+        self.printer_label.setText(translate(f"printer.{self._printer_state}", lang))
+        self.printer_label.setVisible(self._printer_state != "ready")
         self.pending_label.setText(
             "" if self._pending is None else translate("pending.count", lang, n=self._pending)
         )

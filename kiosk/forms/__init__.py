@@ -1,0 +1,1 @@
+"""Self-service forms: service definitions, answers, submissions, receipts content, appointment slots."""

@@ -1,0 +1,1 @@
+"""Receipts: layout, PDF and thermal-printer renderings, and the print job queue."""

@@ -1,0 +1,105 @@
+"""Screens of every self-service and a PNG of each receipt (``python -m tools.service_screenshots``).
+
+Each service is completed through the real window (fake printer and slots, a throw-away data folder) with
+its example answers; every page is saved as it looks just before it is answered, then the review and the
+done page. Receipts are the real PDFs the fake printer wrote, rendered with pdfium.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from kiosk.config import Settings
+from kiosk.paths import PROJECT_ROOT
+from printing.receipt import render_pdf
+from tools.screenshots import SIZE, spin, wait_for
+from tools.service_driver import build_self_service_window, click, complete_service
+from ui.app import create_application
+
+OUT_DIR = PROJECT_ROOT / "docs" / "screenshots" / "services"
+RECEIPTS_DIR = PROJECT_ROOT / "docs" / "receipts"
+SERVICES = (
+    "vehicle-pass",
+    "health-declaration",
+    "returning-person",
+    "forest-entry",
+    "queue-ticket",
+    "appointment",
+)
+
+
+def _save(window: object, path: Path) -> None:
+    spin(60)
+    window.grab().toImage().save(str(path))  # type: ignore[attr-defined]
+    print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+
+
+def _png(pdf: bytes, path: Path, scale: float) -> None:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        document[0].render(scale=scale).to_pil().save(path)
+    finally:
+        document.close()
+    print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument("--receipts", type=Path, default=RECEIPTS_DIR)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.receipts.mkdir(parents=True, exist_ok=True)
+    create_application([])
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(
+            data_dir=Path(tmp),
+            mode="self-service",
+            sound=False,
+            site_name="石门政务服务中心",
+            checkpoint_id="SM-03",
+        )
+        window = build_self_service_window(settings)
+        window.resize(*SIZE)
+        window.show()
+        window.start()
+        spin(200)
+        _save(window, args.out / "home.png")
+        assert window.self_service is not None
+        for service_id in SERVICES:
+            window.show_home()
+            complete_service(
+                window,
+                service_id,
+                lambda condition: wait_for(condition),
+                on_page=lambda name, s=service_id: _save(window, args.out / f"{s}-{name}.png"),
+            )
+            _save(window, args.out / f"{service_id}-review.png")
+            screen = window.self_service.screen
+            click(screen.next_button)
+            wait_for(lambda s=screen: s.on_done and "…" not in s.print_label.text())
+            _save(window, args.out / f"{service_id}-done.png")
+            submission = window.self_service.last_submission
+            assert submission is not None
+            _png(render_pdf(submission.receipt, "80mm"), args.receipts / f"{service_id}-80mm.png", 3.0)
+        for paper, scale in (("58mm", 3.0), ("A5", 1.5)):
+            # One service on the other papers, to show the same layout at each width.
+            sample = window.self_service.desk.demo_receipt(
+                window.self_service.catalogue.services["vehicle-pass"], "zh-CN"
+            )
+            _png(render_pdf(sample, paper), args.receipts / f"vehicle-pass-sample-{paper}.png", scale)
+        window.shutdown()
+        window.core.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

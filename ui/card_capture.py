@@ -1,0 +1,165 @@
+"""Live ID-card capture off the GUI thread: camera frames in, reader prompts and the settled card out.
+
+The camera thread is the scan pipeline's (the kiosk has one camera): this worker adds a one-frame mailbox as
+a frame tap and runs an OCR thread that takes the newest frame, analyses it (``IdCardRecogniser.analyse``, a
+few hundred ms) and feeds ``CardReader``, so it never builds a backlog however slow the models are. Before
+the first frame it waits for the OCR models, which load in the background after start-up.
+
+Every run has a number; reports from a run that has been stopped (its thread finishing the frame it was on)
+are dropped on the GUI thread, so a restarted capture never sees the previous person's card.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from ui.scan_pipeline import FrameMailbox, ScanPipeline
+
+if TYPE_CHECKING:  # the OCR modules pull in numpy and OpenCV; they are imported on the OCR thread
+    from devices.ocr import BackgroundLoader
+
+log = logging.getLogger(__name__)
+
+MODEL_POLL_S = 0.2  # how often a thread waiting for the models or a frame checks whether it was stopped
+
+
+class CaptureEvent(StrEnum):
+    LOADING = "loading"  # the OCR models are not ready yet
+    READY = "ready"  # they are: frames are being read
+    UPDATE = "update"  # a ReaderUpdate for one analysed frame
+    UNAVAILABLE = "unavailable"  # the models failed to load: only manual entry is left
+
+
+class OcrModels(QObject):
+    """The kiosk's one set of ID-card OCR models, shared by every capture screen.
+
+    Start-up gives it a ``BackgroundLoader`` (already loading) or marks the models unavailable; screens that
+    exist before either happens say "starting" and pick the loader up when ``changed`` fires.
+    """
+
+    changed = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.loader: BackgroundLoader | None = None
+        self.unavailable = False
+
+    def set_loader(self, loader: BackgroundLoader) -> None:
+        self.loader = loader
+        self.unavailable = False
+        self.changed.emit()
+
+    def set_unavailable(self) -> None:
+        self.loader = None
+        self.unavailable = True
+        self.changed.emit()
+
+
+class CardCaptureWorker(QObject):
+    """``start(side, loader)`` begins a capture, ``stop()`` ends it without waiting for the OCR thread."""
+
+    models_loading = Signal()
+    models_ready = Signal()
+    reader_update = Signal(object)  # kiosk.idcard.reader.ReaderUpdate; the run ends after "done"/"gave_up"
+    ocr_unavailable = Signal(str)  # why, for the log and the staff; the screen shows a fixed text
+    _reported = Signal(int, str, object)  # run number, CaptureEvent value, payload: from the OCR thread
+
+    def __init__(self, pipeline: ScanPipeline, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pipeline = pipeline
+        self._run = 0
+        self._stop: threading.Event | None = None
+        self._mailbox: FrameMailbox | None = None
+        self._reported.connect(self._deliver)
+
+    @property
+    def running(self) -> bool:
+        return self._stop is not None
+
+    def start(self, side: str, loader: BackgroundLoader) -> None:
+        self.stop()
+        self._run += 1
+        self._stop = threading.Event()
+        self._mailbox = FrameMailbox()
+        thread = threading.Thread(
+            target=self._ocr_loop,
+            args=(self._run, side, loader, self._stop, self._mailbox),
+            name="card-ocr",
+            daemon=True,
+        )
+        self._pipeline.add_frame_tap(self._mailbox)
+        thread.start()
+
+    def stop(self) -> None:
+        """Stop feeding frames and tell the OCR thread to end; it may finish the frame it is on, unseen.
+
+        Not joined: an OCR run can take most of a second and the GUI thread must not wait for it.
+        """
+        if self._stop is None or self._mailbox is None:
+            return
+        self._pipeline.remove_frame_tap(self._mailbox)
+        self._stop.set()
+        self._mailbox.close()
+        self._stop = None
+        self._mailbox = None
+        self._run += 1  # whatever the old thread still reports is now stale
+
+    @Slot(int, str, object)
+    def _deliver(self, run: int, event: str, payload: Any) -> None:
+        if run != self._run:
+            return
+        if event == CaptureEvent.LOADING:
+            self.models_loading.emit()
+        elif event == CaptureEvent.READY:
+            self.models_ready.emit()
+        elif event == CaptureEvent.UNAVAILABLE:
+            self.stop()
+            self.ocr_unavailable.emit(payload)
+        else:
+            if payload.state in ("done", "gave_up"):
+                self.stop()
+            self.reader_update.emit(payload)
+
+    # --- OCR thread ------------------------------------------------------------------------------------
+
+    def _ocr_loop(
+        self, run: int, side: str, loader: BackgroundLoader, stop: threading.Event, mailbox: FrameMailbox
+    ) -> None:
+        from devices.idcard import IdCardRecogniser
+        from devices.ocr import OcrUnavailable
+        from kiosk.idcard.reader import CardReader
+
+        if not loader.ready:
+            self._reported.emit(run, CaptureEvent.LOADING.value, None)
+        while True:
+            if stop.is_set():
+                return
+            try:
+                engine = loader.wait(timeout=MODEL_POLL_S)
+                break
+            except TimeoutError:
+                continue
+            except OcrUnavailable as err:
+                self._reported.emit(run, CaptureEvent.UNAVAILABLE.value, str(err))
+                return
+        self._reported.emit(run, CaptureEvent.READY.value, None)
+        recogniser = IdCardRecogniser(engine)
+        reader = CardReader(side=side)
+        while not stop.is_set():
+            item = mailbox.take(timeout=MODEL_POLL_S)
+            if item is None:
+                continue
+            frame, _ = item
+            try:
+                update = reader.feed(recogniser.analyse(frame, side))
+            except Exception:  # one bad frame (a driver glitch, an engine error) must not end the capture
+                log.exception("analysing a card frame failed")
+                continue
+            self._reported.emit(run, CaptureEvent.UPDATE.value, update)
+            if update.state in ("done", "gave_up"):
+                return

@@ -1,0 +1,501 @@
+"""A self-service form, driven by its definition: one question per page, a review, then the done page.
+
+The pages come from the definition's steps: an ID step (name and ID number, through an
+:class:`~ui.screens.id_step.IdCaptureStep`), one page per field with the input that fits its type, and a
+review where every answer can be corrected. Each answer is checked when the person moves on, with the same
+checks as the submission. Confirming hands the answers to the window, which stores them off the GUI thread
+and then shows the done page; personal values on screen are masked, and all are dropped on reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.forms.answers import AnswerError, check_field, display_value, mask_answers
+from kiosk.forms.definition import FieldDef, ServiceDefinition, Step, text_in
+from kiosk.forms.slots import Slot, SlotSource, SlotsUnavailable
+from kiosk.i18n import translate
+from ui.screens.id_step import IdCaptureStep
+from ui.widgets.field_editors import FieldEditor, SlotEditor, make_editor
+from ui.workers import run_in_background
+
+
+@dataclass(frozen=True)
+class Page:
+    step: Step
+    fdef: FieldDef | None = None  # None: the step's ID capture, or the review
+
+
+def pages_of(definition: ServiceDefinition) -> list[Page]:
+    pages: list[Page] = []
+    for step in definition.steps:
+        if step.kind == "id_capture":
+            pages.append(Page(step))
+            pages += [Page(step, f) for f in step.fields if not f.from_card]
+        elif step.kind == "fields":
+            pages += [Page(step, f) for f in step.fields]
+        else:
+            pages.append(Page(step))
+    return pages
+
+
+def _label(name: str, wrap: bool = False) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(wrap)
+    return label
+
+
+class GroupEditor(FieldEditor):
+    """Repeated entries (passengers): each added from an ID card (or typed), shown masked, removable."""
+
+    add_requested = Signal()
+
+    def __init__(self, fdef: FieldDef, language: str) -> None:
+        super().__init__()
+        self.fdef = fdef
+        self.language = language
+        self.items: list[dict[str, Any]] = []
+        self.rows = QVBoxLayout()
+        self.add_button = QPushButton(translate("form.add_person", language))
+        self.add_button.setObjectName("secondaryButton")
+        self.add_button.clicked.connect(self.add_requested)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.rows)
+        layout.addWidget(self.add_button)
+        layout.addStretch(1)
+
+    def value(self) -> list[dict[str, Any]]:
+        return list(self.items)
+
+    def set_value(self, value: Any) -> None:
+        self.items = list(value or [])
+        self._fill()
+
+    def add(self, item: dict[str, Any]) -> None:
+        self.items.append(item)
+        self._fill()
+
+    def remove(self, index: int) -> None:
+        del self.items[index]
+        self._fill()
+
+    def _fill(self) -> None:
+        while self.rows.count():
+            widget = self.rows.takeAt(0).widget()
+            if widget is not None:
+                widget.deleteLater()
+        for i, item in enumerate(self.items):
+            row = QWidget()
+            line = QHBoxLayout(row)
+            line.setContentsMargins(0, 0, 0, 0)
+            shown = mask_answers(self.fdef.fields, item)
+            text = "  ".join(display_value(sub, shown.get(sub.id), self.language) for sub in self.fdef.fields)
+            entry = _label("groupEntry")
+            entry.setText(f"{i + 1}. {text}")
+            remove = QPushButton(translate("form.remove", self.language))
+            remove.setObjectName("smallButton")
+            remove.clicked.connect(lambda _=False, n=i: self.remove(n))
+            line.addWidget(entry, 1)
+            line.addWidget(remove)
+            self.rows.addWidget(row)
+        self.add_button.setEnabled(len(self.items) < self.fdef.max_items)
+
+
+class ServiceScreen(QWidget):
+    # object, not dict: the answers go through as they are, not converted to a Qt map and back.
+    confirmed = Signal(object, object)  # the definition and the checked answers
+    queue_ticket_requested = Signal()
+    home_requested = Signal()
+    reprint_requested = Signal(int)  # a print job id
+
+    def __init__(
+        self,
+        language: str,
+        id_step_factory: Callable[[str], IdCaptureStep],
+        slots: SlotSource,
+        today: Callable[[], date] = date.today,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("serviceScreen")
+        self.language = language
+        self.slots = slots
+        self.today = today
+        self.definition: ServiceDefinition | None = None
+        self.pages: list[Page] = []
+        self.index = 0
+        self.answers: dict[str, Any] = {}
+        self.back_to_review = False
+        self.busy = False
+        self.editor: FieldEditor | None = None
+        self.error: AnswerError | None = None
+        self.job_id: int | None = None
+        self._group_item: bool = False
+        self.done_page: QWidget | None = None
+
+        self.title_label = _label("serviceTitle")
+        self.step_label = _label("stepTitle")
+        self.progress_label = _label("stepProgress")
+        self.question_label = _label("fieldLabel", wrap=True)
+        self.hint_label = _label("fieldHint", wrap=True)
+        self.error_label = _label("errorLabel", wrap=True)
+        self.body = QStackedWidget()
+        self.id_step = id_step_factory(language)
+        self.id_step.captured.connect(self._captured)
+        self.id_step.cancelled.connect(self._capture_cancelled)
+        self.body.addWidget(self.id_step)
+        self.back_button = QPushButton()
+        self.back_button.setObjectName("secondaryButton")
+        self.back_button.clicked.connect(self.go_back)
+        self.next_button = QPushButton()
+        self.next_button.setObjectName("primaryButton")
+        self.next_button.clicked.connect(self.go_next)
+
+        header = QHBoxLayout()
+        header.addWidget(self.title_label)
+        header.addWidget(self.step_label, 1)
+        header.addWidget(self.progress_label)
+        self.footer = QWidget()
+        footer = QHBoxLayout(self.footer)
+        footer.setContentsMargins(0, 0, 0, 0)
+        footer.addWidget(self.back_button)
+        footer.addStretch(1)
+        footer.addWidget(self.next_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(40, 16, 40, 16)
+        layout.setSpacing(8)
+        layout.addLayout(header)
+        layout.addWidget(self.question_label)
+        layout.addWidget(self.hint_label)
+        layout.addWidget(self.body, 1)
+        layout.addWidget(self.error_label)
+        layout.addWidget(self.footer)
+
+    # --- flow ------------------------------------------------------------------------------------------
+
+    def start(self, definition: ServiceDefinition) -> None:
+        self.clear_personal_data()
+        self.definition = definition
+        self.pages = pages_of(definition)
+        self._show(0)
+
+    @property
+    def page(self) -> Page:
+        return self.pages[self.index]
+
+    @property
+    def on_review(self) -> bool:
+        return self.page.step.kind == "review"
+
+    @property
+    def on_done(self) -> bool:
+        return self.done_page is not None and self.body.currentWidget() is self.done_page
+
+    def go_next(self) -> None:
+        if self.busy:
+            return
+        if self.on_review:
+            self.busy = True
+            self.next_button.setEnabled(False)
+            assert self.definition is not None
+            self.confirmed.emit(self.definition, dict(self.answers))
+            return
+        fdef = self.page.fdef
+        if fdef is not None and self.editor is not None:
+            try:
+                value = check_field(fdef, self.editor.value(), self.today())
+            except AnswerError as err:
+                self._set_error(err)
+                return
+            if value is None or value == []:
+                self.answers.pop(fdef.id, None)
+            else:
+                self.answers[fdef.id] = value
+        self._show(self._review_index() if self.back_to_review else self.index + 1)
+
+    def go_back(self) -> None:
+        if self.busy:
+            return
+        if self._group_item:
+            self._show(self.index)
+            return
+        if self.back_to_review:
+            self._show(self._review_index())
+        elif self.index == 0:
+            self.home_requested.emit()
+        else:
+            self._show(self.index - 1)
+
+    def edit(self, field_id: str | None, step_id: str) -> None:
+        """From the review: open the page of one answer; moving on returns to the review."""
+        for i, page in enumerate(self.pages):
+            if page.step.id == step_id and (page.fdef.id if page.fdef else None) == field_id:
+                self._show(i)
+                self.back_to_review = True
+                return
+
+    def _review_index(self) -> int:
+        return next(i for i, p in enumerate(self.pages) if p.step.kind == "review")
+
+    def _show(self, index: int) -> None:
+        assert self.definition is not None
+        self.index = index
+        self.back_to_review = False
+        self._group_item = False
+        self._set_error(None)
+        page = self.page
+        lang = self.language
+        self.title_label.setText(self.definition.title_in(lang))
+        self.step_label.setText(text_in(page.step.title, lang))
+        self.progress_label.setText(f"{index + 1}/{len(self.pages)}")
+        self.footer.show()
+        self.next_button.setEnabled(True)
+        self.next_button.setText(translate("form.confirm" if self.on_review else "form.next", lang))
+        self.back_button.setText(translate("form.back", lang))
+        self.hint_label.setText("")
+        if page.step.kind == "id_capture" and page.fdef is None:
+            self.editor = None
+            self._show_capture(page.step.fields, self._known(page.step.fields))
+        elif self.on_review:
+            self.question_label.setText(translate("form.review_prompt", lang))
+            self._set_body(self._review_widget())
+        else:
+            assert page.fdef is not None
+            self._show_field(page.fdef)
+
+    def _known(self, fields: tuple[FieldDef, ...], source: dict[str, Any] | None = None) -> dict[str, str]:
+        values = self.answers if source is None else source
+        return {f.from_card: values[f.id] for f in fields if f.from_card and f.id in values}
+
+    def _show_capture(self, fields: tuple[FieldDef, ...], known: dict[str, str]) -> None:
+        self.question_label.setText(translate("form.id_prompt", self.language))
+        self.footer.hide()
+        self.body.setCurrentWidget(self.id_step)
+        self.id_step.begin(self.language, known)
+
+    def _show_field(self, fdef: FieldDef) -> None:
+        lang = self.language
+        self.question_label.setText(
+            text_in(fdef.label, lang) + ("" if fdef.required else translate("form.optional", lang))
+        )
+        if fdef.hint:
+            self.hint_label.setText(text_in(fdef.hint, lang))
+        editor: FieldEditor
+        if fdef.type == "group":
+            editor = GroupEditor(fdef, lang)
+            editor.add_requested.connect(self._add_group_item)
+        else:
+            editor = make_editor(fdef, lang, self.today)
+        editor.set_value(self.answers.get(fdef.id))
+        editor.advance.connect(self.go_next)
+        if isinstance(editor, SlotEditor):
+            editor.queue_ticket_requested.connect(self.queue_ticket_requested)
+            self._load_slots(fdef, editor)
+        self.editor = editor
+        self._set_body(editor)
+
+    def _set_body(self, widget: QWidget) -> None:
+        old = self.body.widget(1)
+        if old is not None:
+            self.body.removeWidget(old)
+            old.deleteLater()
+        self.body.addWidget(widget)
+        self.body.setCurrentWidget(widget)
+
+    def _load_slots(self, fdef: FieldDef, editor: SlotEditor) -> None:
+        business = self.answers.get(fdef.service_field or "")
+        day = self.answers.get(fdef.day_field or "")
+        editor.show_loading()
+        if business is None or day is None:
+            editor.show_offline()
+            return
+        source = self.slots
+
+        def done(result: list[Slot] | None) -> None:
+            if editor is not self.editor:
+                return  # the person moved on meanwhile
+            if result is None:
+                editor.show_offline()
+            else:
+                editor.show_slots(result)
+
+        def fetch() -> list[Slot] | None:
+            try:
+                return source.slots(business, date.fromisoformat(day))
+            except SlotsUnavailable:
+                return None
+
+        run_in_background(self, fetch, on_success=done)
+
+    # --- ID capture ---------------------------------------------------------------------------------------
+
+    def _add_group_item(self) -> None:
+        assert self.page.fdef is not None
+        self._group_item = True
+        self._show_capture(self.page.fdef.fields, {})
+
+    def _captured(self, card: dict[str, str]) -> None:
+        page = self.page
+        if self._group_item:
+            assert page.fdef is not None and isinstance(self.editor, GroupEditor)
+            group_editor = self.editor
+            item = {f.id: card[f.from_card] for f in page.fdef.fields if f.from_card and f.from_card in card}
+            self._group_item = False
+            self.footer.show()
+            self.question_label.setText(text_in(page.fdef.label, self.language))
+            self.body.setCurrentWidget(group_editor)
+            group_editor.add(item)
+            return
+        for f in page.step.fields:
+            if f.from_card and f.from_card in card:
+                self.answers[f.id] = card[f.from_card]
+        self._show(self._review_index() if self.back_to_review else self.index + 1)
+
+    def _capture_cancelled(self) -> None:
+        self.go_back()
+
+    # --- review and done -------------------------------------------------------------------------------
+
+    def _review_widget(self) -> QWidget:
+        assert self.definition is not None
+        shown = mask_answers(self.definition.fields, self.answers)
+        inner = QWidget()
+        grid = QGridLayout(inner)
+        grid.setHorizontalSpacing(24)
+        row = 0
+        self.review_values: dict[str, QLabel] = {}
+        for step in self.definition.steps:
+            for fdef in step.fields:
+                name = _label("reviewLabel")
+                name.setText(text_in(fdef.label, self.language))
+                value = _label("reviewValue", wrap=True)
+                value.setText(display_value(fdef, shown.get(fdef.id), self.language))
+                self.review_values[fdef.id] = value
+                change = QPushButton(translate("form.change", self.language))
+                change.setObjectName("smallButton")
+                target = None if (step.kind == "id_capture" and fdef.from_card) else fdef.id
+                change.clicked.connect(lambda _=False, f=target, s=step.id: self.edit(f, s))
+                grid.addWidget(name, row, 0)
+                grid.addWidget(value, row, 1)
+                grid.addWidget(change, row, 2)
+                row += 1
+        grid.setColumnStretch(1, 1)
+        scroll = QScrollArea()
+        scroll.setObjectName("reviewScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(inner)
+        return scroll
+
+    def show_submission_error(self, error: Exception) -> None:
+        """The store refused or an answer failed the final check: stay on the review, say why."""
+        self.busy = False
+        self.next_button.setEnabled(True)
+        if isinstance(error, AnswerError):
+            self._set_error(error)
+        else:
+            key = "form.slot_taken" if type(error).__name__ == "SlotTaken" else "form.submit_failed"
+            if isinstance(error, SlotsUnavailable):
+                key = "form.slots_offline"
+            self.error_label.setText(translate(key, self.language))
+
+    def show_done(self, number: str, ticket: str | None, job_id: int) -> None:
+        """The submission is stored: its number, and the receipt's progress (see :meth:`set_print_state`)."""
+        self.busy = False
+        self.job_id = job_id
+        lang = self.language
+        page = QWidget()
+        page.setObjectName("donePage")
+        box = QVBoxLayout(page)
+        box.addStretch(1)
+        done = _label("doneTitle")
+        done.setText(translate("form.done", lang))
+        done.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.done_number = _label("doneNumber")
+        self.done_number.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.done_number.setText(
+            translate("form.ticket_is", lang, ticket=ticket)
+            if ticket
+            else translate("form.number_is", lang, number=number)
+        )
+        self.print_label = _label("printStatus", wrap=True)
+        self.print_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.print_label.setText(translate("print.printing", lang))
+        self.reprint_button = QPushButton(translate("print.reprint", lang))
+        self.reprint_button.setObjectName("secondaryButton")
+        self.reprint_button.hide()
+        self.reprint_button.clicked.connect(lambda: self.reprint_requested.emit(job_id))
+        home = QPushButton(translate("form.finish", lang))
+        home.setObjectName("primaryButton")
+        home.clicked.connect(self.home_requested)
+        for widget in (done, self.done_number, self.print_label):
+            box.addWidget(widget)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.reprint_button)
+        row.addWidget(home)
+        row.addStretch(1)
+        box.addLayout(row)
+        box.addStretch(2)
+        self.done_page = page
+        self.progress_label.setText("")
+        self.step_label.setText("")
+        self.question_label.setText("")
+        self.hint_label.setText("")
+        self.footer.hide()
+        self._set_body(page)
+        # The answers are stored: nothing personal needs to stay in this screen any longer.
+        self.answers = {}
+
+    def set_print_state(self, printed: bool, state: str) -> None:
+        if not self.on_done:
+            return
+        self.print_label.setText(
+            translate("print.done", self.language)
+            if printed
+            else translate(f"print.failed.{state}", self.language)
+        )
+        self.reprint_button.setVisible(not printed)
+        if not printed:
+            self.reprint_button.setText(translate("print.reprint", self.language))
+
+    # --- screen ----------------------------------------------------------------------------------------
+
+    def _set_error(self, error: AnswerError | None) -> None:
+        self.error = error
+        self.error_label.setText(error.text(self.language) if error else "")
+
+    def retranslate(self, language: str) -> None:
+        self.language = language
+        if self.definition is not None and self.pages and not self.on_done:
+            self._show(self.index)
+
+    def clear_personal_data(self) -> None:
+        self.answers = {}
+        self.busy = False
+        self.job_id = None
+        self.editor = None
+        self.done_page = None
+        self.id_step.clear_personal_data()
+        self._set_error(None)
+        old = self.body.widget(1)
+        if old is not None:
+            self.body.removeWidget(old)
+            old.deleteLater()
+        self.body.setCurrentWidget(self.id_step)

@@ -1,0 +1,106 @@
+"""Self-service in the window: the loaded services, the form screen, storing and printing.
+
+Confirming a form stores it on a worker thread (:class:`SubmissionDesk`: checked, sealed, numbered,
+queued and its print job created in one transaction) and only then shows the done page; the receipt is
+printed afterwards, on another worker, so a slow or failed printer never holds up or loses a submission.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+
+from devices.printer import Printer, PrinterState
+from kiosk.core import KioskCore
+from kiosk.forms.definition import Catalogue, ServiceDefinition, catalogue_for
+from kiosk.forms.slots import SlotSource
+from kiosk.forms.submissions import Submission, SubmissionDesk
+from printing.jobs import PrintOutcome, PrintQueue
+from ui.screens.id_step import IdCaptureStep, ManualIdCapture
+from ui.screens.service import ServiceScreen
+from ui.workers import run_in_background
+
+log = logging.getLogger(__name__)
+QUEUE_TICKET_SERVICE = "queue-ticket"
+
+
+class SelfService(QObject):
+    # The stored submission and the perf_counter() reading when its done page was shown (the benchmark's
+    # "confirm to done"), and each print outcome.
+    submission_shown = Signal(object, float)
+    printed = Signal(object)
+    printer_state = Signal(str)
+    home_requested = Signal()
+
+    def __init__(
+        self,
+        parent: QObject,
+        core: KioskCore,
+        printer: Printer,
+        slots: SlotSource,
+        language: str,
+        id_step_factory: Callable[[str], IdCaptureStep] = ManualIdCapture,
+    ) -> None:
+        super().__init__(parent)
+        self.core = core
+        self.printer = printer
+        self.catalogue: Catalogue = catalogue_for(core.settings.data_dir)
+        self.desk = SubmissionDesk(core.store, core.settings, slots)
+        self.queue = PrintQueue(core.store)
+        self.screen = ServiceScreen(language, id_step_factory, slots)
+        self.confirmed_at: float | None = None
+        self.last_submission: Submission | None = None
+        self.screen.confirmed.connect(self._confirmed)
+        self.screen.home_requested.connect(self.home_requested)
+        self.screen.queue_ticket_requested.connect(lambda: self.open(QUEUE_TICKET_SERVICE))
+        self.screen.reprint_requested.connect(self.print_job)
+        self.language = language
+
+    def services(self) -> list[ServiceDefinition]:
+        return self.catalogue.ordered()
+
+    def open(self, service_id: str) -> bool:
+        definition = self.catalogue.get(service_id)
+        if definition is None:
+            log.error("no service %r", service_id)
+            return False
+        self.screen.start(definition)
+        return True
+
+    def _confirmed(self, definition: ServiceDefinition, answers: dict) -> None:
+        self.confirmed_at = time.perf_counter()
+        desk, language = self.desk, self.screen.language
+        run_in_background(
+            self,
+            lambda: desk.submit(definition, answers, language),
+            on_success=self._stored,
+            on_failure=self._refused,
+        )
+
+    def _stored(self, submission: Submission) -> None:
+        self.last_submission = submission
+        self.screen.show_done(submission.number, submission.ticket, submission.print_job_id)
+        self.submission_shown.emit(submission, time.perf_counter())
+        self.print_job(submission.print_job_id)
+
+    def _refused(self, error: Exception) -> None:
+        log.warning("submission not stored: %s", error)
+        self.screen.show_submission_error(error)
+
+    def print_job(self, job_id: int) -> None:
+        queue, printer = self.queue, self.printer
+        run_in_background(self, lambda: queue.print_job(job_id, printer), on_success=self._printed)
+
+    def _printed(self, outcome: PrintOutcome) -> None:
+        self.screen.set_print_state(outcome.printed, outcome.state.value)
+        self.printer_state.emit(outcome.state.value)
+        self.printed.emit(outcome)
+
+    def check_printer(self) -> None:
+        printer = self.printer
+        run_in_background(
+            self, printer.status, on_success=lambda s: self.printer_state.emit(PrinterState(s).value)
+        )

@@ -1,0 +1,255 @@
+"""One editor per field type, each with the touch input that fits its data.
+
+Text: a line edit (the system input method types Chinese); phone, number, ID number: a numeric pad;
+plate: the plate keyboard; choice, yes/no, date and slot: big buttons that move on when touched.
+Every editor has ``value()``/``set_value()`` and emits ``advance`` when one touch completes the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.forms.definition import FieldDef, text_in
+from kiosk.forms.slots import Slot
+from kiosk.i18n import translate
+from ui.widgets.choice_buttons import ChoiceButtons
+from ui.widgets.plate_keyboard import PlateKeyboard
+
+WEEKDAYS = {"zh-CN": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+MAX_DATE_BUTTONS = 15
+
+
+class FieldEditor(QWidget):
+    advance = Signal()
+
+    def value(self) -> Any:
+        raise NotImplementedError
+
+    def set_value(self, value: Any) -> None:
+        raise NotImplementedError
+
+
+class NumberPad(QWidget):
+    """Digits, back and one extra key where the field needs it (X for ID numbers, . for decimals)."""
+
+    key_pressed = Signal(str)
+
+    def __init__(self, extra: str | None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.buttons: dict[str, QPushButton] = {}
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(8)
+        keys = [*"123456789", extra or "", "0", "back"]
+        for i, key in enumerate(keys):
+            if not key:
+                continue
+            button = QPushButton("⌫" if key == "back" else key)
+            button.setObjectName("keypadKey")
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+            button.clicked.connect(lambda _=False, k=key: self.key_pressed.emit(k))
+            grid.addWidget(button, i // 3, i % 3)
+            self.buttons[key] = button
+
+
+class TextEditor(FieldEditor):
+    def __init__(self, fdef: FieldDef, language: str) -> None:
+        super().__init__()
+        self.line = QLineEdit()
+        self.line.setObjectName("fieldLine")
+        self.line.setMaxLength(fdef.max_length or 100)
+        self.line.returnPressed.connect(self.advance)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.line)
+        layout.addStretch(1)
+
+    def value(self) -> str:
+        return self.line.text()
+
+    def set_value(self, value: Any) -> None:
+        self.line.setText("" if value is None else str(value))
+
+
+class PadEditor(FieldEditor):
+    """Phone numbers, numbers and ID numbers typed on the numeric pad."""
+
+    def __init__(self, fdef: FieldDef, language: str) -> None:
+        super().__init__()
+        self.fdef = fdef
+        self.text = ""
+        extra = {"id_number": "X", "number": None if fdef.integer else "."}.get(fdef.type)
+        self.limit = {"id_number": 18, "phone": 13}.get(fdef.type, 12)
+        self.display = QLabel()
+        self.display.setObjectName("fieldDisplay")
+        self.display.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.pad = NumberPad(extra)
+        self.pad.key_pressed.connect(self.press)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.display)
+        layout.addWidget(self.pad, 1)
+
+    def press(self, key: str) -> None:
+        if key == "back":
+            self.text = self.text[:-1]
+        elif len(self.text) < self.limit:
+            self.text += key
+        self.display.setText(self.text)
+
+    def value(self) -> Any:
+        return self.text
+
+    def set_value(self, value: Any) -> None:
+        self.text = "" if value is None else str(value)
+        self.display.setText(self.text)
+
+
+class PlateEditor(FieldEditor):
+    def __init__(self, fdef: FieldDef, language: str) -> None:
+        super().__init__()
+        self.display = QLabel()
+        self.display.setObjectName("fieldDisplay")
+        self.display.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.keyboard = PlateKeyboard()
+        self.keyboard.text_changed.connect(self.display.setText)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.display)
+        layout.addWidget(self.keyboard, 1)
+
+    def value(self) -> str:
+        return self.keyboard.text
+
+    def set_value(self, value: Any) -> None:
+        self.keyboard.set_text("" if value is None else str(value))
+        self.display.setText(self.keyboard.text)
+
+
+class ButtonsEditor(FieldEditor):
+    """Choice, yes/no and date: one touch chooses and moves on."""
+
+    def __init__(self, options: list[tuple[Any, str]], columns: int) -> None:
+        super().__init__()
+        self._value: Any = None
+        self.choices = ChoiceButtons(options, columns)
+        self.choices.chosen.connect(self._chosen)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.choices)
+        layout.addStretch(1)
+
+    def _chosen(self, index: int) -> None:
+        self._value = self.choices.values[index]
+        self.advance.emit()
+
+    def value(self) -> Any:
+        return self._value
+
+    def set_value(self, value: Any) -> None:
+        self._value = value
+        self.choices.select(value)
+
+
+def date_options(fdef: FieldDef, today: date, language: str) -> list[tuple[str, str]]:
+    first = fdef.min_days if fdef.min_days is not None else 0
+    last = fdef.max_days if fdef.max_days is not None else first + MAX_DATE_BUTTONS - 1
+    days = [today + timedelta(days=n) for n in range(first, last + 1)][-MAX_DATE_BUTTONS:]
+    names = WEEKDAYS.get(language, WEEKDAYS["en"])
+    if language == "zh-CN":
+        return [(d.isoformat(), f"{d.month}月{d.day}日 周{names[d.weekday()]}") for d in days]
+    return [(d.isoformat(), f"{names[d.weekday()]} {d:%d %b}") for d in days]
+
+
+class SlotEditor(FieldEditor):
+    """Slots of the chosen day from the central API; offline it says so and offers a queue ticket."""
+
+    queue_ticket_requested = Signal()
+
+    def __init__(self, fdef: FieldDef, language: str) -> None:
+        super().__init__()
+        self.language = language
+        self._value: dict[str, str] | None = None
+        self.message = QLabel()
+        self.message.setObjectName("slotMessage")
+        self.message.setWordWrap(True)
+        self.ticket_button = QPushButton(translate("form.take_ticket", language))
+        self.ticket_button.setObjectName("ticketButton")
+        self.ticket_button.clicked.connect(self.queue_ticket_requested)
+        self.ticket_button.hide()
+        self.choices: ChoiceButtons | None = None
+        self.box = QVBoxLayout(self)
+        self.box.addWidget(self.message)
+        self.box.addWidget(self.ticket_button)
+        self.box.addStretch(1)
+        self.slots: list[Slot] = []
+
+    def show_loading(self) -> None:
+        self.message.setText(translate("form.slots_loading", self.language))
+
+    def show_offline(self) -> None:
+        self.message.setText(translate("form.slots_offline", self.language))
+        self.ticket_button.show()
+
+    def show_slots(self, slots: list[Slot]) -> None:
+        self.slots = [s for s in slots if s.remaining > 0]
+        if not self.slots:
+            self.message.setText(translate("form.slots_none", self.language))
+            self.ticket_button.show()
+            return
+        self.message.setText("")
+        options = [
+            (
+                s.id,
+                translate(
+                    "form.slot_option",
+                    self.language,
+                    start=f"{s.starts_at.astimezone():%H:%M}",
+                    end=f"{s.ends_at.astimezone():%H:%M}",
+                    n=s.remaining,
+                ),
+            )
+            for s in self.slots
+        ]
+        self.choices = ChoiceButtons(options, 3)
+        self.choices.chosen.connect(self._chosen)
+        self.box.insertWidget(1, self.choices)
+        if self._value:
+            self.choices.select(self._value["id"])
+
+    def _chosen(self, index: int) -> None:
+        self._value = self.slots[index].answer()
+        self.advance.emit()
+
+    def value(self) -> Any:
+        return self._value
+
+    def set_value(self, value: Any) -> None:
+        self._value = value
+
+
+def make_editor(fdef: FieldDef, language: str, today: Callable[[], date] = date.today) -> FieldEditor:
+    if fdef.type in ("phone", "number", "id_number"):
+        return PadEditor(fdef, language)
+    if fdef.type == "plate":
+        return PlateEditor(fdef, language)
+    if fdef.type == "choice":
+        return ButtonsEditor([(o.id, text_in(o.label, language)) for o in fdef.options], 2)
+    if fdef.type == "yesno":
+        return ButtonsEditor(
+            [(True, translate("form.yes", language)), (False, translate("form.no", language))], 2
+        )
+    if fdef.type == "date":
+        return ButtonsEditor(date_options(fdef, today(), language), 3)
+    if fdef.type == "slot":
+        return SlotEditor(fdef, language)
+    return TextEditor(fdef, language)

@@ -1,0 +1,82 @@
+"""A touch keyboard for licence plates: province abbreviations first, then letters and digits.
+
+The first key of a plate is always a province (粤京沪…), so the keyboard starts on the province page and
+switches to letters and digits once one is chosen; I and O are left out (plates do not use them). Up to 8
+characters: new-energy plates have 8. Trailer / coach / police suffixes are on the letters page.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QGridLayout, QPushButton, QSizePolicy, QStackedWidget, QWidget
+
+from kiosk.forms.answers import PLATE_LETTERS, PLATE_SUFFIXES, PROVINCES
+
+MAX_PLATE = 8
+# Provinces in the order of the common plate keyboards: the busiest first.
+_PROVINCE_ROWS = 4
+_CHAR_COLUMNS = 10
+
+
+class PlateKeyboard(QWidget):
+    text_changed = Signal(str)
+    confirmed = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("plateKeyboard")
+        self.text = ""
+        self.buttons: dict[str, QPushButton] = {}
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._grid(list(PROVINCES), columns=9))
+        self.pages.addWidget(
+            self._grid([*"0123456789", *PLATE_LETTERS, *PLATE_SUFFIXES], columns=_CHAR_COLUMNS)
+        )
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(8)
+        grid.addWidget(self.pages, 0, 0, 1, 2)
+        for column, key, label in ((0, "back", "⌫"), (1, "clear", "C")):
+            button = self._button(key, label)
+            button.setObjectName("plateControl")
+            grid.addWidget(button, 1, column)
+
+    def _button(self, key: str, label: str) -> QPushButton:
+        button = QPushButton(label)
+        button.setObjectName("plateKey")
+        button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        button.clicked.connect(lambda _=False, k=key: self.press(k))
+        self.buttons[key] = button
+        return button
+
+    def _grid(self, keys: list[str], columns: int) -> QWidget:
+        page = QWidget()
+        grid = QGridLayout(page)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(6)
+        for i, key in enumerate(keys):
+            grid.addWidget(self._button(key, key), i // columns, i % columns)
+        return page
+
+    def press(self, key: str) -> None:
+        if key == "back":
+            self.text = self.text[:-1]
+        elif key == "clear":
+            self.text = ""
+        elif len(self.text) < MAX_PLATE and (key in PROVINCES) == (self.text == ""):
+            # A province only as the first character, and only there.
+            self.text += key
+        self._sync()
+        self.text_changed.emit(self.text)
+
+    def set_text(self, text: str) -> None:
+        self.text = text[:MAX_PLATE]
+        self._sync()
+
+    def _sync(self) -> None:
+        self.pages.setCurrentIndex(0 if not self.text else 1)
+
+    def type_plate(self, plate: str) -> None:
+        """Press the keys of ``plate`` one by one (tests, screenshots)."""
+        for ch in plate:
+            self.press(ch)
