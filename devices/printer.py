@@ -23,6 +23,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol
 
+from kiosk.fileio import write_atomically
 from kiosk.forms.receipts import ReceiptData
 
 ESCPOS_MODES = ("raster", "text")
@@ -64,15 +65,6 @@ def _file_name(receipt: ReceiptData) -> str:
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in receipt.number) + ".pdf"
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
 class PdfFolderPrinter:
     """Receipts as PDF files in a folder: the default with no printer, and what staff can print later."""
 
@@ -95,7 +87,7 @@ class PdfFolderPrinter:
         path = self.folder / _file_name(receipt)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            _write_atomically(path, data)
+            write_atomically(path, data)
         except OSError as err:
             raise PrinterError(
                 PrinterState.ERROR, f"cannot write {path.name}: {err.strerror or err}"

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kiosk.codes.truststore import TrustStore, TrustStoreError, from_bundle
+from kiosk.fileio import write_atomically
 from kiosk.sealing import b64d, canonical_json, verify
 
 log = logging.getLogger(__name__)
@@ -29,15 +29,6 @@ _FIELDS = {"version": str, "issued_at": str, "seal_key": str, "signature": str}
 
 class BundleError(ValueError):
     pass
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
 
 
 def parse_bundle(raw: bytes, signing_key: bytes) -> dict[str, Any]:
@@ -91,9 +82,9 @@ class BundleStore:
         bundle = parse_bundle(raw, self.signing_key)
         self.folder.mkdir(parents=True, exist_ok=True)
         for name in PARTS:
-            _write_atomically(
+            write_atomically(
                 self.folder / f"{name}.json", json.dumps(bundle[name], ensure_ascii=False).encode()
             )
         # Last, so that a crash part-way leaves the previous bundle file as the one in force.
-        _write_atomically(self.folder / BUNDLE_FILE, raw)
+        write_atomically(self.folder / BUNDLE_FILE, raw)
         return bundle

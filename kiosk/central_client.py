@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +21,7 @@ from typing import Any, Protocol
 
 import requests
 
+from kiosk.fileio import write_atomically
 from kiosk.sealing import b64e, request_message, sign, signing_public_key
 
 CREDENTIALS_FILE = "central.json"
@@ -76,14 +76,7 @@ def save_credentials(secrets_dir: Path, credentials: Credentials) -> None:
     """Written owner-only and atomically: a crash leaves the old file or the new one, never half of one."""
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = credentials_path(secrets_dir)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, json.dumps(asdict(credentials), indent=2).encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_atomically(path, json.dumps(asdict(credentials), indent=2).encode("utf-8"), mode=0o600)
 
 
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from kiosk.central_client import Credentials
+from kiosk.fileio import write_atomically
 from kiosk.outbox import Outbox
 from kiosk.sealing import b64d, b64e, canonical_json, seal, sign
 
@@ -40,10 +40,5 @@ def export_pending(outbox: Outbox, credentials: Credentials, device_seed: bytes,
         "sealed": b64e(seal(b64d(credentials.seal_key), gzip.compress(canonical_json(items)))),
     }
     document["signature"] = b64e(sign(device_seed, signed_header(document)))
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        json.dump(document, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, out)
+    write_atomically(out, json.dumps(document).encode("utf-8"))
     return len(items)

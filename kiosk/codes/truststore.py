@@ -23,7 +23,6 @@ import binascii
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -37,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from kiosk.codes.claims import CODE_TYPES
 from kiosk.codes.cose import PublicKey
 from kiosk.codes.keys import key_id, public_key_der
+from kiosk.fileio import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -157,11 +157,8 @@ class TrustStore:
     def save(self, path: Path) -> None:
         """Written atomically, so a checkpoint never reads half a store."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        with tmp.open("rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+        text = json.dumps(self.to_json(), ensure_ascii=False, indent=2) + "\n"
+        write_atomically(path, text.encode("utf-8"))
 
 
 def load_data_dir_store(data_dir: Path) -> TrustStore:
