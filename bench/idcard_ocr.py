@@ -32,6 +32,7 @@ from tools.idcard_synth import REFERENCE_DATE, make_sample
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 WARM_UP = 3
+DEFAULT_SEED = 2024  # the reported set; tuning was done on another seed (docs/benchmarks.md)
 
 
 def _checksum_valid(value: str) -> bool:
@@ -101,6 +102,10 @@ def run(n_front: int, n_back: int, seed: int) -> dict[str, Any]:
                     "warnings": result.warnings,
                     "low": result.low_confidence_fields(),
                     "quality": result.quality,
+                    # What the camera did, to tell true picture-quality warnings from false ones.
+                    "glare": sample.params.glare > 0,
+                    "blur_sigma": round(sample.params.blur_sigma, 2),
+                    "motion_px": sample.params.motion_blur_px,
                 }
             )
         fronts = [r for r in rows if r["side"] == "front"]
@@ -145,6 +150,7 @@ def run(n_front: int, n_back: int, seed: int) -> dict[str, Any]:
                 if r["ours"][n] != r["truth"][n]
             ],
         }
+        level_report["warnings"] = _warning_rates(rows)
         misses = level_report["misses"]
         level_report["wrong_fields_flagged"] = (
             sum(m["flagged"] for m in misses) / len(misses) if misses else 1.0
@@ -154,6 +160,19 @@ def run(n_front: int, n_back: int, seed: int) -> dict[str, Any]:
     report["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report["total_s"] = round(time.perf_counter() - started, 1)
     return report
+
+
+def _warning_rates(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """How often each picture-quality warning fires on pictures without that defect (no bench picture is a
+    photocopy), and how often glare fires where a highlight was rendered."""
+    glare = [r for r in rows if r["glare"]]
+    clean = [r for r in rows if not r["glare"]]
+    return {
+        "glare_false_positive": sum("glare" in r["warnings"] for r in clean) / len(clean) if clean else 0.0,
+        "glare_detected": sum("glare" in r["warnings"] for r in glare) / len(glare) if glare else None,
+        "photocopy_false_positive": sum("photocopy" in r["warnings"] for r in rows) / len(rows),
+        "blur_warned": sum("blur" in r["warnings"] for r in rows) / len(rows),
+    }
 
 
 def _latency(values: list[float]) -> dict[str, float]:
@@ -188,6 +207,7 @@ def _print(report: dict[str, Any]) -> None:
             f"{data['wrong_id_without_warning']}; checksum-valid wrong ID: {data['checksum_valid_wrong_id']}"
         )
         print(f"  wrong fields highlighted for review: {data['wrong_fields_flagged']:.0%}")
+        print(f"  picture warnings: {data['warnings']}")
         print(f"  latency ours {data['latency_ms']}, baseline {data['baseline_latency_ms']}")
 
 
@@ -195,15 +215,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--front", type=int, default=200)
     parser.add_argument("--back", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=2024)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--quick", action="store_true", help="20 front + 10 back per level")
     args = parser.parse_args(argv)
     if args.quick:
         args.front, args.back = 20, 10
     report = run(args.front, args.back, args.seed)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    name = "idcard_ocr_quick.json" if args.quick else "idcard_ocr.json"
-    (OUT_DIR / name).write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    name = "idcard_ocr_quick" if args.quick else "idcard_ocr"
+    name += "" if args.seed == DEFAULT_SEED else f"_seed{args.seed}"  # a held-out seed keeps its own file
+    (OUT_DIR / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     _print(report)
     return 0
 

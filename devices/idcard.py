@@ -18,15 +18,24 @@ import numpy as np
 from devices.card_finder import RECT_H, RECT_W, CardLocation, find_card, rectify
 from devices.card_quality import BLUR_WARN_BELOW, INCOMPLETE_FILL, has_glare, is_photocopy, sharpness
 from devices.image_file import UnreadableImage, read_image
-from devices.ocr import OcrEngine, TextLine
+from devices.ocr import CharScoringEngine, OcrEngine, TextLine
 from kiosk.idcard.model import CardResult
 from kiosk.idcard.parse import Line, parse_back, parse_front, side_scores
 from kiosk.idcard.reader import FrameReading
-from kiosk.idcard.rules import check_back, check_front
+from kiosk.idcard.rules import check_back, check_front, reread_ethnicity, reread_name
 
 SIDES = ("front", "back", "auto")
 MIN_AREA_FRACTION = 0.12  # smaller than this in the frame and the glyphs get too few pixels to read
 PORTRAIT_BOX = (0.64, 0.10, 0.96, 0.72)  # x0, y0, x1, y1 of the photo on the front, card fractions
+# Front layout (GA 450) in card fractions, measured from the left edge of the label column (姓名, 性别, …),
+# which the text detector finds on every card: values start 100 of 856 px right of it, the ethnicity 300.
+LABEL_COLUMN_MAX_X = 0.15  # lines starting left of this are labels (or a value wrapped under one)
+LABEL_COLUMN_DEFAULT = 0.066  # where the labels start on a well-rectified card, if none was detected
+NAME_ROW = (0.055, 0.195)  # band of row centres (y) holding the name
+SEX_ROW = (0.185, 0.325)  # band holding sex and ethnicity
+NAME_VALUE_DX = 0.105  # past the 名 of the label (ends ~0.09) and before the value (0.117)
+ETHNICITY_VALUE_DX = (0.336, 0.52)  # past the 族 of its label, to four characters beyond the value start
+CROP_PAD = 4 / RECT_H
 
 
 def _to_lines(lines: list[TextLine]) -> list[Line]:
@@ -75,6 +84,8 @@ class IdCardRecogniser:
             card = rectify(image, np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32))
         chosen, lines, card = self._ocr_card(card, side)
         result = parse_front(lines) if chosen == "front" else parse_back(lines)
+        if chosen == "front" and isinstance(self.engine, CharScoringEngine):
+            self._reread_front(card, lines, result, self.engine)
         today = self.today or date.today()
         if chosen == "front":
             check_front(result)
@@ -97,6 +108,23 @@ class IdCardRecogniser:
             ].copy()
         return result
 
+    @staticmethod
+    def _reread_front(
+        card: np.ndarray, lines: list[Line], result: CardResult, engine: CharScoringEngine
+    ) -> None:
+        """Name and ethnicity again, each from a crop of its value alone scored against the recogniser's
+        character probabilities (kiosk.idcard.rules.reread_*): labels cannot leak into the value, and the
+        ethnicity is chosen among the 56 names rather than spelled out."""
+        labels = [ln.x0 for ln in lines if ln.x0 < LABEL_COLUMN_MAX_X]
+        left = float(np.median(labels)) if labels else LABEL_COLUMN_DEFAULT
+        name = _value_crop(card, lines, NAME_ROW, left + NAME_VALUE_DX, None)
+        if name is not None:
+            reread_name(result, engine.char_matrices([name]))
+        x0, x1 = ETHNICITY_VALUE_DX
+        ethnicity = _value_crop(card, lines, SEX_ROW, left + x0, min(left + x1, PORTRAIT_BOX[0]))
+        if ethnicity is not None:
+            reread_ethnicity(result, engine.char_matrices([ethnicity]))
+
     def analyse(self, frame: np.ndarray, side: str = "auto") -> FrameReading:
         """One live frame: where the card is and, when it is fit to read, what it says."""
         location = find_card(frame)
@@ -108,6 +136,25 @@ class IdCardRecogniser:
             return FrameReading(card_found=True, incomplete=True, position=_position(location))
         result = self.read(frame, side, location)
         return FrameReading(card_found=True, position=_position(location), result=result)
+
+
+def _value_crop(
+    card: np.ndarray, lines: list[Line], band: tuple[float, float], x0: float, x1: float | None
+) -> np.ndarray | None:
+    """The part of a row right of ``x0`` (up to ``x1``, or the row's last text), padded a little; ``None``
+    when no detected line falls in the row's band or nothing is left right of ``x0``."""
+    # Text starting over the portrait is the photo's noise (as in parse_front), not part of the row.
+    row = [ln for ln in lines if band[0] <= ln.cy <= band[1] and x0 < ln.x1 and ln.x0 < PORTRAIT_BOX[0]]
+    if not row:
+        return None
+    top = max(0.0, min(ln.y0 for ln in row) - CROP_PAD)
+    bottom = min(1.0, max(ln.y1 for ln in row) + CROP_PAD)
+    right = x1 if x1 is not None else min(PORTRAIT_BOX[0], max(ln.x1 for ln in row) + CROP_PAD)
+    px0, px1 = int(x0 * RECT_W), int(right * RECT_W)
+    py0, py1 = int(top * RECT_H), int(bottom * RECT_H)
+    if px1 - px0 < 8 or py1 - py0 < 8:
+        return None
+    return card[py0:py1, px0:px1]
 
 
 def _position(location: CardLocation) -> tuple[float, float, float]:

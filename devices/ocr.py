@@ -22,6 +22,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from kiosk.idcard.ctc import CharMatrix
+
 log = logging.getLogger(__name__)
 
 ENGINES = ("rapidocr", "paddleocr")
@@ -66,6 +68,15 @@ class OcrEngine(Protocol):
         ...
 
 
+@runtime_checkable
+class CharScoringEngine(OcrEngine, Protocol):
+    """An engine that also exposes its recogniser's per-step character probabilities for a text crop."""
+
+    def char_matrices(self, crops: list[np.ndarray]) -> list[CharMatrix]:
+        """For each BGR crop of one text line, the recogniser's log-probabilities per step and character."""
+        ...
+
+
 class RapidOcrEngine:
     """PP-OCR (det + rec) on ONNX Runtime through the ``rapidocr`` package, with the models in its wheel.
 
@@ -87,6 +98,7 @@ class RapidOcrEngine:
         self.use_cls = use_cls
         self.params = dict(params or {})  # further rapidocr settings, e.g. other shipped model files
         self._engine: Any = None
+        self._alphabet: tuple[list[str], dict[str, int]] | None = None
         self._lock = threading.Lock()
 
     def load(self) -> None:
@@ -117,6 +129,24 @@ class RapidOcrEngine:
             TextLine(text=str(text), box=np.asarray(box, dtype=np.float32), confidence=float(score))
             for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True)
         ]
+
+    def char_matrices(self, crops: list[np.ndarray]) -> list[CharMatrix]:
+        self.load()
+        # rapidocr's own recogniser (already loaded by the first recognise), so no second copy of the model;
+        # its resize/normalise step is reused so the crops are prepared exactly as in a full OCR run.
+        rec = self._engine._load_rec_model()
+        if self._alphabet is None:
+            alphabet = list(rec.postprocess_op.character)
+            self._alphabet = (alphabet, {ch: i for i, ch in enumerate(alphabet) if i})
+        alphabet, index = self._alphabet
+        height, width = rec.rec_image_shape[1:]
+        out = []
+        for crop in crops:
+            ratio = max(crop.shape[1] / crop.shape[0], width / height)
+            batch = rec.resize_norm_img(crop, ratio)[np.newaxis].astype(np.float32)
+            probs = rec.session(batch)[0]
+            out.append(CharMatrix(np.log(np.clip(probs, 1e-30, 1.0)), alphabet, index))
+        return out
 
 
 class PaddleOcrEngine:

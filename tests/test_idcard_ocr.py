@@ -10,11 +10,22 @@ import threading
 
 import numpy as np
 import pytest
+from PIL import Image, ImageDraw, ImageFont
 
 from devices.card_finder import RECT_H, RECT_W, find_card
 from devices.idcard import IdCardRecogniser
-from devices.ocr import BackgroundLoader, OcrUnavailable, RapidOcrEngine, TextLine, make_engine
+from devices.ocr import (
+    BackgroundLoader,
+    CharScoringEngine,
+    OcrUnavailable,
+    RapidOcrEngine,
+    TextLine,
+    make_engine,
+)
+from kiosk.idcard import ctc
+from kiosk.idcard.data import ETHNICITIES
 from kiosk.idcard.reader import CardReader
+from kiosk.paths import FONT_PATH
 from tools.idcard_synth import REFERENCE_DATE, make_sample
 
 
@@ -133,3 +144,15 @@ def test_engine_is_chosen_by_configuration(tmp_path) -> None:
         paddle.load()  # never falls back to downloading from a model hub
     with pytest.raises(OcrUnavailable, match="unknown"):
         make_engine("tesseract")
+
+
+def test_engine_scores_characters_on_a_crop(recogniser: IdCardRecogniser) -> None:
+    engine = recogniser.engine
+    assert isinstance(engine, CharScoringEngine)
+    image = Image.new("RGB", (150, 48), (235, 238, 240))
+    font = ImageFont.truetype(str(FONT_PATH), 32)
+    ImageDraw.Draw(image).text((8, 6), "维吾尔", font=font, fill=(20, 20, 20))
+    (matrix,) = engine.char_matrices([np.asarray(image)[:, :, ::-1].copy()])
+    assert ctc.greedy(matrix)[0] == "维吾尔"
+    choice = ctc.choose([matrix], ETHNICITIES)
+    assert choice is not None and choice.text == "维吾尔" and choice.posterior > 0.9

@@ -313,3 +313,17 @@ def test_masked_json_hides_the_number() -> None:
     shown = check_front(_front()).to_json(mask=True)
     assert shown["fields"]["id_number"] == GOOD_ID[:3] + "*" * 11 + GOOD_ID[-4:]
     assert list(shown["fields"]) == ["name", "sex", "ethnicity", "birth_date", "address", "id_number"]
+
+
+def test_superscript_digit_in_address_is_mapped_and_flagged() -> None:
+    result = check_front(_front(address="广东省深圳市南山区学府路1号4单元²03室"))
+    assert result.fields["address"] == "广东省深圳市南山区学府路1号4单元203室"
+    assert "address" in result.low_confidence_fields()
+
+
+def test_misread_address_label_is_stripped() -> None:
+    lines = [ln for ln in FRONT_LINES if not ln.text.startswith("住址")]
+    lines.append(_line("佳址新疆维吾尔自治区乌鲁木齐市天山区", 0.07, 0.48, 0.66))
+    assert parse_front(lines).fields["address"] == "新疆维吾尔自治区乌鲁木齐市天山区解放路88号"
+    lines[-1] = _line("住新疆维吾尔自治区乌鲁木齐市天山区", 0.07, 0.48, 0.66)  # 址 lost: only 住 goes
+    assert parse_front(lines).fields["address"] == "新疆维吾尔自治区乌鲁木齐市天山区解放路88号"

@@ -93,7 +93,7 @@ _LABELS = {
     "sex": r"^(性别|性|别)",
     "ethnicity": r"(民族|民|族)",
     "birth": r"^(出生|出|生)",
-    "address": r"^(住址|住|址)",
+    "address": r"^(住址|.址|住|址)",  # 住 is often misread (佳址): no province has 址 as its second character
     "id": r"^(公民身份号码|公民身份号|身份号码|公民身份|号码)",
     "authority": r"^(签发机关|签发机|发机关|签发|机关)",
     "validity": r"^(有效期限|有效期|效期限|有效|期限)",

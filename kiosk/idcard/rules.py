@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from kiosk.idcard import ctc
 from kiosk.idcard.data import ETHNICITIES, province_short, provinces
 from kiosk.idcard.model import CardResult
 from kiosk.idnumber import IdNumberError, check_digit, parse_id_number
@@ -18,6 +19,10 @@ from kiosk.idnumber import IdNumberError, check_digit, parse_id_number
 CORRECTED_CONFIDENCE = 0.6  # below LOW_CONFIDENCE: a corrected field is always shown for confirmation
 DERIVED_CONFIDENCE = 0.75
 FAILED_CONFIDENCE = 0.2
+# Share of the probability the chosen reading must hold among the candidates scored; below it the field is
+# highlighted for the person to confirm (its confidence becomes that share, under LOW_CONFIDENCE).
+SURE_POSTERIOR = 0.9
+NAME_ALTERNATIVES = 3  # likeliest characters per step offered as single-character substitutes
 
 # Characters the recogniser confuses with digits in the OCR-B number line.
 _TO_DIGIT = str.maketrans(
@@ -28,6 +33,8 @@ _TO_DIGIT = str.maketrans(
 # Within an address the recogniser also turns round digits into these.
 _TO_DIGIT_EXTRA = str.maketrans({**{chr(k): v for k, v in _TO_DIGIT.items() if v != "X"}, "C": "0", "c": "0",
                                  "€": "6", "e": "6", "a": "8", "&": "8", "?": "7", "/": "1"})  # fmt: skip
+# An address has no superscripts: a small printed digit next to a blurred one comes back as one (单元²03室).
+_SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 # Digit pairs that look alike in OCR-B at low resolution, for single-substitution repairs.
 _CONFUSABLE: dict[str, str] = {
     "0": "689",
@@ -94,6 +101,41 @@ def match_ethnicity(text: str) -> tuple[str | None, bool]:
     if len(close) == 1:
         return close[0], True
     return None, False
+
+
+def _share_confidence(posterior: float) -> float:
+    """A clear winner keeps its share; an unclear one is pushed under LOW_CONFIDENCE so it is reviewed."""
+    return posterior if posterior >= SURE_POSTERIOR else min(posterior, CORRECTED_CONFIDENCE)
+
+
+def reread_ethnicity(result: CardResult, matrices: list[ctc.CharMatrix]) -> None:
+    """The ethnicity as the one of the 56 names the recogniser's probabilities on the value crop favour:
+    the card can print nothing else, so a one-character slip (彝 read as 舞) cannot survive as text."""
+    choice = ctc.choose(matrices, ETHNICITIES)
+    if choice is None:
+        return
+    result.fields["ethnicity"] = choice.text
+    result.confidence["ethnicity"] = _share_confidence(choice.posterior)
+
+
+def _name_text(text: str) -> str:
+    return re.sub(r"[^\u3400-\u9fff\u00b7]", "", text)
+
+
+def reread_name(result: CardResult, matrices: list[ctc.CharMatrix]) -> None:
+    """The name from its value crop alone (no label to strip): the greedy reading and its single-character
+    alternatives compete by likelihood; a reading without a clear winner is highlighted for review."""
+    candidates = set()
+    if result.fields.get("name"):
+        candidates.add(result.fields["name"])
+    for matrix in matrices:
+        text, options = ctc.greedy(matrix, NAME_ALTERNATIVES)
+        candidates |= ctc.one_substitution_candidates(text, options)
+    choice = ctc.choose(matrices, {_name_text(c) for c in candidates})
+    if choice is None:
+        return
+    result.fields["name"] = choice.text
+    result.confidence["name"] = _share_confidence(choice.posterior)
 
 
 def _edit_distance(a: str, b: str) -> int:
@@ -197,11 +239,14 @@ def _check_region(result: CardResult, prefix: str) -> None:
 
 
 def repair_address_digits(result: CardResult) -> None:
-    """A Latin letter or symbol between two digits of a Chinese address (7€0号, 9C8号) is a misread digit:
-    mapped through the look-alike table when it has a digit look-alike, and flagged either way."""
+    """A Latin letter or symbol between two digits of a Chinese address (7€0号, 9C8号), or a superscript
+    digit, is a misread digit: mapped through the look-alike table when it has a digit look-alike, and
+    flagged either way."""
     address = result.fields.get("address", "")
     fixed = re.sub(
-        r"(?<=\d)[^\d\u3400-\u9fff](?=\d)", lambda m: m.group().translate(_TO_DIGIT_EXTRA), address
+        r"(?<=\d)[^\d\u3400-\u9fff](?=\d)",
+        lambda m: m.group().translate(_TO_DIGIT_EXTRA),
+        address.translate(_SUPERSCRIPT_DIGITS),
     )
     if fixed != address:
         result.fields["address"] = fixed

@@ -1,0 +1,108 @@
+"""CTC scoring against a recogniser's per-step probabilities, and the re-reading rules built on it."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from kiosk.idcard import ctc
+from kiosk.idcard.data import ETHNICITIES
+from kiosk.idcard.model import LOW_CONFIDENCE, CardResult
+from kiosk.idcard.rules import reread_ethnicity, reread_name
+
+
+def _matrix(alphabet: list[str], steps: list[dict[str, float]]) -> ctc.CharMatrix:
+    """Each step's probabilities as given, the rest of the mass spread evenly over the other columns."""
+    probs = np.zeros((len(steps), len(alphabet)))
+    for t, step in enumerate(steps):
+        rest = (1.0 - sum(step.values())) / (len(alphabet) - len(step))
+        probs[t] = rest
+        for ch, p in step.items():
+            probs[t, alphabet.index(ch)] = p
+    index = {ch: i for i, ch in enumerate(alphabet) if i}
+    return ctc.CharMatrix(np.log(probs), alphabet, index)
+
+
+def _brute_force(logp: np.ndarray, label: list[int]) -> float:
+    """Sum over every path that collapses (merge repeats, drop blanks) to ``label``."""
+    total = 0.0
+    for path in itertools.product(range(logp.shape[1]), repeat=logp.shape[0]):
+        merged = [c for i, c in enumerate(path) if i == 0 or c != path[i - 1]]
+        if [c for c in merged if c != ctc.BLANK] == label:
+            total += float(np.exp(sum(logp[t, c] for t, c in enumerate(path))))
+    return float(np.log(total))
+
+
+@pytest.mark.parametrize("label", [[1], [1, 2], [1, 1], [2, 1, 2], []])
+def test_forward_algorithm_matches_the_sum_over_all_alignments(label: list[int]) -> None:
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(5, 3))
+    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    assert ctc.log_likelihood(logp, label) == pytest.approx(_brute_force(logp, label), rel=1e-9)
+
+
+def test_label_longer_than_the_steps_cannot_be_scored() -> None:
+    logp = np.log(np.full((2, 3), 1 / 3))
+    assert ctc.log_likelihood(logp, [1, 2, 1]) == ctc.UNSCORABLE
+
+
+def test_greedy_reading_and_alternatives() -> None:
+    alphabet = ["blank", "库", "厍", "丽", "军"]
+    m = _matrix(alphabet, [{"库": 0.7, "厍": 0.25}, {"blank": 0.9}, {"丽": 0.95}])
+    text, options = ctc.greedy(m, alternatives=2)
+    assert text == "库丽"
+    assert options[0] == ["库", "厍"]
+    assert ctc.one_substitution_candidates(text, options) >= {"库丽", "厍丽"}
+
+
+def test_choose_adds_views_and_skips_unknown_characters() -> None:
+    alphabet = ["blank", "芈", "华", "桂"]
+    blurred = _matrix(alphabet, [{"华": 0.55, "芈": 0.4}, {"桂": 0.95}])
+    sharper = _matrix(alphabet, [{"芈": 0.8, "华": 0.15}, {"桂": 0.95}])
+    assert ctc.choose([blurred], ["华桂", "芈桂"]).text == "华桂"
+    both = ctc.choose([blurred, sharper], ["华桂", "芈桂", "䶮桂"])  # 䶮 is not in this alphabet
+    assert both is not None and both.text == "芈桂" and both.runner_up == "华桂"
+    assert 0.5 < both.posterior < 1.0
+    assert ctc.choose([blurred], ["䶮"]) is None
+
+
+def _ethnicity_alphabet() -> list[str]:
+    chars = sorted({ch for name in ETHNICITIES for ch in name} | {"舞", "备"})
+    return ["blank", *chars]
+
+
+def test_ethnicity_is_chosen_among_the_56_not_spelled_out() -> None:
+    alphabet = _ethnicity_alphabet()
+    # Greedy reads 舞 (not an ethnicity); 彝 is the runner-up at that step and the only member that fits.
+    m = _matrix(alphabet, [{"blank": 0.9}, {"舞": 0.6, "彝": 0.35}, {"blank": 0.95}])
+    assert ctc.greedy(m)[0] == "舞"
+    result = CardResult("front", {"ethnicity": "舞"}, {"ethnicity": 0.9})
+    reread_ethnicity(result, [m])
+    assert result.fields["ethnicity"] == "彝"
+    assert result.confidence["ethnicity"] >= 0.9
+
+
+def test_unclear_ethnicity_is_highlighted() -> None:
+    alphabet = _ethnicity_alphabet()
+    # 土 and 土家 both fit a crop whose second character is faint: no clear winner, so it is reviewed.
+    m = _matrix(alphabet, [{"土": 0.95}, {"家": 0.5, "blank": 0.45}, {"blank": 0.95}])
+    result = CardResult("front", {"ethnicity": "土家"}, {"ethnicity": 0.99})
+    reread_ethnicity(result, [m])
+    assert result.fields["ethnicity"] in ("土", "土家")
+    assert result.confidence["ethnicity"] < LOW_CONFIDENCE
+
+
+def test_name_reread_drops_a_leaked_label_and_flags_a_close_call() -> None:
+    alphabet = ["blank", "书", "何", "秋", "霞", "露"]
+    # The value crop holds only the name; the parsed text had the label 名 misread as 书 in front of it.
+    m = _matrix(alphabet, [{"何": 0.97}, {"blank": 0.9}, {"秋": 0.97}, {"霞": 0.52, "露": 0.45}])
+    result = CardResult("front", {"name": "书何秋霞"}, {"name": 0.8})
+    reread_name(result, [m])
+    assert result.fields["name"] == "何秋霞"
+    assert result.confidence["name"] < LOW_CONFIDENCE  # 霞 vs 露 is too close to call: highlighted
+    clear = _matrix(alphabet, [{"何": 0.97}, {"秋": 0.97}, {"霞": 0.97}])
+    result = CardResult("front", {"name": "书何秋霞"}, {"name": 0.8})
+    reread_name(result, [clear])
+    assert result.fields["name"] == "何秋霞" and result.confidence["name"] >= 0.9
