@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.orm import Session
@@ -191,6 +191,8 @@ def cmd_slot_add(args: argparse.Namespace) -> int:
     if starts.tzinfo is None:
         print("kiosk-central: --start needs a time zone, e.g. 2025-03-01T09:00+08:00", file=sys.stderr)
         return 2
+    # Stored in UTC like every server time: SQLite keeps no offset and reads the time back as UTC.
+    starts = starts.astimezone(UTC)
     slot_id = str(uuid.uuid4())
     with _session(args) as session:
         session.add(

@@ -1,10 +1,10 @@
 """Talking to the central API: credentials, signed requests, and the errors the sync engine acts on.
 
-The engine sees only :class:`CentralApi`; :class:`HttpCentral` is the real one (requests) and
-:class:`FakeCentral` an in-memory one for tests. Every failure is one of three kinds, because the engine
-does one of three things: :class:`Unavailable` → retry later (backoff, Retry-After); :class:`Refused` → the
-request itself is wrong (split the batch, quarantine a lone item); :class:`Unauthorised` → stop and tell
-the admin (the device was revoked or never enrolled).
+The engine (and the appointment form, for slots and bookings) sees only :class:`CentralApi`;
+:class:`HttpCentral` is the real one (requests) and :class:`FakeCentral` an in-memory one for tests. Every
+failure is one of three kinds, because the engine does one of three things: :class:`Unavailable` → retry
+later (backoff, Retry-After); :class:`Refused` → the request itself is wrong (split the batch, quarantine a
+lone item); :class:`Unauthorised` → stop and tell the admin (the device was revoked or never enrolled).
 """
 
 from __future__ import annotations
@@ -15,13 +15,14 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 import requests
 
 from kiosk.fileio import write_atomically
+from kiosk.forms.slots import Slot
 from kiosk.sealing import b64e, request_message, sign, signing_public_key
 
 CREDENTIALS_FILE = "central.json"
@@ -49,6 +50,11 @@ class Refused(CentralError):
 
 class Unauthorised(CentralError):
     """The device is not (or no longer) allowed to talk to the server."""
+
+
+class Conflict(Refused):
+    """A booking the server's state forbids (HTTP 409: the slot is full, or the booking id is another
+    booking's): asking again will not help, choosing another slot may."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +127,23 @@ class CentralApi(Protocol):
 
     def heartbeat(self, status: dict[str, Any]) -> None: ...
 
+    def slots(self, service_id: str, day: date) -> list[Slot]:
+        """The service's appointment slots at the device's site starting on ``day`` (a UTC day)."""
+        ...
+
+    def book(self, booking_id: str, slot_id: str, reference: str) -> str:
+        """Take a place: "booked", or "duplicate" when ``booking_id`` already holds it (a retry)."""
+        ...
+
+
+def _slot(item: dict[str, Any]) -> Slot:
+    return Slot(
+        str(item["id"]),
+        datetime.fromisoformat(item["starts_at"]),
+        datetime.fromisoformat(item["ends_at"]),
+        int(item["remaining"]),
+    )
+
 
 def _detail(response: requests.Response) -> str:
     try:
@@ -144,7 +167,10 @@ class HttpCentral:
         self.session = session or requests.Session()
         self.session.auth = DeviceAuth(credentials.token, device_seed)
 
-    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+    def _request(
+        self, method: str, path: str, conflict_is_final: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """``conflict_is_final``: a 409 is the answer (:class:`Conflict`), not a race to retry."""
         try:
             response = self.session.request(method, self.base + path, timeout=self.timeout, **kwargs)
         except requests.RequestException as err:
@@ -152,6 +178,8 @@ class HttpCentral:
         status = response.status_code
         if status in (401, 403):
             raise Unauthorised(_detail(response))
+        if status == 409 and conflict_is_final:
+            raise Conflict(_detail(response))
         # 408/409/425: the request was fine but raced or timed out; 429 and 5xx: come back later.
         if status in (408, 409, 425, 429) or status >= 500:
             raise Unavailable(_detail(response), parse_retry_after(response.headers.get("Retry-After")))
@@ -178,6 +206,23 @@ class HttpCentral:
 
     def heartbeat(self, status: dict[str, Any]) -> None:
         self._request("POST", "/v1/heartbeat", json=status)
+
+    def slots(self, service_id: str, day: date) -> list[Slot]:
+        params = {"service_id": service_id, "day": day.isoformat()}
+        response = self._request("GET", "/v1/slots", params=params)
+        try:
+            return [_slot(item) for item in response.json()]
+        except (ValueError, KeyError, TypeError):
+            raise Unavailable("unreadable answer to a slots request") from None
+
+    def book(self, booking_id: str, slot_id: str, reference: str) -> str:
+        body = {"id": booking_id, "slot_id": slot_id, "reference": reference}
+        response = self._request("POST", "/v1/bookings", conflict_is_final=True, json=body)
+        try:
+            return str(response.json()["status"])
+        except (ValueError, KeyError, TypeError):
+            # The booking may or may not have been made; the same id asked again says which.
+            raise Unavailable("unreadable answer to a booking") from None
 
 
 def enrol(url: str, code: str, device_seed: bytes, name: str, version: str) -> Credentials:
@@ -216,6 +261,15 @@ class FakeCentral:
     bundle: bytes | None = None
     heartbeats: list[dict[str, Any]] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
+    # Appointment slots: id -> (service id, start, end, capacity); bookings: id -> slot id.
+    open_slots: dict[str, tuple[str, datetime, datetime, int]] = field(default_factory=dict)
+    bookings: dict[str, str] = field(default_factory=dict)
+
+    def add_slot(self, service_id: str, starts_at: datetime, minutes: int = 30, capacity: int = 1) -> str:
+        """Open a slot, as `kiosk-central slot-add` does; returns its id."""
+        slot_id = f"slot-{len(self.open_slots) + 1}"
+        self.open_slots[slot_id] = (service_id, starts_at, starts_at + timedelta(minutes=minutes), capacity)
+        return slot_id
 
     def _maybe_fail(self) -> None:
         if self.failures:
@@ -251,3 +305,28 @@ class FakeCentral:
     def heartbeat(self, status: dict[str, Any]) -> None:
         self._maybe_fail()
         self.heartbeats.append(status | {"at": datetime.now(UTC).isoformat()})
+
+    def _remaining(self, slot_id: str) -> int:
+        return self.open_slots[slot_id][3] - sum(1 for s in self.bookings.values() if s == slot_id)
+
+    def slots(self, service_id: str, day: date) -> list[Slot]:
+        self._maybe_fail()
+        found = [
+            Slot(slot_id, start, end, max(0, self._remaining(slot_id)))
+            for slot_id, (service, start, end, _) in self.open_slots.items()
+            if service == service_id and start.astimezone(UTC).date() == day
+        ]
+        return sorted(found, key=lambda slot: slot.starts_at)
+
+    def book(self, booking_id: str, slot_id: str, reference: str) -> str:
+        self._maybe_fail()
+        if booking_id in self.bookings:
+            if self.bookings[booking_id] != slot_id:
+                raise Conflict("HTTP 409: booking id already used for another booking")
+            return "duplicate"
+        if slot_id not in self.open_slots:
+            raise Refused("HTTP 404: no such slot")
+        if self._remaining(slot_id) <= 0:
+            raise Conflict("HTTP 409: slot full")
+        self.bookings[booking_id] = slot_id
+        return "booked"

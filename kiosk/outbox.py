@@ -15,10 +15,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from kiosk.forms.protect import LOCAL_MAGIC
 from kiosk.sealing import b64e
 from kiosk.store import Store
 
 KINDS = ("inspection", "submission")
+# Personal data still under the kiosk's local key (stored before enrolment, not re-sealed yet): the central
+# server could never open it, so such an item waits, counted as pending, until it is re-sealed.
+_SENDABLE = "(sealed_personal IS NULL OR substr(sealed_personal, 1, ?) != ?)"
+_SENDABLE_ARGS = (len(LOCAL_MAGIC), LOCAL_MAGIC)
 
 
 def _now() -> str:
@@ -100,21 +105,25 @@ class Outbox:
         return int(self.store.query("SELECT COALESCE(MAX(seq), 0) FROM outbox")[0][0])
 
     def next_batch(self, limit: int, up_to: int | None = None) -> list[OutboxItem]:
-        """The oldest pending items (up to sequence number ``up_to``), all of the oldest one's kind."""
+        """The oldest sendable items (up to sequence number ``up_to``), all of the oldest one's kind;
+        items whose personal data is still under the local key are never in a batch."""
         bound = up_to if up_to is not None else 2**62
+        ready = f"quarantined_at IS NULL AND seq <= ? AND {_SENDABLE}"
         rows = self.store.query(
             "SELECT seq, kind, item_id, payload, sealed_personal FROM outbox"
-            " WHERE quarantined_at IS NULL AND seq <= ? AND kind = (SELECT kind FROM outbox"
-            "   WHERE quarantined_at IS NULL AND seq <= ? ORDER BY seq LIMIT 1)"
+            f" WHERE {ready} AND kind = (SELECT kind FROM outbox WHERE {ready} ORDER BY seq LIMIT 1)"
             " ORDER BY seq LIMIT ?",
-            (bound, bound, limit),
+            (bound, *_SENDABLE_ARGS, bound, *_SENDABLE_ARGS, limit),
         )
         return [_item(row) for row in rows]
 
-    def pending(self) -> list[OutboxItem]:
+    def pending(self, *, sendable_only: bool = False) -> list[OutboxItem]:
+        """Every item not quarantined; ``sendable_only`` leaves out those still under the local key."""
+        sendable = f" AND {_SENDABLE}" if sendable_only else ""
         rows = self.store.query(
             "SELECT seq, kind, item_id, payload, sealed_personal FROM outbox WHERE quarantined_at IS NULL"
-            " ORDER BY seq"
+            f"{sendable} ORDER BY seq",
+            _SENDABLE_ARGS if sendable_only else (),
         )
         return [_item(row) for row in rows]
 
@@ -146,6 +155,11 @@ class Outbox:
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE item_id = ?",
                 [(error[:500], item_id) for item_id in item_ids],
             )
+
+    def pending_count(self) -> int:
+        """What the top bar shows as waiting to upload: items of every kind (inspections and submissions,
+        those held for re-sealing too), not the quarantined ones, which the admin page lists apart."""
+        return self.counts().pending
 
     def counts(self) -> OutboxCounts:
         row = self.store.query(

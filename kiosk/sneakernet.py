@@ -29,9 +29,10 @@ def signed_header(document: dict[str, Any]) -> bytes:
 
 
 def export_pending(outbox: Outbox, credentials: Credentials, device_seed: bytes, out: Path) -> int:
-    """Write every pending item to ``out`` (atomically, synced to the stick); returns how many."""
+    """Write every pending item to ``out`` (atomically, synced to the stick); returns how many. Items whose
+    personal data is still under the kiosk's local key stay behind: the centre could not open it."""
     # Wrapped, not merged: an inspection's own "kind" field is the kind of code it inspected.
-    items = [{"type": item.kind, "item": item.wire()} for item in outbox.pending()]
+    items = [{"type": item.kind, "item": item.wire()} for item in outbox.pending(sendable_only=True)]
     document: dict[str, Any] = {
         "format": FORMAT,
         "device_id": credentials.device_id,

@@ -47,7 +47,9 @@ def _not_enrolled() -> int:
 def cmd_enroll(args: argparse.Namespace, data_dir: Path) -> int:
     from kiosk import __version__
     from kiosk.central_client import DEVICE_KEY_FILE, CentralError, enrol, save_credentials
+    from kiosk.forms.protect import reseal_pending
     from kiosk.keystore import load_or_create_secret
+    from kiosk.store import Store
 
     settings = load_settings(data_dir, {"language": args.language})
     seed = load_or_create_secret(settings.secrets_dir / DEVICE_KEY_FILE)
@@ -58,6 +60,15 @@ def cmd_enroll(args: argparse.Namespace, data_dir: Path) -> int:
         return 1
     save_credentials(settings.secrets_dir, credentials)
     print(f"enrolled as {credentials.device_id} at site {credentials.site}")
+    # Now that the central key is known, what was stored under the local key is sealed to it at once
+    # (every sync pass does this too, should the kiosk stop right here).
+    store = Store(settings.store_path)
+    try:
+        resealed = reseal_pending(store, settings.secrets_dir)
+    finally:
+        store.close()
+    if resealed:
+        print(f"personal data of {resealed} earlier submission(s) sealed to the central key")
     return 0
 
 
@@ -85,6 +96,7 @@ def cmd_sync(args: argparse.Namespace, data_dir: Path) -> int:
 def cmd_export(args: argparse.Namespace, data_dir: Path) -> int:
     from kiosk.central_client import DEVICE_KEY_FILE, load_credentials
     from kiosk.core import open_core
+    from kiosk.forms.protect import reseal_pending
     from kiosk.keystore import load_or_create_secret
     from kiosk.sneakernet import export_pending
 
@@ -94,6 +106,7 @@ def cmd_export(args: argparse.Namespace, data_dir: Path) -> int:
         return _not_enrolled()
     core = open_core(settings)
     try:
+        reseal_pending(core.store, settings.secrets_dir)
         count = export_pending(
             core.outbox, credentials, load_or_create_secret(settings.secrets_dir / DEVICE_KEY_FILE), args.out
         )

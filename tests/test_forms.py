@@ -4,7 +4,7 @@ and the `kiosk services` / `kiosk submit` / `kiosk receipt` commands."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +273,32 @@ def test_cli_services_submit_and_receipt(tmp_path: Path, capsys: Any) -> None:
         == 0
     )
     assert len(list((tmp_path / "p").glob("*.pdf"))) == 1
+
+
+def test_central_slots_ask_the_client_for_each_utc_day_and_book_by_submission_id() -> None:
+    from kiosk.central_client import FakeCentral, Unavailable
+    from kiosk.forms.slots import CentralSlots, SlotTaken
+
+    central = FakeCentral()
+    day = date(2026, 12, 1)
+    nine = datetime(2026, 12, 1, 9, 0).astimezone()
+    full = central.add_slot("household", nine, capacity=1)
+    roomy = central.add_slot("household", nine + timedelta(hours=1), capacity=2)
+    central.add_slot("household", nine + timedelta(days=1))
+    central.add_slot("exit-entry", nine)
+    source = CentralSlots(central)
+    assert [(s.id, s.remaining) for s in source.slots("household", day)] == [(full, 1), (roomy, 2)]
+    source.book(full, "booking-1", "booking-1")
+    source.book(full, "booking-1", "booking-1")  # the same booking again takes no second place
+    with pytest.raises(SlotTaken):
+        source.book(full, "booking-2", "booking-2")
+    with pytest.raises(SlotTaken):
+        source.book("no-such-slot", "booking-2", "booking-2")
+    source.book(roomy, "booking-2", "booking-2")
+    assert [(s.id, s.remaining) for s in source.slots("household", day)] == [(full, 0), (roomy, 1)]
+    central.failures.append(Unavailable("link down"))
+    with pytest.raises(SlotsUnavailable):
+        source.slots("household", day)
+    central.failures.append(Unavailable("link down"))
+    with pytest.raises(SlotsUnavailable):
+        source.book(roomy, "booking-3", "booking-3")

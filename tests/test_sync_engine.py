@@ -16,7 +16,7 @@ from kiosk.central_client import FakeCentral, Unauthorised, Unavailable, parse_r
 from kiosk.config import Settings
 from kiosk.core import KioskCore, open_core
 from kiosk.outbox import Outbox, enqueue
-from kiosk.sealing import b64e, canonical_json, sign, signing_public_key
+from kiosk.sealing import b64d, b64e, canonical_json, sign, signing_public_key
 from kiosk.store import MIGRATIONS, Store
 from kiosk.sync import SyncEngine, SyncLoop, SyncStatus, backoff_delay
 
@@ -232,3 +232,56 @@ def test_a_pass_still_on_the_network_at_shutdown_ends_quietly(core: KioskCore) -
     thread.join(30)
     # It ended without an unhandled exception (an error under this suite's settings) and told nobody.
     assert not thread.is_alive() and seen == []
+
+
+def test_personal_data_under_the_local_key_is_resealed_before_it_is_sent(core: KioskCore) -> None:
+    from kiosk.central_client import Credentials, save_credentials
+    from kiosk.forms.answers import example_answers, personal_answers
+    from kiosk.forms.definition import SERVICES_DIR, load_definition
+    from kiosk.forms.protect import LOCAL_MAGIC, reseal_pending
+    from kiosk.forms.submissions import SubmissionDesk
+    from kiosk.sealing import open_sealed, seal_public_key
+
+    definition = load_definition(SERVICES_DIR / "health-declaration.json")
+    answers = example_answers(definition)
+    submission = SubmissionDesk(core.store, core.settings).submit(definition, answers, "zh-CN")
+    core.checkpoint.inspect("a code", source="manual")
+    central_private = bytes(range(32))
+    secrets = core.settings.secrets_dir
+    save_credentials(
+        secrets,
+        Credentials(
+            "https://central.invalid",
+            "dev",
+            "tok",
+            "site",
+            b64e(bytes(32)),
+            b64e(seal_public_key(central_private)),
+        ),
+    )
+    fake = FakeCentral()
+    # Without re-sealing, the submission waits: the central server could never open its personal data.
+    status, result = SyncEngine(core.outbox, fake).run_once()
+    assert (status.pending, result.accepted) == (1, 1)
+    assert len(fake.stored) == 1 and submission.id not in fake.stored
+    [held] = core.outbox.pending()
+    assert held.sealed_personal is not None and held.sealed_personal.startswith(LOCAL_MAGIC)
+    assert core.outbox.pending(sendable_only=True) == []  # nor does it go on a USB export
+
+    engine = SyncEngine(core.outbox, fake, before_pass=lambda: reseal_pending(core.store, secrets))
+    status, result = engine.run_once()
+    assert (status.pending, result.accepted) == (0, 1)
+    sent = fake.stored[submission.id]["sealed_personal"]
+    assert json.loads(open_sealed(central_private, b64d(sent))) == personal_answers(
+        definition.fields, answers
+    )
+
+
+def test_pending_count_is_every_kind_waiting_but_not_the_quarantined(core: KioskCore) -> None:
+    core.checkpoint.inspect("code one", source="manual")
+    submissions = queue(core.outbox, 2)
+    assert core.outbox.pending_count() == 3
+    core.outbox.quarantine(submissions[0], "refused by the server")
+    assert core.outbox.pending_count() == 2 and core.outbox.counts().quarantined == 1
+    SyncEngine(core.outbox, FakeCentral()).run_once()
+    assert core.outbox.pending_count() == 0

@@ -77,7 +77,10 @@ class PersonalDataLock:
 
 def reseal_pending(store: Store, secrets_dir: Path) -> int:
     """Re-seal every locally encrypted submission to the central key, in the submissions table and the
-    outbox together; returns how many. Does nothing (returns 0) before enrolment. Safe to run repeatedly."""
+    outbox together; returns how many. Does nothing (returns 0) before enrolment. Safe to run repeatedly.
+
+    A value that does not open with the local key is logged and left as it is, so that one damaged row
+    does not hold back the others; the outbox never sends it (see ``kiosk.outbox``)."""
     central = central_seal_key(secrets_dir)
     if central is None:
         return 0
@@ -88,7 +91,12 @@ def reseal_pending(store: Store, secrets_dir: Path) -> int:
     )
     done = 0
     for row in rows:
-        sealed = seal(central, lock.open_local(row["sealed_personal"], row["id"]))
+        try:
+            plaintext = lock.open_local(row["sealed_personal"], row["id"])
+        except LocalBoxError as err:
+            log.error("cannot re-seal: %s", err)
+            continue
+        sealed = seal(central, plaintext)
         with store.transaction() as conn:
             conn.execute("UPDATE submissions SET sealed_personal = ? WHERE id = ?", (sealed, row["id"]))
             conn.execute(

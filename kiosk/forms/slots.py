@@ -11,7 +11,10 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from kiosk.central_client import CentralApi
 
 
 class SlotsUnavailable(Exception):
@@ -56,9 +59,9 @@ def _local_day_bounds(day: date) -> tuple[datetime, datetime]:
 
 
 class CentralSlots:
-    """``GET /v1/slots`` and ``POST /v1/bookings`` through the device's signed HTTP client."""
+    """``GET /v1/slots`` and ``POST /v1/bookings`` through the device's signed client."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: CentralApi) -> None:
         self.client = client
 
     def slots(self, service: str, day: date) -> list[Slot]:
@@ -67,39 +70,21 @@ class CentralSlots:
         start, end = _local_day_bounds(day)
         # The API counts days in UTC; a local day spans up to two of them.
         utc_days = sorted({start.astimezone(UTC).date(), (end - timedelta(seconds=1)).astimezone(UTC).date()})
-        found: list[Slot] = []
         try:
-            for utc_day in utc_days:
-                response = self.client._request(
-                    "GET", "/v1/slots", params={"service_id": service, "day": utc_day.isoformat()}
-                )
-                for item in response.json():
-                    slot = Slot(
-                        str(item["id"]),
-                        datetime.fromisoformat(item["starts_at"]),
-                        datetime.fromisoformat(item["ends_at"]),
-                        int(item["remaining"]),
-                    )
-                    if start <= slot.starts_at < end:
-                        found.append(slot)
+            found = [slot for utc_day in utc_days for slot in self.client.slots(service, utc_day)]
         except CentralError as err:
             raise SlotsUnavailable(str(err)) from None
-        except (ValueError, KeyError, TypeError):
-            raise SlotsUnavailable("unreadable answer from the central API") from None
-        return sorted(found, key=lambda s: s.starts_at)
+        return sorted((slot for slot in found if start <= slot.starts_at < end), key=lambda s: s.starts_at)
 
     def book(self, slot_id: str, booking_id: str, reference: str) -> None:
         from kiosk.central_client import CentralError, Refused
 
-        body = {"id": booking_id, "slot_id": slot_id, "reference": reference}
         try:
-            self.client._request("POST", "/v1/bookings", json=body)
+            self.client.book(booking_id, slot_id, reference)
         except Refused as err:
+            # The slot is full or gone (or the id books another one): the person chooses again.
             raise SlotTaken(str(err)) from None
         except CentralError as err:
-            # 409 (slot full) arrives as Unavailable from the client's mapping; both mean: choose again.
-            if "409" in str(err):
-                raise SlotTaken(str(err)) from None
             raise SlotsUnavailable(str(err)) from None
 
 

@@ -124,13 +124,22 @@ class SubmissionDesk:
         self.key = signing_key or load_or_create_device_key(settings.secrets_dir)
         self.prefix = device_prefix(settings.checkpoint_id)
 
-    def submit(self, definition: ServiceDefinition, answers: Mapping[str, Any], language: str) -> Submission:
+    def submit(
+        self,
+        definition: ServiceDefinition,
+        answers: Mapping[str, Any],
+        language: str,
+        submission_id: str | None = None,
+    ) -> Submission:
         """Check, store and queue one submission; raises :class:`AnswerError` (nothing stored) for bad
-        answers, and ``SlotsUnavailable``/``SlotTaken`` when an appointment cannot be booked."""
+        answers, and ``SlotsUnavailable``/``SlotTaken`` when an appointment cannot be booked.
+
+        ``submission_id`` (a UUID; new if not given) is also the booking's id: a retry of a submission
+        whose booking answer was lost passes the same one, so the place is not taken twice."""
         now = self.clock()
         checked = validate_answers(definition, answers, now.date())
         self._check_slots(definition, checked)
-        submission_id = str(uuid.uuid4())
+        submission_id = submission_id or str(uuid.uuid4())
         for fdef in definition.fields:
             if fdef.type == "slot":
                 # Before anything is stored: an appointment exists only once the central API has a place.
