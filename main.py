@@ -49,6 +49,9 @@ def _parser() -> argparse.ArgumentParser:
     from kiosk.forms.commands import add_commands as add_form_commands
 
     add_form_commands(sub, common)
+    from kiosk.admin import add_commands as add_admin_commands
+
+    add_admin_commands(sub, common)
 
     ocr = sub.add_parser("ocr", parents=[common], help="read resident ID cards in image files (JSON lines)")
     ocr.add_argument("files", nargs="+", type=Path, metavar="IMAGE")
@@ -70,8 +73,13 @@ def _cmd_run(args: argparse.Namespace, data_dir: Path) -> int:
         {"mode": args.mode, "camera": args.camera, "fullscreen": args.fullscreen, "language": args.language},
     )
     from ui.app import run_gui
+    from ui.single_instance import AlreadyRunning
 
-    return run_gui(settings)
+    try:
+        return run_gui(settings)
+    except AlreadyRunning as err:
+        print(f"kiosk: {err}", file=sys.stderr)
+        return 3
 
 
 def _cmd_scan(args: argparse.Namespace, data_dir: Path) -> int:

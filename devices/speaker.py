@@ -31,6 +31,11 @@ _MELODIES: dict[str, tuple[tuple[float, float], ...]] = {
 }
 
 
+def cue_seconds(cue: str) -> float:
+    """How long the cue sounds: speech that follows it waits this long, so the two do not overlap."""
+    return sum(seconds for _, seconds in _MELODIES[cue])
+
+
 class Speaker(Protocol):
     def play(self, cue: str) -> None: ...
 

@@ -17,7 +17,11 @@ MODES = ("checkpoint", "self-service")
 
 
 class SettingsError(ValueError):
-    pass
+    """A refused setting; ``key`` names it when one setting is to blame (admin mode marks that field)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,8 @@ class Settings:
     # How long a verdict stays on screen before the scanner looks for the next code.
     verdict_hold_s: float = 3.0
     sound: bool = True
+    # Spoken guidance (prompts and verdicts, pre-rendered in assets/voice); the admin's mute switch.
+    voice: bool = True
     # The central API. With it set and the kiosk enrolled (`kiosk enroll`), the GUI syncs in the background;
     # it also overrides the address the kiosk enrolled with.
     central_url: str | None = None
@@ -81,7 +87,9 @@ def _coerce(key: str, value: Any) -> Any:
             return float(value)
         return None if value in (None, "") and default is None else str(value)
     except (TypeError, ValueError):
-        raise SettingsError(f"setting {key!r}: {value!r} is not a valid {type(default).__name__}") from None
+        raise SettingsError(
+            f"setting {key!r}: {value!r} is not a valid {type(default).__name__}", key
+        ) from None
 
 
 def _validate(s: Settings) -> Settings:
@@ -101,6 +109,7 @@ def _validate(s: Settings) -> Settings:
             "central_url",
             "must be an http:// or https:// URL",
         ),
+        (bool(s.site_name.strip()), "site_name", "must not be empty"),
         (bool(s.checkpoint_id.strip()), "checkpoint_id", "must not be empty"),
         (bool(s.camera.strip()), "camera", "must not be empty"),
         (bool(s.printer.strip()), "printer", "must not be empty"),
@@ -109,7 +118,7 @@ def _validate(s: Settings) -> Settings:
     ]
     for ok, key, why in checks:
         if not ok:
-            raise SettingsError(f"setting {key!r} {why} (got {getattr(s, key)!r})")
+            raise SettingsError(f"setting {key!r} {why} (got {getattr(s, key)!r})", key)
     return s
 
 
@@ -131,5 +140,14 @@ def load_settings(data_dir: Path, overrides: dict[str, Any] | None = None) -> Se
         if env is not None:
             values[key] = env
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    return settings_from_values(data_dir, values)
+
+
+def settings_from_values(data_dir: Path, values: dict[str, Any]) -> Settings:
+    """Settings from raw values (as read from a file, the environment or a screen), coerced and validated
+    exactly as at start-up; unknown keys are refused."""
+    unknown = sorted(set(values) - set(_FIELDS))
+    if unknown:
+        raise SettingsError(f"unknown setting(s) {', '.join(unknown)}", unknown[0])
     coerced = {key: _coerce(key, value) for key, value in values.items()}
     return _validate(Settings(data_dir=data_dir, **coerced))

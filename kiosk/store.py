@@ -91,6 +91,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX print_jobs_by_status ON print_jobs (status, id);
     """,
+    # Admin mode's audit log: what was done and when, never personal data (kiosk.admin.AuditLog).
+    """
+    CREATE TABLE admin_audit (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      TEXT NOT NULL,                 -- ISO 8601 in UTC
+        action  TEXT NOT NULL,                 -- e.g. 'entered', 'settings_saved', 'reprint'
+        details TEXT NOT NULL DEFAULT '{}'     -- JSON: setting keys, counts, item ids
+    );
+    """,
 )
 
 

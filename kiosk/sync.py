@@ -74,15 +74,22 @@ class SyncEngine:
         batch_size: int = DEFAULT_BATCH,
         version: str = "0",
         on_bundle: Callable[[dict[str, Any], bool], object] | None = None,
+        before_pass: Callable[[], object] | None = None,
+        health: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         """``on_bundle(bundle, changed)`` is called after each pass's bundle check with the good bundle in
-        force: ``changed`` when a new one was just kept, not when the server said the kept one is current."""
+        force: ``changed`` when a new one was just kept, not when the server said the kept one is current.
+        ``before_pass()`` runs at the start of every pass, before anything is sent (``open_sync`` re-seals
+        personal data stored before enrolment there, so a crash between enrolling and re-sealing heals)."""
         self.outbox = outbox
         self.client = client
         self.bundles = bundles
         self.batch_size = batch_size
         self.version = version
         self.on_bundle = on_bundle
+        self.before_pass = before_pass
+        # The heartbeat's ``health`` object (printer, trust-store age, problems…), read at each heartbeat.
+        self.health = health
         self.last_success_at: datetime | None = None
 
     def status(self, online: bool, error: str | None = None, retry_after: float | None = None) -> SyncStatus:
@@ -94,13 +101,20 @@ class SyncEngine:
     def run_once(self) -> tuple[SyncStatus, PassResult]:
         """One pass. Never raises for server or network trouble: that is in the status it returns."""
         result = PassResult()
+        if self.before_pass is not None:
+            self.before_pass()
         try:
             self._refresh_bundle(result)
             self._drain(result)
             counts = self.outbox.counts()
-            self.client.heartbeat(
-                {"version": self.version, "queue_depth": counts.pending, "quarantined": counts.quarantined}
-            )
+            beat: dict[str, Any] = {
+                "version": self.version,
+                "queue_depth": counts.pending,
+                "quarantined": counts.quarantined,
+            }
+            if self.health is not None:
+                beat["health"] = self._health()
+            self.client.heartbeat(beat)
         except Unavailable as err:
             log.info("sync: central unavailable: %s", err)
             return self.status(False, str(err), err.retry_after), result
@@ -109,6 +123,14 @@ class SyncEngine:
             return self.status(False, str(err)), result
         self.last_success_at = datetime.now(UTC)
         return self.status(True, result.bundle_error), result
+
+    def _health(self) -> dict[str, Any]:
+        assert self.health is not None
+        try:
+            return self.health()
+        except Exception:  # a broken health probe must not stop the outbox from being delivered
+            log.exception("sync: health report failed; heartbeat sent without it")
+            return {}
 
     def _refresh_bundle(self, result: PassResult) -> None:
         if self.bundles is None:
@@ -243,15 +265,19 @@ class SyncLoop:
                 self._stop.wait(delay)
 
 
-def open_sync(core: KioskCore) -> SyncEngine | None:
+def open_sync(core: KioskCore, health: Callable[[], dict[str, Any]] | None = None) -> SyncEngine | None:
     """The engine for an enrolled kiosk, or None when it has not been enrolled yet.
 
     It talks to ``settings.central_url`` when that is set (the server moved; the enrolment still holds),
     else to the address the kiosk enrolled with. Each good bundle's trust store and revocations go to the
-    core's code registry at once."""
+    core's code registry at once. Every pass first re-seals personal data stored before enrolment.
+    ``health`` gives the heartbeat's health object (the GUI's, with its devices); without it, what the disk
+    and the store tell (``kiosk.admin.core_health``)."""
     from kiosk import __version__
+    from kiosk.admin import core_health
     from kiosk.central_client import DEVICE_KEY_FILE, HttpCentral, load_credentials
     from kiosk.codes.setup import install_bundle_trust
+    from kiosk.forms.protect import reseal_pending
     from kiosk.keystore import load_or_create_secret
     from kiosk.sealing import b64d
 
@@ -268,4 +294,13 @@ def open_sync(core: KioskCore) -> SyncEngine | None:
         if install_bundle_trust(settings, core.registry, bundle, changed=changed, now=datetime.now(UTC)):
             log.info("sync: trust store from the central bundle now in force")
 
-    return SyncEngine(core.outbox, client, bundles, settings.sync_batch_size, __version__, on_bundle)
+    return SyncEngine(
+        core.outbox,
+        client,
+        bundles,
+        settings.sync_batch_size,
+        __version__,
+        on_bundle,
+        before_pass=lambda: reseal_pending(core.store, settings.secrets_dir),
+        health=health or (lambda: core_health(settings, core.store)),
+    )

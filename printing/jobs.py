@@ -78,6 +78,10 @@ class PrintQueue:
         self._mark(job_id, "printed", None)
         return PrintOutcome(job_id, True, PrinterState.READY, where)
 
+    def mark_failed(self, job_id: int, error: str) -> None:
+        """A job given up on from outside (the print watchdog): kept for a reprint, with the reason."""
+        self._mark(job_id, "failed", error[:500])
+
     def _mark(self, job_id: int, status: str, error: str | None) -> None:
         with self.store.transaction() as conn:
             conn.execute(

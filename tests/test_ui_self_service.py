@@ -218,3 +218,49 @@ def test_checkpoint_mode_keeps_its_home(styled_app: Any, qtbot: Any, ui_data_dir
     finally:
         window.shutdown()
         window.core.close()
+
+
+def test_the_top_bar_counts_submissions_waiting_but_not_quarantined_ones(
+    kiosk: Any, qtbot: Any, ui_data_dir: Path
+) -> None:
+    from kiosk.core import open_core
+
+    core = open_core(Settings(data_dir=ui_data_dir))
+    for item_id in ("refused-by-the-server", "waiting"):
+        core.outbox.enqueue(kind="submission", item_id=item_id, payload={"id": item_id})
+    core.outbox.quarantine("refused-by-the-server", "HTTP 422: invalid")
+    core.close()
+    window = kiosk()
+    label = window.top_bar.pending_label
+    qtbot.waitUntil(lambda: label.text() == translate("pending.count", "zh-CN", n=1), timeout=5000)
+    complete_service(window, "queue-ticket", _wait(qtbot))
+    click(window.self_service.screen.next_button)  # confirm: one more submission to upload
+    qtbot.waitUntil(lambda: label.text() == translate("pending.count", "zh-CN", n=2), timeout=5000)
+
+
+def test_confirming_again_after_a_lost_booking_answer_takes_one_place(kiosk: Any, qtbot: Any) -> None:
+    from kiosk.forms.slots import SlotsUnavailable
+
+    class LosesFirstAnswer(FakeSlots):
+        """Books, then the answer is lost on the way back, once."""
+
+        lost = False
+
+        def book(self, slot_id: str, booking_id: str, reference: str) -> None:
+            super().book(slot_id, booking_id, reference)
+            if not self.lost:
+                self.lost = True
+                raise SlotsUnavailable("read timed out")
+
+    slots = LosesFirstAnswer(capacity=1)
+    window = kiosk(slots=slots)
+    complete_service(window, "appointment", _wait(qtbot))
+    screen = window.self_service.screen
+    click(screen.next_button)
+    qtbot.waitUntil(lambda: screen.error_label.text() == translate("form.slots_offline", "zh-CN"))
+    assert screen.on_review and len(slots.booked) == 1
+    shown: list[Any] = []
+    window.self_service.submission_shown.connect(lambda sub, at: shown.append(sub))
+    click(screen.next_button)  # the person tries again: the same booking, not a second place
+    qtbot.waitUntil(lambda: bool(shown), timeout=5000)
+    assert list(slots.booked) == [shown[0].id]

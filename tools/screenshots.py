@@ -119,13 +119,153 @@ def id_capture_shots(data_dir: Path, out: Path) -> None:
     core.close()
 
 
+def admin_shots(data_dir: Path, out: Path) -> None:
+    """Every admin page: PIN, locked out, settings with an error, health with a failed camera and a
+    paper-out printer, outbox with quarantined items, on a self-service kiosk with a fake printer."""
+    from devices.camera import CameraSourceInvalid
+    from devices.printer import FakePrinter, PrinterState
+    from kiosk.admin import AdminGate
+    from kiosk.forms.answers import example_answers
+
+    def no_camera() -> FakeCamera:
+        raise CameraSourceInvalid("/dev/video0: no such device")
+
+    pin = "246810"
+    settings = Settings(data_dir=data_dir, sound=False, mode="self-service", site_name="石门收费站")
+    AdminGate(settings.secrets_dir).set_pin(pin)
+    core = open_core(settings)
+    for text in ("a", "b", "c", "d"):
+        core.checkpoint.inspect(f"sample {text}", source="manual")
+    held = [item.item_id for item in core.outbox.pending()[:2]]
+    core.outbox.quarantine(held[0], "HTTP 422: checkpoint CP-001 is not registered at this site")
+    core.outbox.quarantine(held[1], "HTTP 422: payload field 'verdict' invalid")
+    printer = FakePrinter(data_dir / "receipts")
+    window = build_main_window(core, no_camera, get_decoder, FakeSpeaker(), printer=printer)
+    window.resize(*SIZE)
+    window.show()
+    window.start()
+    definition = window.self_service.catalogue.get("queue-ticket")
+    for _ in range(3):
+        window.self_service.desk.submit(definition, example_answers(definition), "zh-CN")
+    admin, page = window.admin, window.admin.pin_page
+    admin.request_entry()
+    wait_for(lambda: window.stack.currentWidget() is page)
+    for key in pin[:4]:
+        page.press(key)
+    spin(100)
+    save(window, out / "admin-pin.png")
+
+    clock = [1_800_000_000.0]
+    admin.gate.clock = lambda: clock[0]
+    for _ in range(5):
+        page.show_entry()
+        for key in "000000":
+            page.press(key)
+        page.press("confirm")
+        wait_for(lambda: page.state in ("wrong", "locked"))
+    wait_for(lambda: page.state == "locked")
+    spin(100)
+    save(window, out / "admin-locked.png")
+
+    clock[0] += 60
+    window.show_home()
+    admin.request_entry()
+    wait_for(lambda: page.state == "entry" and window.stack.currentWidget() is page)
+    for key in pin:
+        page.press(key)
+    page.press("confirm")
+    wait_for(lambda: window.stack.currentWidget() is admin.screen)
+    printer.state = PrinterState.PAPER_OUT
+    window.health.refresh()
+    wait_for(lambda: admin.health_page.state_of("printer") == "bad")
+    spin(200)
+    save(window, out / "admin-health.png")
+
+    admin.screen.show_page("settings")
+    settings_page = admin.settings_page
+    settings_page.set_field("idle_timeout_s", "5")
+    settings_page.editors["idle_timeout_s"].setFocus()
+    settings_page.save_button.click()
+    wait_for(lambda: bool(settings_page.detail.text()))
+    spin(100)
+    save(window, out / "admin-settings-error.png")
+    settings_page.set_field("idle_timeout_s", "60")
+    settings_page.set_field("camera", "0")
+    settings_page.save_button.click()
+    wait_for(settings_page.restart_button.isVisible)
+    spin(100)
+    save(window, out / "admin-settings-restart.png")
+
+    admin.screen.show_page("outbox")
+    outbox_page = admin.outbox_page
+    wait_for(lambda: outbox_page.held_list.count() == 2 and outbox_page.receipt_list.count() == 3)
+    outbox_page.held_list.setCurrentRow(0)
+    outbox_page.folder.setText("/media/kiosk/USB-STICK")
+    spin(100)
+    save(window, out / "admin-outbox.png")
+    outbox_page.folder.setFocus()
+    spin(100)
+    save(window, out / "admin-outbox-keyboard.png")
+    window.close()
+    core.close()
+
+
+def comfort_shots(data_dir: Path, out: Path) -> None:
+    """The home screen in large text and in high contrast, the attract screen, and the statistics screen."""
+    from devices.printer import FakePrinter
+    from tools.service_driver import build_self_service_window
+
+    settings = Settings(data_dir=data_dir / "self-service", mode="self-service", sound=False)
+    window = build_self_service_window(settings, FakePrinter(settings.data_dir / "receipts"))
+    window.resize(*SIZE)
+    window.show()
+    window.show_home()
+    spin(200)
+    for mode in ("large_text", "high_contrast"):
+        window.accessibility.set_mode(mode, True)
+        spin(200)
+        save(window, out / f"home-{mode.replace('_', '-')}.png")
+        window.accessibility.reset()
+    window.show_attract()
+    spin(2500)  # a card or two lit
+    save(window, out / "attract.png")
+    window.close()
+    window.core.close()
+
+    window = build(data_dir / "stats", [])
+    checkpoint = window.core.checkpoint
+    now = checkpoint.clock()
+    # A morning at a checkpoint: people come back in later hours (人次 > 人数), a few are refused.
+    for hour in range(max(0, now.hour - 7), now.hour + 1):
+        checkpoint.clock = lambda h=hour: now.replace(hour=h, minute=5)
+        for n in range(4 + (hour * 7) % 9):
+            text = valid_id_number() if n % 3 == 0 else wrong_check_digit() if n == 5 else f"person {n}"
+            checkpoint.inspect(text, source="manual")
+    checkpoint.clock = lambda: now
+    window.show_stats()
+    wait_for(lambda: window.stats_screen.stats is not None)
+    spin(200)
+    save(window, out / "stats.png")
+    window.close()
+    window.core.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT_DIR)
+    parser.add_argument("--only", choices=("admin", "comfort"), help="only this group of screens")
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     create_application([])
+    if args.only == "admin":
+        with tempfile.TemporaryDirectory() as tmp:
+            admin_shots(Path(tmp), out)
+        return 0
+    if args.only == "comfort":
+        with tempfile.TemporaryDirectory() as tmp:
+            comfort_shots(Path(tmp), out)
+        return 0
 
     with tempfile.TemporaryDirectory() as tmp:
         background = scene()
@@ -169,6 +309,8 @@ def main() -> int:
         window.core.close()
 
         id_capture_shots(Path(tmp) / "idcard", out)
+        admin_shots(Path(tmp) / "admin", out)
+        comfort_shots(Path(tmp) / "comfort", out)
     return 0
 
 

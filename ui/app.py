@@ -19,11 +19,14 @@ from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QApplication
 
 from devices.speaker import Speaker, SystemSpeaker, create_speaker
+from devices.voice import Voice, create_voice
 from kiosk.config import Settings
 from kiosk.core import KioskCore, open_core
 from kiosk.paths import ASSETS_DIR, FONT_PATH
 from ui.main_window import MainWindow
 from ui.scan_pipeline import ScanPipeline
+from ui.single_instance import InstanceLock
+from ui.watchdog import SystemdNotifier
 from ui.workers import run_in_background
 
 if TYPE_CHECKING:
@@ -37,6 +40,9 @@ log = logging.getLogger(__name__)
 
 THEME_PATH = ASSETS_DIR / "theme" / "kiosk.qss"
 WINDOW_SIZE = (1280, 800)
+# The exit status of a restart asked for in admin mode (settings that need one). The service unit restarts
+# the kiosk on any exit (Restart=always); this status (EX_TEMPFAIL) tells the journal it was on purpose.
+RESTART_EXIT_CODE = 75
 # Families Qt may pick for Latin text; each falls back to the shipped CJK font for Chinese.
 _LATIN_FAMILIES = ("Noto Sans", "DejaVu Sans", "Liberation Sans")
 _IMPORTED_AT = time.monotonic()
@@ -114,12 +120,14 @@ def build_main_window(
     ocr_loader_factory: Callable[[], BackgroundLoader] | None = None,
     printer: Printer | None = None,
     slots: SlotSource | None = None,
+    voice: Voice | None = None,
 ) -> MainWindow:
     """The window with its scan pipeline; ``start()`` it once it is shown.
 
     ``camera_backoff_s`` is the first and the longest wait before reopening a failed camera;
     ``ocr_loader_factory`` (None: ID cards are typed in) gives the ID-card OCR models, loading;
-    ``printer`` and ``slots`` replace the configured receipt printer and appointment slot source.
+    ``printer`` and ``slots`` replace the configured receipt printer and appointment slot source;
+    ``voice`` speaks the prompts (None: one that only records them).
     """
     settings = core.settings
     first, longest = camera_backoff_s
@@ -131,7 +139,7 @@ def build_main_window(
         initial_backoff_s=first,
         max_backoff_s=longest,
     )
-    window = MainWindow(core, pipeline, speaker, ocr_loader_factory, printer, slots)
+    window = MainWindow(core, pipeline, speaker, ocr_loader_factory, printer, slots, voice)
     pipeline.setParent(window)
     window.resize(*WINDOW_SIZE)
     return window
@@ -147,9 +155,30 @@ def _quit_on_signals(app: QApplication) -> None:
     wake.start(250)
 
 
+def _report_restart(core: KioskCore, crashed_before: bool) -> None:
+    """After a crash: what survived. Confirmed submissions and their outbox items are in the store (committed
+    before the done page); half-filled forms are not, by design (they live only in memory, so a crash can
+    never leave a stranger's half form for the next person). Receipts not printed are kept for reprint."""
+    if not crashed_before:
+        return
+    from printing.jobs import PrintQueue
+
+    unprinted = PrintQueue(core.store).unprinted()
+    log.warning(
+        "restarted after a crash: %d queued for upload, %d receipt(s) kept for reprint %s",
+        core.outbox.pending_count(),
+        len(unprinted),
+        unprinted[:20],
+    )
+
+
 def run_gui(settings: Settings) -> int:
+    """The GUI until it is closed; raises :class:`AlreadyRunning` if a kiosk already runs on this data."""
+    lock = InstanceLock(settings.data_dir)
+    lock.acquire()
     app = create_application(sys.argv)
     core = open_core(settings)
+    _report_restart(core, lock.crashed_before)
     speaker = create_speaker(settings.sound)
     window = build_main_window(
         core,
@@ -158,12 +187,18 @@ def run_gui(settings: Settings) -> int:
         speaker=speaker,
         # Only self-service forms read ID cards; a checkpoint kiosk does not load the models at all.
         ocr_loader_factory=make_ocr_loader if settings.mode == "self-service" else None,
+        voice=create_voice(settings.voice),
     )
     _quit_on_signals(app)
+    if window.admin is not None:
+        window.admin.restart_requested.connect(lambda: app.exit(RESTART_EXIT_CODE))
+
+    notifier = SystemdNotifier(window)
 
     def on_shown() -> None:
         log.info("home screen shown after %.0f ms", process_age_ms())
         window.start()
+        notifier.ready()
         if isinstance(speaker, SystemSpeaker):
             run_in_background(window, speaker.prepare, on_success=lambda _: None)
 
@@ -177,3 +212,4 @@ def run_gui(settings: Settings) -> int:
     finally:
         window.shutdown()
         core.close()
+        lock.release()

@@ -8,6 +8,8 @@ the loop's thread, and the pending count after each pass is read by a worker.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -32,9 +34,13 @@ class BackgroundSync(QObject):
     # Emitted on the loop's thread; Qt queues it to this object's (the GUI) thread.
     _reported = Signal(object)
 
-    def __init__(self, core: KioskCore, parent: QObject) -> None:
+    def __init__(
+        self, core: KioskCore, parent: QObject, health: Callable[[], dict[str, Any]] | None = None
+    ) -> None:
+        """``health`` gives each heartbeat's health object; it is called on the sync thread."""
         super().__init__(parent)
         self.core = core
+        self._health = health
         self.loop: SyncLoop | None = None
         self.latest: SyncStatus | None = None
         self._stopped = False
@@ -43,8 +49,8 @@ class BackgroundSync(QObject):
     def start(self) -> None:
         if not self.core.settings.central_url:
             return
-        core = self.core
-        run_in_background(self, lambda: open_sync(core), on_success=self._start_loop)
+        core, health = self.core, self._health
+        run_in_background(self, lambda: open_sync(core, health), on_success=self._start_loop)
 
     def _start_loop(self, engine: SyncEngine | None) -> None:
         if self._stopped:
@@ -76,8 +82,8 @@ class BackgroundSync(QObject):
         self.latest = status
         self.online_changed.emit(status.online)
         self.status_changed.emit(status)
-        checkpoint = self.core.checkpoint
-        run_in_background(self, checkpoint.pending_upload, on_success=self._pending)
+        # Read again rather than taken from the status: whatever was queued during the pass counts too.
+        run_in_background(self, self.core.outbox.pending_count, on_success=self._pending)
 
     def _pending(self, count: int) -> None:
         if not self._stopped:

@@ -9,27 +9,38 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QThreadPool, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, QThreadPool, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
-from PySide6.QtWidgets import QApplication, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from devices.printer import Printer
-from devices.speaker import Speaker
+from devices.speaker import SilentSpeaker, Speaker, SystemSpeaker, cue_seconds
+from devices.voice import FakeVoice, Voice
 from kiosk.checkpoint import Counters, Inspection
+from kiosk.config import Settings
 from kiosk.core import KioskCore
 from kiosk.forms.slots import SlotSource
 from kiosk.i18n import LANGUAGES, translate
+from kiosk.stats import DayStats, day_stats
+from printing.jobs import PrintOutcome
+from ui.accessibility import Accessibility
+from ui.admin.health import HealthMonitor, LockedPrinter
+from ui.admin.mode import AdminMode
 from ui.background_sync import BackgroundSync
 from ui.card_capture import OcrModels
 from ui.idle import IdleWatcher
 from ui.scan_pipeline import ScanPipeline, ScanTiming
+from ui.screens.attract import AttractScreen
 from ui.screens.checkpoint import CheckpointScreen
 from ui.screens.home import HomeScreen
 from ui.screens.id_capture import CameraIdCapture
 from ui.screens.manual_entry import ManualEntryScreen
+from ui.screens.stats import StatsScreen
 from ui.self_service import SelfService
+from ui.watchdog import CameraWatchdog
 from ui.widgets.counters_bar import CountersBar
 from ui.widgets.idle_overlay import IdleOverlay
 from ui.widgets.top_bar import TopBar
@@ -39,6 +50,40 @@ if TYPE_CHECKING:
     from devices.ocr import BackgroundLoader
 
 log = logging.getLogger(__name__)
+
+# ID-capture prompts change with every analysed frame (glare, blur, too small…); a new one is spoken only
+# this long after the last, so the voice does not chatter while the person adjusts the card.
+CAPTURE_PROMPT_GAP_S = 4.0
+# The reader's last word is always spoken, however soon after the previous prompt.
+_FINAL_CAPTURE_PROMPTS = frozenset({"ocr.prompt.done", "ocr.prompt.check_fields"})
+
+
+class ScreenStack(QStackedWidget):
+    """A stack whose size needs are those of the screen on show: each screen fits the window by itself, so a
+    hidden one (an admin page, a form) must not hold the window larger than the kiosk's screen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.currentChanged.connect(lambda _: self.updateGeometry())
+
+    def addWidget(self, widget: QWidget) -> int:
+        widget.installEventFilter(self)
+        return super().addWidget(widget)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # A screen that rearranged itself (a reflow on resize) has new size needs: pass them up at once, so
+        # that the window may shrink to the screen's size without waiting for another resize.
+        if event.type() == QEvent.Type.LayoutRequest and watched is self.currentWidget():
+            self.updateGeometry()
+        return False
+
+    def minimumSizeHint(self) -> QSize:
+        current = self.currentWidget()
+        return current.minimumSizeHint().expandedTo(current.minimumSize()) if current else QSize()
+
+    def sizeHint(self) -> QSize:
+        current = self.currentWidget()
+        return current.sizeHint() if current else QSize()
 
 
 class MainWindow(QMainWindow):
@@ -54,12 +99,19 @@ class MainWindow(QMainWindow):
         ocr_loader_factory: Callable[[], BackgroundLoader] | None = None,
         printer: Printer | None = None,
         slots: SlotSource | None = None,
+        voice: Voice | None = None,
     ) -> None:
         super().__init__()
         settings = core.settings
         self.core = core
         self.pipeline = pipeline
         self.speaker = speaker
+        self._speaker_at_start = speaker  # what admin mode's sound switch goes back to
+        self.admin: AdminMode | None = None  # built once the parts it works on exist
+        # None: a voice that only records what it is asked to say (tests, screenshots); run_gui passes the
+        # real one.
+        self.voice: Voice = voice or FakeVoice()
+        self._capture_prompt: tuple[str, float] = ("", 0.0)  # the last ID-capture prompt spoken, and when
         self._ocr_loader_factory = ocr_loader_factory
         self.language = settings.language
         self._inspections_shown = 0
@@ -79,7 +131,9 @@ class MainWindow(QMainWindow):
         self.home = HomeScreen(self.language, self_service=settings.mode == "self-service", services=services)
         self.checkpoint_screen = CheckpointScreen(self.language, hold_ms)
         self.manual_screen = ManualEntryScreen(self.language, hold_ms)
-        self.stack = QStackedWidget()
+        self.stats_screen = StatsScreen(self.language, self._load_stats)
+        self.attract = AttractScreen(self.language, services)
+        self.stack = ScreenStack()
         for screen in self.screens:
             self.stack.addWidget(screen)
 
@@ -92,8 +146,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.counters_bar)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
+        # The window is as large as the kiosk's screen, whatever its content asks for: screens rearrange
+        # themselves to fit (tests/test_ui_layouts.py), rather than hold the window larger than the display
+        # in an arrangement made for another size.
+        self.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        app = QApplication.instance()
+        self.accessibility = Accessibility(self, app.styleSheet() if isinstance(app, QApplication) else "")
         self.idle_overlay = IdleOverlay(central)
         self.idle = IdleWatcher(settings.idle_timeout_s * 1000, settings.idle_countdown_s, self)
+        self.camera_watchdog = CameraWatchdog(pipeline, parent=self)
 
         self.top_bar.home_requested.connect(self.show_home)
         self.top_bar.language_toggled.connect(self.toggle_language)
@@ -101,9 +162,17 @@ class MainWindow(QMainWindow):
         self.home.scan_requested.connect(self.show_checkpoint)
         self.home.manual_requested.connect(self.show_manual_entry)
         self.home.service_requested.connect(self.show_service)
+        self.home.access_toggled.connect(self.accessibility.toggle)
+        self.accessibility.changed.connect(self._on_access_changed)
+        self.attract.touched.connect(self.show_home)
+        self.checkpoint_screen.stats_requested.connect(self.show_stats)
+        self.stats_screen.back_requested.connect(self.show_checkpoint)
         if self.self_service is not None:
             self.self_service.home_requested.connect(self.show_home)
             self.self_service.printer_state.connect(self.top_bar.set_printer_status)
+            self.self_service.submission_shown.connect(lambda *_: self.voice.say("form.done", self.language))
+            self.self_service.printed.connect(self._on_printed)
+            self.self_service.submission_shown.connect(self._after_submission)
         self.manual_screen.submitted.connect(self._inspect_manual)
         pipeline.frame_ready.connect(self.checkpoint_screen.set_frame)
         pipeline.camera_status.connect(self.top_bar.set_camera_status)
@@ -112,7 +181,25 @@ class MainWindow(QMainWindow):
         self.idle.cancelled.connect(self.idle_overlay.hide)
         self.idle.expired.connect(self._on_idle_expired)
         # Uploads to the central server, when one is configured and this kiosk is enrolled.
-        self.sync = BackgroundSync(core, self)
+        # Device health for the admin page, the top bar's problem icons and the heartbeat.
+        service_printer = self.self_service.printer if self.self_service is not None else None
+        self.health = HealthMonitor(
+            core,
+            pipeline,
+            self.ocr_models,
+            service_printer,
+            self,
+            ocr_expected=ocr_loader_factory is not None,
+        )
+        self.health.problems_changed.connect(self.top_bar.set_problems)
+        if self.self_service is not None:
+            self.self_service.printer_state.connect(self.health.set_printer_state)
+        self.sync = BackgroundSync(core, self, health=self.health.heartbeat)
+        self.health.watch_sync(self.sync)
+        # Admin mode: five taps on the site name within 3 s, then the PIN (ui/admin/).
+        self.admin = AdminMode(self)
+        for screen in self.admin.screens:
+            self.stack.addWidget(screen)
         self.sync.online_changed.connect(self.set_network_status)
         self.sync.pending_changed.connect(self.top_bar.set_pending)
 
@@ -123,14 +210,18 @@ class MainWindow(QMainWindow):
     @property
     def screens(self) -> tuple[QWidget, ...]:
         forms = (self.self_service.screen,) if self.self_service else ()
-        return (self.home, self.checkpoint_screen, self.manual_screen, *forms)
+        own = (self.home, self.checkpoint_screen, self.manual_screen, self.stats_screen, self.attract)
+        admin = self.admin.screens if self.admin is not None else ()
+        return (*own, *forms, *admin)
 
     def start(self) -> None:
         """Start what may be slow (camera, decoder, store reads) once the window is on screen."""
         self.pipeline.start()
+        self.camera_watchdog.start()
         self.idle.install(QApplication.instance())
         self._load_figures()
         self.sync.start()
+        self.health.start()
         self._load_ocr_models()
         if self.self_service is not None:
             self.self_service.check_printer()
@@ -142,6 +233,16 @@ class MainWindow(QMainWindow):
 
     def show_checkpoint(self) -> None:
         self._show(self.checkpoint_screen)
+        self.voice.say("checkpoint.prompt", self.language)
+
+    def show_stats(self) -> None:
+        self._show(self.stats_screen)
+        self.stats_screen.refresh()
+
+    def show_attract(self) -> None:
+        """Nobody is at the kiosk: the next person starts with the normal look, on the attract screen."""
+        self.accessibility.reset()
+        self._show(self.attract)
 
     def show_manual_entry(self) -> None:
         self._show(self.manual_screen)
@@ -149,16 +250,48 @@ class MainWindow(QMainWindow):
 
     def make_id_capture_step(self, language: str) -> CameraIdCapture:
         """A service form's ID step (the forms' ``id_step_factory``): the camera first, typing at hand."""
-        return CameraIdCapture(language, self.pipeline, self.ocr_models)
+        step = CameraIdCapture(language, self.pipeline, self.ocr_models)
+        # Connected after the screen's own slot, so the step's prompt is already the new one here.
+        step.camera.worker.reader_update.connect(lambda _: self._say_capture_prompt(step))
+        return step
 
     def show_service(self, service_id: str) -> None:
         if self.self_service is not None and self.self_service.open(service_id):
             self._show(self.self_service.screen)
+            if self.self_service.screen.page.step.kind == "id_capture":
+                self.voice.say("form.id_prompt", self.language)
+
+    def show_screen(self, screen: QWidget) -> None:
+        """Show a screen of the stack that has no navigation of its own here (admin mode's)."""
+        self._show(screen)
 
     def _show(self, screen: QWidget) -> None:
+        if screen is not self.stack.currentWidget():
+            self.voice.stop()  # a prompt of the screen being left is of no use any more
         self.stack.setCurrentWidget(screen)
-        self.top_bar.set_home_visible(screen is not self.home)
-        self.pipeline.set_scanning(screen is self.checkpoint_screen)
+        self.top_bar.set_home_visible(screen not in (self.home, self.attract))
+        # At a checkpoint the attract screen asks for a code, so it scans as the checkpoint screen does.
+        checkpoint_attract = screen is self.attract and self.self_service is None
+        self.pipeline.set_scanning(screen is self.checkpoint_screen or checkpoint_attract)
+
+    def _say_capture_prompt(self, step: CameraIdCapture) -> None:
+        key = step.camera.prompt.key
+        last_key, last_at = self._capture_prompt
+        now = time.monotonic()
+        if key == last_key or (now - last_at < CAPTURE_PROMPT_GAP_S and key not in _FINAL_CAPTURE_PROMPTS):
+            return
+        self._capture_prompt = (key, now)
+        self.voice.say(key, self.language)
+
+    def _on_printed(self, outcome: PrintOutcome) -> None:
+        if outcome.printed:
+            # After "submitted", not over it.
+            self.voice.say("print.done", self.language, interrupt=False)
+
+    # --- accessibility ---------------------------------------------------------------------------------
+
+    def _on_access_changed(self) -> None:
+        self.home.set_access(self.accessibility.large_text, self.accessibility.high_contrast)
 
     # --- language --------------------------------------------------------------------------------------
 
@@ -178,6 +311,33 @@ class MainWindow(QMainWindow):
         for screen in self.screens:
             screen.retranslate(self.language)
 
+    # --- settings changed in admin mode -----------------------------------------------------------------
+
+    def apply_settings(self, settings: Settings, code_formats: list | None) -> None:
+        """Take saved settings into the running kiosk, those that can be (``kiosk.admin.LIVE``); the others
+        wait for a restart. ``code_formats`` is the registry rebuilt for a new trust policy, else None."""
+        before, self.core.settings = self.core.settings, settings
+        checkpoint = self.core.checkpoint
+        checkpoint.checkpoint_id = settings.checkpoint_id
+        checkpoint.duplicate_window = timedelta(seconds=settings.duplicate_window_s)
+        if code_formats is not None:
+            self.core.registry.formats = code_formats  # one assignment: the next scan uses the new policy
+        self.idle.configure(settings.idle_timeout_s * 1000, settings.idle_countdown_s)
+        self.top_bar.set_site(settings.site_name, settings.checkpoint_id)
+        if settings.sound != before.sound:
+            self.speaker = self._speaker_for(settings.sound)
+        if settings.language != self.language:
+            self.set_language(settings.language)
+
+    def _speaker_for(self, sound: bool) -> Speaker:
+        if not sound:
+            return SilentSpeaker()
+        if not isinstance(self._speaker_at_start, SilentSpeaker):
+            return self._speaker_at_start
+        speaker = SystemSpeaker()
+        run_in_background(self, speaker.prepare, on_success=lambda _: None)  # writes its sound files
+        return speaker
+
     # --- status driven from outside -------------------------------------------------------------------
 
     def set_network_status(self, online: bool) -> None:
@@ -187,6 +347,8 @@ class MainWindow(QMainWindow):
 
     def _on_camera_inspection(self, inspection: Inspection, timing: ScanTiming) -> None:
         self.idle.poke()  # a scanned code is activity: someone is at the kiosk
+        if self.stack.currentWidget() is self.attract:
+            self._show(self.checkpoint_screen)  # the code answers the attract screen's "show your code"
         self.checkpoint_screen.show_inspection(inspection)
         self._after_inspection(inspection, timing)
 
@@ -211,16 +373,29 @@ class MainWindow(QMainWindow):
         self.verdict_shown.emit(timing, time.perf_counter())
         self._inspections_shown += 1
         self.counters_bar.set_counters(inspection.counters)
-        self.speaker.play(inspection.result.verdict.value)
-        run_in_background(self, self.core.checkpoint.pending_upload, on_success=self.top_bar.set_pending)
+        verdict = inspection.result.verdict.value
+        self.speaker.play(verdict)
+        # Spoken once the tone is over; a newer verdict cuts the previous one short.
+        tone_s = cue_seconds(verdict) if self.core.settings.sound else 0.0
+        self.voice.say(f"verdict.{verdict}", self.language, delay_s=tone_s)
+        if self.stack.currentWidget() is self.stats_screen:
+            self.stats_screen.refresh()
+        self._queued()
+
+    def _after_submission(self, _submission: object, _shown_at: float) -> None:
+        self._queued()
+
+    def _queued(self) -> None:
+        """Something was queued for upload: count it in the top bar and have the sync deliver it soon."""
+        run_in_background(self, self.core.outbox.pending_count, on_success=self.top_bar.set_pending)
         self.sync.wake()
 
     def _load_figures(self) -> None:
-        checkpoint = self.core.checkpoint
+        checkpoint, outbox = self.core.checkpoint, self.core.outbox
         asked_after = self._inspections_shown
         run_in_background(
             self,
-            lambda: (checkpoint.counters(), checkpoint.pending_upload()),
+            lambda: (checkpoint.counters(), outbox.pending_count()),
             on_success=lambda figures: self._on_figures(figures, asked_after),
         )
 
@@ -230,6 +405,14 @@ class MainWindow(QMainWindow):
         if asked_after == self._inspections_shown:
             self.counters_bar.set_counters(counters)
             self.top_bar.set_pending(pending)
+
+    def _load_stats(self, deliver: Callable[[DayStats], None]) -> None:
+        checkpoint = self.core.checkpoint
+        run_in_background(
+            self,
+            lambda: day_stats(checkpoint.store, checkpoint.checkpoint_id, checkpoint.clock().date()),
+            on_success=deliver,
+        )
 
     def _load_ocr_models(self) -> None:
         """Start loading the ID-card OCR models in the background: nothing waits for them until a capture."""
@@ -249,17 +432,22 @@ class MainWindow(QMainWindow):
     # --- idle ------------------------------------------------------------------------------------------
 
     def _on_idle_countdown(self, seconds: int) -> None:
-        if self.stack.currentWidget() is self.home:
-            # Nothing personal is on the home screen: no need to interrupt anyone with a countdown.
+        current = self.stack.currentWidget()
+        if current in (self.home, self.attract, self.stats_screen):
+            # Nothing personal on these screens: no need to interrupt anyone with a countdown.
             self.clear_personal_data()
             self.idle.poke()
+            if current is self.home:
+                self.show_attract()
             return
+        if not self.idle_overlay.isVisible():
+            self.voice.say("voice.idle_countdown", self.language)
         self.idle_overlay.show_countdown(seconds, self.language)
 
     def _on_idle_expired(self) -> None:
         self.idle_overlay.hide()
         self.clear_personal_data()
-        self.show_home()
+        self.show_attract()
 
     def clear_personal_data(self) -> None:
         for screen in self.screens:
@@ -284,7 +472,10 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         if app is not None:
             self.idle.uninstall(app)
+        self.health.stop()
+        self.camera_watchdog.stop()
         self.pipeline.stop()
+        self.voice.close()
         # Its passes write to the store, which the caller closes next.
         self.sync.stop()
         # Background tasks deliver to this window: it must outlive them.
@@ -304,6 +495,12 @@ def _self_service(
             settings.printer, settings.data_dir, settings.receipt_paper, settings.escpos_mode
         )
     slots = slots or slot_source_for(settings.secrets_dir)
+    # Locked: the health monitor's printer polls must not open the device while a receipt prints.
     return SelfService(
-        window, core, printer, slots, settings.language, id_step_factory=window.make_id_capture_step
+        window,
+        core,
+        LockedPrinter(printer),
+        slots,
+        settings.language,
+        id_step_factory=window.make_id_capture_step,
     )

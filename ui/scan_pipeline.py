@@ -145,12 +145,18 @@ class ScanPipeline(QObject):
         self._taps: tuple[FrameMailbox, ...] = ()  # replaced whole, so the camera thread reads it unlocked
         self._taps_lock = threading.Lock()
         self._camera_state = (CameraState.STARTING.value, "")
+        # The camera thread in charge; a thread of an older run (one the watchdog gave up on) ends, if it
+        # ever comes back from the driver.
+        self._camera_run = 0
+        # time.monotonic() of the last frame read (or of the start): what the camera watchdog looks at.
+        self.last_frame_at = time.monotonic()
 
     def start(self) -> None:
         if self._threads:
             return
+        self.last_frame_at = time.monotonic()
         self._threads = [
-            threading.Thread(target=self._camera_loop, name="camera", daemon=True),
+            threading.Thread(target=self._camera_loop, args=(0,), name="camera", daemon=True),
             threading.Thread(target=self._decode_loop, name="decode", daemon=True),
         ]
         for thread in self._threads:
@@ -177,6 +183,16 @@ class ScanPipeline(QObject):
         with self._taps_lock:
             self._taps = tuple(tap for tap in self._taps if tap is not mailbox)
 
+    def restart_camera(self, reason: str) -> None:
+        """Leave a camera thread that stopped delivering (stuck in a driver call) and start a new one."""
+        self._camera_run += 1
+        self.last_frame_at = time.monotonic()
+        self._report(CameraState.RECONNECTING.value, reason)
+        run = self._camera_run
+        thread = threading.Thread(target=self._camera_loop, args=(run,), name="camera", daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
     def stop(self, timeout_s: float = 2.0) -> None:
         self._stop.set()
         self._mailbox.close()
@@ -187,20 +203,26 @@ class ScanPipeline(QObject):
 
     # --- camera thread ---------------------------------------------------------------------------------
 
-    def _camera_loop(self) -> None:
+    def _current(self, run: int) -> bool:
+        return run == self._camera_run and not self._stop.is_set()
+
+    def _camera_loop(self, run: int) -> None:
         from devices.camera import CameraError, CameraSourceInvalid
 
-        self._report(CameraState.STARTING.value, "")
+        if run == 0:
+            self._report(CameraState.STARTING.value, "")
         failures = 0
-        while not self._stop.is_set():
+        while self._current(run):
             camera: Camera | None = None
             try:
                 camera = self._camera_factory()
                 camera.open()
+                if not self._current(run):
+                    return
                 self._report(CameraState.OK.value, "")
                 log.info("camera %s open", camera.describe())
                 failures = 0
-                self._read_frames(camera)
+                self._read_frames(camera, run)
             except CameraSourceInvalid as err:  # a wrong setting does not fix itself: say so, stop trying
                 log.error("camera source invalid: %s", err)
                 self._report(CameraState.FAILED.value, str(err))
@@ -225,16 +247,17 @@ class ScanPipeline(QObject):
         self._camera_state = (state, reason)
         self.camera_status.emit(state, reason)
 
-    def _read_frames(self, camera: Camera) -> None:
+    def _read_frames(self, camera: Camera, run: int) -> None:
         period = 1.0 / camera.fps if camera.fps and camera.fps > 0 else 1 / 30
         last_preview = 0.0
         next_due = time.perf_counter()
-        while not self._stop.is_set():
+        while self._current(run):
             frame = camera.read()
             now = time.perf_counter()
             if frame is None:
                 self._stop.wait(0.005)
                 continue
+            self.last_frame_at = time.monotonic()
             if self._scanning.is_set():
                 self._mailbox.put(frame, now)
             for tap in self._taps:

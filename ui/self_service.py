@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
@@ -16,11 +17,12 @@ from PySide6.QtCore import QObject, Signal
 from devices.printer import Printer, PrinterState
 from kiosk.core import KioskCore
 from kiosk.forms.definition import Catalogue, ServiceDefinition, catalogue_for
-from kiosk.forms.slots import SlotSource
+from kiosk.forms.slots import SlotSource, SlotTaken
 from kiosk.forms.submissions import Submission, SubmissionDesk
 from printing.jobs import PrintOutcome, PrintQueue
 from ui.screens.id_step import IdCaptureStep, ManualIdCapture
 from ui.screens.service import ServiceScreen
+from ui.watchdog import PrintRunner
 from ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
@@ -50,9 +52,16 @@ class SelfService(QObject):
         self.catalogue: Catalogue = catalogue_for(core.settings.data_dir)
         self.desk = SubmissionDesk(core.store, core.settings, slots)
         self.queue = PrintQueue(core.store)
+        # Each receipt on a thread of its own, given up after a timeout: a hung printer driver cannot hold
+        # a worker (or the kiosk's exit) forever, and the job stays for a reprint.
+        self.printing = PrintRunner(self.queue, parent=self)
+        self.printing.finished.connect(self._printed)
         self.screen = ServiceScreen(language, id_step_factory, slots)
         self.confirmed_at: float | None = None
         self.last_submission: Submission | None = None
+        # The id of the form being confirmed, kept when storing it fails so that a retry books the same
+        # appointment place (the booking is idempotent by it) rather than a second one.
+        self._submission_id: str | None = None
         self.screen.confirmed.connect(self._confirmed)
         self.screen.home_requested.connect(self.home_requested)
         self.screen.queue_ticket_requested.connect(lambda: self.open(QUEUE_TICKET_SERVICE))
@@ -67,20 +76,25 @@ class SelfService(QObject):
         if definition is None:
             log.error("no service %r", service_id)
             return False
+        self._submission_id = None
         self.screen.start(definition)
         return True
 
     def _confirmed(self, definition: ServiceDefinition, answers: dict) -> None:
         self.confirmed_at = time.perf_counter()
         desk, language = self.desk, self.screen.language
+        if self._submission_id is None:
+            self._submission_id = str(uuid.uuid4())
+        submission_id = self._submission_id
         run_in_background(
             self,
-            lambda: desk.submit(definition, answers, language),
+            lambda: desk.submit(definition, answers, language, submission_id),
             on_success=self._stored,
             on_failure=self._refused,
         )
 
     def _stored(self, submission: Submission) -> None:
+        self._submission_id = None
         self.last_submission = submission
         self.screen.show_done(submission.number, submission.ticket, submission.print_job_id)
         self.submission_shown.emit(submission, time.perf_counter())
@@ -88,11 +102,14 @@ class SelfService(QObject):
 
     def _refused(self, error: Exception) -> None:
         log.warning("submission not stored: %s", error)
+        if isinstance(error, SlotTaken):
+            # The person chooses another slot; this id may hold the first one, and the server refuses to
+            # move a booking, so the next try books under a new id.
+            self._submission_id = None
         self.screen.show_submission_error(error)
 
     def print_job(self, job_id: int) -> None:
-        queue, printer = self.queue, self.printer
-        run_in_background(self, lambda: queue.print_job(job_id, printer), on_success=self._printed)
+        self.printing.print_job(job_id, self.printer)
 
     def _printed(self, outcome: PrintOutcome) -> None:
         self.screen.set_print_state(outcome.printed, outcome.state.value)

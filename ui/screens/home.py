@@ -1,22 +1,48 @@
 """Home: large buttons to the checkpoint scanner and to manual ID entry; in self-service mode, one large
-button per loaded service (titles from the definitions, in the current language)."""
+button per loaded service (titles from the definitions, in the current language). At the bottom, the two
+comfort modes (large text, high contrast) for whoever stands at the kiosk.
+
+The buttons reflow with the window: side by side while they fit, stacked on a narrow (portrait) screen, and
+as many service columns as the longest title allows.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QBoxLayout,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.i18n import translate
+from ui.accessibility import MODES
+from ui.widgets.wrap_button import WrapButton
 
-SERVICE_COLUMNS = 3
+MAX_SERVICE_COLUMNS = 3
+MIN_TARGET = 64
+# The buttons grow with the screen up to these heights; beyond, the space goes above and below them.
+BIG_BUTTON_HEIGHT = 240
+SERVICE_HEIGHT = 180
+# Wider than this, a service title is worth a row of its own rather than a second line.
+SERVICE_WIDTH = 300
+_MARGIN = 32
+_SPACING = 24
 
 
 class HomeScreen(QWidget):
     scan_requested = Signal()
     manual_requested = Signal()
     service_requested = Signal(str)
+    # The mode's name ("large_text" or "high_contrast"), not a bool: see ui/widgets/choice_buttons.py.
+    access_toggled = Signal(str)
 
     def __init__(
         self,
@@ -46,35 +72,84 @@ class HomeScreen(QWidget):
         self.notice_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.notice_label.setWordWrap(True)
         self.notice_label.setVisible(self_service and not self.services)
-        service_grid = QGridLayout()
-        service_grid.setSpacing(24)
-        for i, (service_id, _) in enumerate(self.services):
-            button = QPushButton()
+        self.service_grid = QGridLayout()
+        self.service_grid.setSpacing(_SPACING)
+        self._columns = 0
+        for service_id, _ in self.services:
+            button = WrapButton()
             button.setObjectName("serviceButton")
+            button.setMinimumWidth(MIN_TARGET)
+            button.setMaximumHeight(SERVICE_HEIGHT)
             button.clicked.connect(lambda _=False, s=service_id: self.service_requested.emit(s))
-            service_grid.addWidget(button, i // SERVICE_COLUMNS, i % SERVICE_COLUMNS)
             self.service_buttons[service_id] = button
+        self.access_buttons: dict[str, QPushButton] = {}
+        self.access = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.access.setSpacing(_SPACING)
+        for mode in MODES:
+            button = QPushButton()
+            button.setObjectName("accessButton")
+            button.setCheckable(True)
+            button.setMinimumWidth(MIN_TARGET)
+            button.clicked.connect(lambda _=False, m=mode: self.access_toggled.emit(m))
+            self.access.addWidget(button)
+            self.access_buttons[mode] = button
         # A self-service kiosk offers its services; checking codes is for checkpoint staff.
         self.scan_button.setVisible(not self.services)
         self.manual_button.setVisible(not self.services)
 
-        buttons = QHBoxLayout()
-        buttons.setSpacing(48)
-        buttons.addStretch(1)
-        buttons.addWidget(self.scan_button, 3)
-        buttons.addWidget(self.manual_button, 3)
-        buttons.addStretch(1)
+        for button in (self.scan_button, self.manual_button):
+            button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+            # A nominal minimum, the same whichever way they stand: the window may then be narrower (or lower)
+            # than the two side by side (or stacked), and _reflow arranges them before their text is cut.
+            button.setMinimumSize(MIN_TARGET, MIN_TARGET)
+            button.setMaximumHeight(BIG_BUTTON_HEIGHT)
+        self.buttons = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        self.buttons.setSpacing(_SPACING)
+        self.buttons.addWidget(self.scan_button)
+        self.buttons.addWidget(self.manual_button)
+        self.title_label.setWordWrap(True)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(48, 32, 48, 32)
+        layout.setContentsMargins(_MARGIN, _MARGIN // 2, _MARGIN, _MARGIN // 2)
+        layout.setSpacing(_SPACING)
         layout.addStretch(1)
         layout.addWidget(self.title_label)
-        layout.addSpacing(40)
-        layout.addLayout(buttons)
-        layout.addLayout(service_grid)
-        layout.addSpacing(32)
+        # The space goes to whichever set of buttons this kiosk shows.
+        layout.addLayout(self.buttons, 0 if self.services else 4)
+        layout.addLayout(self.service_grid, 4 if self.services else 0)
         layout.addWidget(self.notice_label)
-        layout.addStretch(2)
+        layout.addStretch(1)
+        layout.addLayout(self.access)
         self.retranslate(language)
+
+    def set_access(self, large_text: bool, high_contrast: bool) -> None:
+        """Show which comfort modes are on (the window owns them; this screen only offers the switches)."""
+        self.access_buttons["large_text"].setChecked(large_text)
+        self.access_buttons["high_contrast"].setChecked(high_contrast)
+        self._reflow()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._reflow()
+
+    def _reflow(self) -> None:
+        """Side by side while the buttons' texts fit across, stacked (or fewer columns) when they do not."""
+        room = self.width() - 2 * _MARGIN
+        for box in (self.buttons, self.access):
+            items = [box.itemAt(i).widget() for i in range(box.count())]
+            across = sum(w.sizeHint().width() for w in items if w) + _SPACING * (len(items) - 1)
+            box.setDirection(
+                QBoxLayout.Direction.LeftToRight if across <= room else QBoxLayout.Direction.TopToBottom
+            )
+        if not self.service_buttons:
+            return
+        widest = min(SERVICE_WIDTH, max(b.sizeHint().width() for b in self.service_buttons.values()))
+        columns = max(1, min(MAX_SERVICE_COLUMNS, (room + _SPACING) // (widest + _SPACING)))
+        if columns == self._columns:
+            return
+        self._columns = columns
+        for i, button in enumerate(self.service_buttons.values()):
+            self.service_grid.removeWidget(button)
+            self.service_grid.addWidget(button, i // columns, i % columns)
 
     def retranslate(self, language: str) -> None:
         self.title_label.setText(translate("home.title", language))
@@ -85,6 +160,10 @@ class HomeScreen(QWidget):
             self.title_label.setText(translate("home.self_service_title", language))
         for service_id, titles in self.services:
             self.service_buttons[service_id].setText(titles.get(language) or titles["zh-CN"])
+        for mode, button in self.access_buttons.items():
+            button.setText(translate(f"access.{mode}", language))
+        self._columns = 0  # the titles' widths changed with the language
+        self._reflow()
 
     def clear_personal_data(self) -> None:
         """Home shows nothing personal; present so that every screen can be cleared the same way."""

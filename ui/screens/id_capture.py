@@ -19,8 +19,9 @@ import logging
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QHideEvent, QImage, QPixmap
+from PySide6.QtGui import QHideEvent, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QFormLayout,
     QFrame,
     QHBoxLayout,
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SIDE_PANEL_WIDTH = 440
+PORTRAIT_PANEL_HEIGHT = 440  # under the preview on a portrait screen: the preview keeps the rest
 PORTRAIT_HEIGHT = 260
 # The live preview is shown this coarse (then scaled up, soft): enough to put the card in the guide, too few
 # pixels for anyone behind the person to read the number or the name off the screen.
@@ -124,10 +126,11 @@ class IdCaptureScreen(QWidget):
 
         panel = QWidget()
         panel.setObjectName("promptPanel")
-        panel.setFixedWidth(SIDE_PANEL_WIDTH)
+        self.panel = panel
         panel_layout = QVBoxLayout(panel)
-        panel_layout.setContentsMargins(20, 24, 20, 20)
-        panel_layout.setSpacing(16)
+        # Tight: on a 1024×600 screen the prompt, status and both buttons share under 400 px of height.
+        panel_layout.setContentsMargins(16, 12, 16, 12)
+        panel_layout.setSpacing(8)
         panel_layout.addWidget(self.prompt_label)
         panel_layout.addWidget(self.hint_label)
         panel_layout.addWidget(self.status_label)
@@ -135,7 +138,10 @@ class IdCaptureScreen(QWidget):
         panel_layout.addWidget(self.manual_button)
         panel_layout.addWidget(self.cancel_button)
 
-        layout = QHBoxLayout(self)
+        # Beside the preview on a landscape screen, under it on a portrait one (see resizeEvent).
+        layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.box = layout
+        self._place_panel()
         layout.setContentsMargins(16, 12, 16, 12)
         layout.setSpacing(16)
         layout.addWidget(self.pages, 1)
@@ -166,6 +172,22 @@ class IdCaptureScreen(QWidget):
         layout.addStretch(1)
         layout.addWidget(self.check_label)
         return panel
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_panel()
+
+    def _place_panel(self) -> None:
+        beside = self.width() >= 2 * SIDE_PANEL_WIDTH
+        direction = QBoxLayout.Direction.LeftToRight if beside else QBoxLayout.Direction.TopToBottom
+        self.box.setDirection(direction)
+        if beside:
+            self.panel.setMaximumHeight(16777215)
+            self.panel.setFixedWidth(SIDE_PANEL_WIDTH)
+        else:
+            self.panel.setMinimumWidth(0)
+            self.panel.setMaximumWidth(16777215)
+            self.panel.setMaximumHeight(PORTRAIT_PANEL_HEIGHT)
 
     # --- what the host calls ---------------------------------------------------------------------------
 
@@ -347,7 +369,6 @@ class CameraIdCapture(IdCaptureStep):
         super().__init__(parent)
         self.setObjectName("cameraIdCapture")
         self.language = language
-        self.to_check: list[str] = []
         self._known: dict[str, str] = {}
         self.camera = IdCaptureScreen(language, pipeline, models)
         self.manual = ManualIdCapture(language)

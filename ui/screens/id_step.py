@@ -26,6 +26,12 @@ class IdCaptureStep(QWidget):
     captured = Signal(dict)
     cancelled = Signal()
 
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        # Card fields (``name``, ``id_number``…) the person should check, as of the last ``captured``: read
+        # with low confidence. The review highlights them; what was typed is never in doubt.
+        self.to_check: list[str] = []
+
     def begin(self, language: str, known: dict[str, str] | None = None) -> None:
         """Start a capture (``known``: values to correct, from an earlier capture)."""
         raise NotImplementedError

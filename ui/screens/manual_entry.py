@@ -7,8 +7,8 @@ number is handed to the window, which inspects it in the background and gives th
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QLabel, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtWidgets import QBoxLayout, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
 
 from kiosk.checkpoint import Inspection
 from kiosk.i18n import translate
@@ -18,6 +18,12 @@ from ui.widgets.style import set_style_state
 from ui.widgets.verdict_panel import VerdictPanel
 
 ID_LENGTH = 18
+CONTENT_WIDTH = 960  # the keypad is no wider than a hand spans, however wide the screen
+# Lower than this (a 1024×600 panel under the bars), the keypad goes beside the number instead of under it.
+SIDE_BY_SIDE_BELOW = 560
+# The keypad's nominal minimum: low enough that the window can always shrink, after which resizeEvent puts
+# the keypad where its keys get their full height.
+KEYPAD_MIN_HEIGHT = 160
 _GROUPS = (6, 8, 4)  # region, birth date, sequence + check digit
 
 
@@ -51,7 +57,9 @@ class ManualEntryScreen(QWidget):
         self.error_label.setObjectName("errorLabel")
         for label in (self.title_label, self.field_label, self.error_label):
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setWordWrap(True)  # an English placeholder or error is wider than a portrait screen
         self.keypad = Keypad(language)
+        self.keypad.setMinimumHeight(KEYPAD_MIN_HEIGHT)
         self.keypad.key_pressed.connect(self.press)
         self.verdict_panel = VerdictPanel(hold_ms, language)
         self.verdict_panel.finished.connect(self._show_entry)
@@ -64,14 +72,32 @@ class ManualEntryScreen(QWidget):
         self.pages.addWidget(entry)
         self.pages.addWidget(self.verdict_panel)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(160, 12, 160, 16)
-        layout.setSpacing(8)
-        layout.addWidget(self.title_label)
-        layout.addWidget(self.field_label)
-        layout.addWidget(self.error_label)
-        layout.addWidget(self.pages, 1)
+        number = QVBoxLayout()
+        number.setSpacing(8)
+        number.addWidget(self.title_label)
+        number.addWidget(self.field_label)
+        number.addWidget(self.error_label)
+        number.addStretch(1)
+        content = QWidget()
+        content.setMaximumWidth(CONTENT_WIDTH)
+        self.box = QBoxLayout(QBoxLayout.Direction.TopToBottom, content)
+        self.box.setContentsMargins(0, 0, 0, 0)
+        self.box.setSpacing(8)
+        self.box.addLayout(number)
+        self.box.addWidget(self.pages, 1)
+        # Centred by equal stretches, not margins: a margin would hold the window wider than a narrow screen.
+        outer = QHBoxLayout(self)
+        outer.setContentsMargins(16, 12, 16, 16)
+        outer.addStretch(1)
+        outer.addWidget(content, 100)
+        outer.addStretch(1)
         self.retranslate(language)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        beside = self.height() < SIDE_BY_SIDE_BELOW and self.width() > self.height()
+        direction = QBoxLayout.Direction.LeftToRight if beside else QBoxLayout.Direction.TopToBottom
+        self.box.setDirection(direction)
 
     @property
     def showing_verdict(self) -> bool:

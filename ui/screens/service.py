@@ -148,9 +148,13 @@ class ServiceScreen(QWidget):
         self.job_id: int | None = None
         self._group_item: bool = False
         self.done_page: QWidget | None = None
+        # Form fields filled from the card that the ID step was unsure of: highlighted on the review until
+        # the person confirms them or captures the card again.
+        self.to_check: set[str] = set()
 
-        self.title_label = _label("serviceTitle")
-        self.step_label = _label("stepTitle")
+        # Wrapped: an English title and step name do not fit across a portrait screen on one line.
+        self.title_label = _label("serviceTitle", wrap=True)
+        self.step_label = _label("stepTitle", wrap=True)
         self.progress_label = _label("stepProgress")
         self.question_label = _label("fieldLabel", wrap=True)
         self.hint_label = _label("fieldHint", wrap=True)
@@ -278,6 +282,8 @@ class ServiceScreen(QWidget):
         else:
             assert page.fdef is not None
             self._show_field(page.fdef)
+        # An empty hint takes no height: a 600-pixel-high screen needs all of it for the ID step.
+        self.hint_label.setVisible(bool(self.hint_label.text()))
 
     def _known(self, fields: tuple[FieldDef, ...], source: dict[str, Any] | None = None) -> dict[str, str]:
         values = self.answers if source is None else source
@@ -365,6 +371,9 @@ class ServiceScreen(QWidget):
         for f in page.step.fields:
             if f.from_card and f.from_card in card:
                 self.answers[f.id] = card[f.from_card]
+        doubtful = set(self.id_step.to_check)
+        self.to_check -= {f.id for f in page.step.fields}
+        self.to_check |= {f.id for f in page.step.fields if f.from_card in doubtful}
         self._show(self._review_index() if self.back_to_review else self.index + 1)
 
     def _capture_cancelled(self) -> None:
@@ -380,6 +389,8 @@ class ServiceScreen(QWidget):
         grid.setHorizontalSpacing(24)
         row = 0
         self.review_values: dict[str, QLabel] = {}
+        self.review_notes: dict[str, QLabel] = {}
+        self.review_confirm_buttons: dict[str, QPushButton] = {}
         for step in self.definition.steps:
             for fdef in step.fields:
                 name = _label("reviewLabel")
@@ -392,8 +403,11 @@ class ServiceScreen(QWidget):
                 target = None if (step.kind == "id_capture" and fdef.from_card) else fdef.id
                 change.clicked.connect(lambda _=False, f=target, s=step.id: self.edit(f, s))
                 grid.addWidget(name, row, 0)
-                grid.addWidget(value, row, 1)
                 grid.addWidget(change, row, 2)
+                if fdef.id in self.to_check:
+                    grid.addWidget(self._to_check_cell(fdef.id, value), row, 1)
+                else:
+                    grid.addWidget(value, row, 1)
                 row += 1
         grid.setColumnStretch(1, 1)
         scroll = QScrollArea()
@@ -402,6 +416,32 @@ class ServiceScreen(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(inner)
         return scroll
+
+    def _to_check_cell(self, field_id: str, value: QLabel) -> QWidget:
+        """A value the ID step was unsure of: marked, with a note and a button to say it is right."""
+        value.setProperty("check", "true")
+        note = _label("reviewCheckNote", wrap=True)
+        note.setText(translate("form.please_check", self.language))
+        self.review_notes[field_id] = note
+        right = QPushButton(translate("form.looks_right", self.language))
+        right.setObjectName("smallButton")
+        right.clicked.connect(lambda: self.confirm_checked(field_id))
+        self.review_confirm_buttons[field_id] = right
+        cell = QWidget()
+        box = QVBoxLayout(cell)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(value)
+        line = QHBoxLayout()
+        line.addWidget(note, 1)
+        line.addWidget(right)
+        box.addLayout(line)
+        return cell
+
+    def confirm_checked(self, field_id: str) -> None:
+        """The person says the value read from the card is right: no longer highlighted."""
+        self.to_check.discard(field_id)
+        if self.on_review:
+            self._show(self.index)
 
     def show_submission_error(self, error: Exception) -> None:
         """The store refused or an answer failed the final check: stay on the review, say why."""
@@ -427,7 +467,7 @@ class ServiceScreen(QWidget):
         done = _label("doneTitle")
         done.setText(translate("form.done", lang))
         done.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.done_number = _label("doneNumber")
+        self.done_number = _label("doneNumber", wrap=True)
         self.done_number.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.done_number.setText(
             translate("form.ticket_is", lang, ticket=ticket)
@@ -488,6 +528,7 @@ class ServiceScreen(QWidget):
 
     def clear_personal_data(self) -> None:
         self.answers = {}
+        self.to_check = set()
         self.busy = False
         self.job_id = None
         self.editor = None

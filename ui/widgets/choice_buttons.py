@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QPushButton, QSizePolicy, QWidget
+
+MIN_BUTTON = 64
 
 
 class ChoiceButtons(QWidget):
@@ -20,18 +23,37 @@ class ChoiceButtons(QWidget):
         self.setObjectName("choiceButtons")
         self.values: list[Any] = []
         self.buttons: list[QPushButton] = []
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(12)
+        self.columns = columns  # on a wide screen; fewer where the options' texts would not fit across
+        self._shown_columns = 0
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(12)
         for i, (value, label) in enumerate(options):
             button = QPushButton(label)
             button.setObjectName("choiceButton")
             button.setCheckable(True)
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+            button.setMinimumWidth(MIN_BUTTON)  # nominal: resizeEvent takes columns away before text is cut
             button.clicked.connect(lambda _=False, n=i: self._touched(n))
-            grid.addWidget(button, i // columns, i % columns)
             self.values.append(value)
             self.buttons.append(button)
+        self._arrange(columns)
+
+    def _arrange(self, columns: int) -> None:
+        self._shown_columns = columns
+        for i, button in enumerate(self.buttons):
+            self.grid.removeWidget(button)
+            self.grid.addWidget(button, i // columns, i % columns)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self.buttons:
+            return
+        widest = max(b.sizeHint().width() for b in self.buttons)
+        spacing = self.grid.spacing()
+        fit = max(1, min(self.columns, (self.width() + spacing) // (widest + spacing)))
+        if fit != self._shown_columns:
+            self._arrange(fit)
 
     def _touched(self, index: int) -> None:
         # Exclusive by hand: a QButtonGroup here lost a reference to Python's True on every click

@@ -31,6 +31,7 @@ class CountersBar(QFrame):
             value.setObjectName("counterValue")
             caption = QLabel()
             caption.setObjectName("counterCaption")
+            caption.setWordWrap(True)  # five English captions are wider than a portrait screen
             for label in (value, caption):
                 label.setAlignment(Qt.AlignmentFlag.AlignCenter)
                 column.addWidget(label)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QLabel, QVBoxLayout, QWidget
 
 from kiosk.i18n import translate
+
+CARD_WIDTH = 760
 
 
 class IdleOverlay(QWidget):
@@ -22,7 +25,7 @@ class IdleOverlay(QWidget):
         # style-sheet padding is sized too short and clips its second line.
         card = QFrame()
         card.setObjectName("idleCard")
-        card.setMinimumWidth(760)
+        self.card = card
         card_layout = QVBoxLayout(card)
         card_layout.setContentsMargins(56, 40, 56, 40)
         card_layout.addWidget(self.message_label)
@@ -41,6 +44,17 @@ class IdleOverlay(QWidget):
         self.raise_()
         self.show()
 
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._fit_card()
+
+    def _fit_card(self) -> None:
+        # As wide as a comfortable line but never wider than a portrait screen, and as high as the wrapped
+        # message needs: a centred item gets its size hint, which knows nothing of wrapping.
+        width = min(CARD_WIDTH, self.width() - 32)
+        self.card.setFixedSize(width, self.card.layout().totalHeightForWidth(width))
+
     def retranslate(self, language: str) -> None:
         self._language = language
         self.message_label.setText(translate("idle.countdown", language, n=self._seconds))
+        self._fit_card()

@@ -3,11 +3,13 @@
 The first key of a plate is always a province (粤京沪…), so the keyboard starts on the province page and
 switches to letters and digits once one is chosen; I and O are left out (plates do not use them). Up to 8
 characters: new-energy plates have 8. Trailer / coach / police suffixes are on the letters page.
+On a narrow screen the rows wrap into fewer columns, so that no key is narrower than a fingertip (64 px).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QPushButton, QSizePolicy, QStackedWidget, QWidget
 
 from kiosk.forms.answers import PLATE_LETTERS, PLATE_SUFFIXES, PROVINCES
@@ -16,6 +18,9 @@ MAX_PLATE = 8
 # Provinces in the order of the common plate keyboards: the busiest first.
 _PROVINCE_ROWS = 4
 _CHAR_COLUMNS = 10
+_PROVINCE_COLUMNS = 9
+MIN_KEY = 64
+_KEY_SPACING = 6
 
 
 class PlateKeyboard(QWidget):
@@ -27,11 +32,19 @@ class PlateKeyboard(QWidget):
         self.setObjectName("plateKeyboard")
         self.text = ""
         self.buttons: dict[str, QPushButton] = {}
+        self._columns = 0
         self.pages = QStackedWidget()
-        self.pages.addWidget(self._grid(list(PROVINCES), columns=9))
-        self.pages.addWidget(
-            self._grid([*"0123456789", *PLATE_LETTERS, *PLATE_SUFFIXES], columns=_CHAR_COLUMNS)
-        )
+        # (grid, its keys, columns on a wide screen)
+        self._grids: list[tuple[QGridLayout, list[str], int]] = []
+        for keys, columns in (
+            (list(PROVINCES), _PROVINCE_COLUMNS),
+            ([*"0123456789", *PLATE_LETTERS, *PLATE_SUFFIXES], _CHAR_COLUMNS),
+        ):
+            page = QWidget()
+            self.pages.addWidget(page)
+            grid = self._grid(page, keys)
+            self._arrange(grid, keys, columns)
+            self._grids.append((grid, keys, columns))
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(8)
@@ -49,14 +62,27 @@ class PlateKeyboard(QWidget):
         self.buttons[key] = button
         return button
 
-    def _grid(self, keys: list[str], columns: int) -> QWidget:
-        page = QWidget()
+    def _grid(self, page: QWidget, keys: list[str]) -> QGridLayout:
         grid = QGridLayout(page)
         grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(6)
+        grid.setSpacing(_KEY_SPACING)
+        for key in keys:
+            button = self._button(key, key)
+            button.setMinimumWidth(MIN_KEY)  # nominal: resizeEvent wraps the rows before keys get this narrow
+        return grid
+
+    def _arrange(self, grid: QGridLayout, keys: list[str], columns: int) -> None:
         for i, key in enumerate(keys):
-            grid.addWidget(self._button(key, key), i // columns, i % columns)
-        return page
+            grid.removeWidget(self.buttons[key])
+            grid.addWidget(self.buttons[key], i // columns, i % columns)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        fit = max(1, (self.width() + _KEY_SPACING) // (MIN_KEY + 8 + _KEY_SPACING))
+        if fit != self._columns:
+            self._columns = fit
+            for grid, keys, columns in self._grids:
+                self._arrange(grid, keys, min(columns, fit))
 
     def press(self, key: str) -> None:
         if key == "back":

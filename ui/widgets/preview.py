@@ -15,7 +15,8 @@ class PreviewWidget(QWidget):
         super().__init__(parent)
         self.setObjectName("preview")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(320, 180)
+        # Small enough for the verdict panel to fit under it on a 600-pixel-high screen.
+        self.setMinimumSize(240, 100)
         self._image: QImage | None = None
         self._waiting_text = ""
 

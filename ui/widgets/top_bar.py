@@ -1,4 +1,5 @@
-"""The top bar: home button, site and checkpoint, camera / network / upload status, clock, language."""
+"""The top bar: home button, site and checkpoint, camera / network / upload status, problem icons, clock,
+language. The site name is also where the hidden admin gesture is tapped (ui/admin/gesture.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from kiosk.admin import Problem
 from kiosk.i18n import translate
+from ui.admin.problem_icons import ProblemIcons
 from ui.scan_pipeline import CameraState
 from ui.widgets.style import set_style_state
 
@@ -61,22 +65,40 @@ class TopBar(QFrame):
         self.printer_label = _label("printerStatus")
         self.printer_label.hide()
         self._printer_state = "ready"
+        # One icon per problem the health monitor finds (camera, printer, disk low, sync stale…).
+        self.problem_icons = ProblemIcons(language)
         self.clock_label = _label("clock")
         self.language_button = QPushButton()
         self.language_button.setObjectName("languageButton")
         self.language_button.clicked.connect(self.language_toggled)
 
-        layout = QHBoxLayout(self)
+        # The statuses and the clock: beside the site on a wide screen, on a second row of their own on a
+        # narrow (portrait) one. Their minimum width is nominal so that the bar never holds the window wider
+        # than the screen; resizeEvent moves them before they would be squeezed.
+        self.status_box = QWidget()
+        self.status_box.setMinimumWidth(1)
+        status = QHBoxLayout(self.status_box)
+        status.setContentsMargins(0, 0, 0, 0)
+        status.setSpacing(20)
+        status.addLayout(self._column(self.camera_label, self.camera_reason_label))
+        status.addLayout(self._column(self.network_label, self.pending_label))
+        status.addWidget(self.printer_label)
+        status.addWidget(self.problem_icons)
+        status.addStretch(1)
+        status.addWidget(self.clock_label)
+        self._first_row = QHBoxLayout()
+        self._first_row.setSpacing(20)
+        self._first_row.addWidget(self.home_button)
+        self._first_row.addLayout(self._column(self.site_label, self.checkpoint_label))
+        self._first_row.addStretch(1)
+        self._first_row.addWidget(self.status_box)
+        self._first_row.addWidget(self.language_button)
+        self._second_row = QHBoxLayout()
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 4, 12, 4)
-        layout.setSpacing(20)
-        layout.addWidget(self.home_button)
-        layout.addLayout(self._column(self.site_label, self.checkpoint_label))
-        layout.addStretch(1)
-        layout.addLayout(self._column(self.camera_label, self.camera_reason_label))
-        layout.addLayout(self._column(self.network_label, self.pending_label))
-        layout.addWidget(self.printer_label)
-        layout.addWidget(self.clock_label)
-        layout.addWidget(self.language_button)
+        layout.setSpacing(4)
+        layout.addLayout(self._first_row)
+        layout.addLayout(self._second_row)
 
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
@@ -84,6 +106,24 @@ class TopBar(QFrame):
         self._timer.start()
         self._tick()
         self.retranslate(language)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._place_status()
+
+    def _place_status(self) -> None:
+        """On the first row while everything fits across, else on the second."""
+        first = self._first_row
+        in_first = first.indexOf(self.status_box) >= 0
+        margins = self.layout().contentsMargins()
+        # A little to spare: a label squeezed by a few pixels cuts its last letter.
+        needed = first.sizeHint().width() + margins.left() + margins.right() + 40
+        if not in_first:
+            needed += self.status_box.sizeHint().width() + first.spacing()
+        if needed <= self.width() and not in_first:
+            first.insertWidget(first.count() - 1, self.status_box)
+        elif needed > self.width() and in_first:
+            self._second_row.addWidget(self.status_box)
 
     @staticmethod
     def _column(top: QWidget, bottom: QWidget) -> QVBoxLayout:
@@ -95,6 +135,7 @@ class TopBar(QFrame):
 
     def set_home_visible(self, visible: bool) -> None:
         self.home_button.setVisible(visible)
+        self._place_status()
 
     def set_camera_status(self, state: str, reason: str) -> None:
         self._camera_state = state
@@ -114,6 +155,14 @@ class TopBar(QFrame):
         set_style_state(self.printer_label, "state", state)
         self._fill()
 
+    def set_site(self, site_name: str, checkpoint_id: str) -> None:
+        self.site_label.setText(site_name)
+        self._checkpoint_id = checkpoint_id
+        self._fill()
+
+    def set_problems(self, problems: list[Problem]) -> None:
+        self.problem_icons.set_problems(problems)
+
     def set_pending(self, count: int) -> None:
         self._pending = count
         self._fill()
@@ -126,6 +175,7 @@ class TopBar(QFrame):
         self.language = language
         self.home_button.setText(translate("nav.home", language))
         self.language_button.setText(translate("lang.switch", language))
+        self.problem_icons.retranslate(language)
         self._fill()
 
     def _fill(self) -> None:
@@ -145,6 +195,7 @@ class TopBar(QFrame):
         self.pending_label.setText(
             "" if self._pending is None else translate("pending.count", lang, n=self._pending)
         )
+        self._place_status()  # the texts' widths changed
 
     def _tick(self) -> None:
         now = self._clock()

@@ -1,0 +1,221 @@
+"""Every screen at 1024×600, 1920×1080, 600×1024 and 1080×1920, in both languages, in the normal look and in
+large text with high contrast: every visible button at least 64 px each way, nothing outside the window, no
+label or button text cut off.
+
+One walk per kiosk mode goes through the screens as a person would (each service page by page, its review and
+its done page, the ID step by camera and by hand) and checks all sizes at every stop, so a failure names the
+screen, the size, the language and the widget.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QPoint, QRect, QSize
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QLabel, QPushButton, QWidget
+
+from devices.printer import FakePrinter
+from kiosk.config import Settings
+from kiosk.i18n import translate
+from tools.service_driver import build_self_service_window, click, complete_service
+from tools.synth_frames import valid_id_number, wrong_check_digit
+from ui.widgets.wrap_button import WrapButton
+
+SIZES = ((1024, 600), (1920, 1080), (600, 1024), (1080, 1920))
+LANGUAGES = ("zh-CN", "en")
+MIN_TARGET = 64
+# The look and the sizes it is checked at. Large text is checked on the full-HD screens, landscape and
+# portrait: on a 1024×600 panel its 30 % larger text does not fit every screen (see docs/unattended.md).
+LOOKS = {
+    "normal": ((), SIZES),
+    "large-contrast": (("large_text", "high_contrast"), ((1920, 1080), (1080, 1920))),
+}
+
+
+def _in_scroll_area(widget: QWidget, window: QWidget) -> bool:
+    parent = widget.parentWidget()
+    while parent is not None and parent is not window:
+        if isinstance(parent, QAbstractScrollArea):
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def _text_problem(widget: QWidget) -> str | None:
+    if isinstance(widget, QPushButton) and not isinstance(widget, WrapButton):  # its label is checked
+        text = widget.text()
+        if not text:
+            return None
+        metrics = widget.fontMetrics()
+        width = max(metrics.horizontalAdvance(line) for line in text.splitlines())
+        if width > widget.width() - 8 or metrics.height() * len(text.splitlines()) > widget.height():
+            return f"text {text!r} ({width}px) does not fit in {widget.width()}x{widget.height()}"
+        return None
+    if isinstance(widget, QLabel) and widget.text() and widget.pixmap().isNull():
+        if widget.wordWrap():
+            needed = widget.heightForWidth(widget.width())
+            if needed > widget.height() + 1:
+                return f"text {widget.text()!r} needs {needed}px high, has {widget.height()}"
+        else:
+            hint = widget.sizeHint()
+            if hint.width() > widget.width() + 1 or hint.height() > widget.height() + 1:
+                return f"text {widget.text()!r} needs {hint.width()}x{hint.height()}, has {widget.size()}"
+    return None
+
+
+def layout_problems(window: QWidget) -> list[str]:
+    """What is wrong with the window as it is laid out now (its size is the caller's business)."""
+    found = []
+    frame = window.rect()
+    for widget in window.findChildren(QWidget):
+        if not widget.isVisibleTo(window) or widget.window() is not window:
+            continue
+        name = f"{type(widget).__name__}#{widget.objectName() or '?'}"
+        scrolled = _in_scroll_area(widget, window)
+        where = QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+        if not scrolled and not frame.contains(where):
+            found.append(f"{name} at {where.getRect()} is outside the window")
+        if isinstance(widget, QPushButton) and (widget.height() < MIN_TARGET or widget.width() < MIN_TARGET):
+            found.append(
+                f"{name} {widget.text()!r} is {widget.width()}x{widget.height()}, under {MIN_TARGET}"
+            )
+        problem = _text_problem(widget)
+        if problem:
+            found.append(f"{name}: {problem}")
+    return found
+
+
+class Walk:
+    """Checks a window at every size and language at each stop; collects what it finds."""
+
+    def __init__(self, window: Any, look: tuple[tuple[str, ...], tuple[tuple[int, int], ...]]) -> None:
+        self.window = window
+        self.look, self.sizes = look
+        self.problems: list[str] = []
+        self.stops = 0
+
+    def check(self, stop: str) -> None:
+        window = self.window
+        app = QApplication.instance()
+        original = window.language
+        for language in LANGUAGES:
+            window.set_language(language)
+            for mode in self.look:
+                window.accessibility.set_mode(mode, True)
+            for width, height in self.sizes:
+                window.resize(width, height)
+                for _ in range(3):  # a reflow on resize can ask for one more layout pass
+                    app.processEvents()
+                if window.size() != QSize(width, height):
+                    self.problems.append(
+                        f"[{stop} {width}x{height} {language}] the window cannot be this small: "
+                        f"{window.width()}x{window.height()}"
+                    )
+                    continue
+                self.problems += [
+                    f"[{stop} {width}x{height} {language}] {p}" for p in layout_problems(window)
+                ]
+        window.set_language(original)
+        self.stops += 1
+
+    def assert_clean(self) -> None:
+        shown = "\n".join(self.problems[:60])
+        assert not self.problems, f"{len(self.problems)} layout problems:\n{shown}"
+
+
+# Known and not yet fixed (strict: once fixed, the marker must go): in large text the verdict word outgrows
+# the checkpoint's fixed-height verdict panel; on self-service pages the camera ID step's prompt panel is too
+# low at 1024×600 and in portrait for the English prompts, the "type the details instead" button is too
+# narrow for its English text, appointment slot buttons are too narrow at 1024×600, and the attract
+# screen's cards are too low for their English titles at 1024×600.
+KNOWN_LARGE = pytest.mark.xfail(strict=True, reason="large text: see the comment above")
+KNOWN_SELF_SERVICE = pytest.mark.xfail(strict=True, reason="self-service pages: see the comment above")
+
+
+@pytest.fixture(params=["normal", pytest.param("large-contrast", marks=KNOWN_LARGE)])
+def look(request: Any) -> Any:
+    return LOOKS[request.param]
+
+
+def test_checkpoint_screens_fit_every_size(make_window: Any, qtbot: Any, look: Any) -> None:
+    window = make_window(screen="home", verdict_hold_s=60)
+    walk = Walk(window, look)
+    walk.check("home")
+    walk.check("attract")  # before the screen is shown: the window's own screens
+    window.show_attract()
+    walk.check("attract")
+    window.show_checkpoint()
+    walk.check("checkpoint")
+    checkpoint = window.core.checkpoint
+    for text in (valid_id_number(), valid_id_number(), wrong_check_digit()):
+        window.checkpoint_screen.show_inspection(checkpoint.inspect(text, source="manual"))
+        walk.check("checkpoint verdict")
+    window.show_manual_entry()
+    for key in wrong_check_digit():
+        window.manual_screen.press(key)
+    window.manual_screen.press("confirm")
+    walk.check("manual entry error")
+    window.manual_screen.show_inspection(checkpoint.inspect(valid_id_number(), source="manual"))
+    walk.check("manual verdict")
+    window.show_stats()
+    qtbot.waitUntil(lambda: window.stats_screen.stats is not None, timeout=5000)
+    walk.check("stats")
+    window.idle_overlay.show_countdown(10, window.language)
+    walk.check("idle countdown")
+    walk.assert_clean()
+
+
+@pytest.fixture
+def service_window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Callable[[], Any]]:
+    built: list[Any] = []
+
+    def make() -> Any:
+        settings = Settings(data_dir=ui_data_dir, mode="self-service", sound=False)
+        window = build_self_service_window(settings, FakePrinter(ui_data_dir / "receipts"))
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        window.start()
+        built.append(window)
+        return window
+
+    yield make
+    for window in built:
+        window.shutdown()
+        window.core.close()
+
+
+@KNOWN_SELF_SERVICE
+def test_self_service_screens_fit_every_size(service_window: Any, qtbot: Any, look: Any) -> None:
+    window = service_window()
+    walk = Walk(window, look)
+    walk.check("home")
+    window.show_attract()
+    walk.check("attract")
+    window.show_home()
+    screen = window.self_service.screen
+    wait = lambda condition: qtbot.waitUntil(condition, timeout=5000)  # noqa: E731
+    for service_id in window.home.service_buttons:
+        complete_service(
+            window, service_id, wait, on_page=lambda page, s=service_id: walk.check(f"{s} {page}")
+        )
+        walk.check(f"{service_id} review")
+        click(screen.next_button)
+        wait(lambda: screen.on_done and screen.print_label.text() == translate("print.done", "zh-CN"))
+        walk.check(f"{service_id} done")
+        click(screen.done_page.findChild(QPushButton, "primaryButton"))
+    click(window.home.service_buttons["vehicle-pass"])
+    click(screen.id_step.camera.manual_button)
+    walk.check("ID typed in")
+    click(screen.id_step.manual.back_button)
+    screen.id_step.cancelled.emit()
+    click(window.home.service_buttons["vehicle-pass"])
+    plate = next(i for i, p in enumerate(screen.pages) if p.fdef and p.fdef.id == "plate")
+    screen._show(plate)
+    screen.editor.keyboard.type_plate("粤")
+    walk.check("plate letters")
+    assert walk.stops > 40, "the walk missed most of the screens"
+    walk.assert_clean()

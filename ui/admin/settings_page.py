@@ -1,0 +1,258 @@
+"""The settings page: the settings a site changes, edited on touch (an on-screen keyboard for Latin text and
+digits, buttons for choices), validated by ``kiosk.config`` on save, with the field at fault marked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.admin import EDITABLE
+from kiosk.config import MODES, Settings
+from kiosk.i18n import LANGUAGES, translate
+from ui.admin.keyboard import OnScreenKeyboard
+from ui.widgets.style import set_style_state
+
+# Settings edited with buttons: (value, catalogue key of its label).
+CHOICES: dict[str, tuple[tuple[Any, str], ...]] = {
+    "mode": tuple((mode, f"admin.mode.{mode}") for mode in MODES),
+    "language": tuple((lang, f"admin.language.{lang}") for lang in LANGUAGES),
+    "sound": ((True, "admin.on"), (False, "admin.off")),
+}
+
+
+class ChoiceRow(QWidget):
+    def __init__(self, options: tuple[tuple[Any, str], ...], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.options = options
+        self.group = QButtonGroup(self)
+        self.buttons: list[QPushButton] = []
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        for index, _ in enumerate(options):
+            button = QPushButton()
+            button.setObjectName("choiceButton")
+            button.setCheckable(True)
+            self.group.addButton(button, index)
+            row.addWidget(button)
+            self.buttons.append(button)
+
+    @property
+    def value(self) -> Any:
+        index = self.group.checkedId()
+        return self.options[index][0] if index >= 0 else None
+
+    def set_value(self, value: Any) -> None:
+        for button, (option, _) in zip(self.buttons, self.options, strict=True):
+            button.setChecked(option == value)
+
+    def choose(self, value: Any) -> None:
+        """Press the button of ``value`` (tests, screenshots)."""
+        for button, (option, _) in zip(self.buttons, self.options, strict=True):
+            if option == value:
+                button.click()
+
+    def retranslate(self, language: str) -> None:
+        for button, (_, key) in zip(self.buttons, self.options, strict=True):
+            button.setText(translate(key, language))
+
+
+class SettingsPage(QWidget):
+    save_requested = Signal(dict)  # {key: raw value} of the fields that differ from the running settings
+    enrol_requested = Signal(str, str)  # central URL, one-time code
+    restart_requested = Signal()
+
+    def __init__(self, language: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("adminSettingsPage")
+        self.language = language
+        self._loaded: dict[str, Any] = {}
+        self.captions: dict[str, QLabel] = {}
+        self.editors: dict[str, QLineEdit | ChoiceRow] = {}
+
+        form = QGridLayout()
+        form.setHorizontalSpacing(16)
+        form.setVerticalSpacing(10)
+        for row, key in enumerate(EDITABLE):
+            caption = QLabel()
+            caption.setObjectName("settingCaption")
+            caption.setWordWrap(True)
+            editor: QLineEdit | ChoiceRow
+            if key in CHOICES:
+                editor = ChoiceRow(CHOICES[key])
+            else:
+                editor = QLineEdit()
+                editor.setObjectName("settingLine")
+            form.addWidget(caption, row, 0)
+            form.addWidget(editor, row, 1)
+            self.captions[key], self.editors[key] = caption, editor
+        row = len(EDITABLE)
+        self.enrol_caption = QLabel()
+        self.enrol_caption.setObjectName("settingCaption")
+        self.enrol_code = QLineEdit()
+        self.enrol_code.setObjectName("settingLine")
+        self.enrol_button = QPushButton()
+        self.enrol_button.setObjectName("secondaryButton")
+        self.enrol_button.clicked.connect(self._enrol)
+        enrol_row = QHBoxLayout()
+        enrol_row.addWidget(self.enrol_code, 1)
+        enrol_row.addWidget(self.enrol_button)
+        form.addWidget(self.enrol_caption, row, 0)
+        form.addLayout(enrol_row, row, 1)
+        self.hint = QLabel()
+        self.hint.setObjectName("settingHint")
+        self.hint.setWordWrap(True)
+        form.addWidget(self.hint, row + 1, 0, 1, 2)
+        form.setColumnStretch(1, 1)
+        form_box = QWidget()
+        form_box.setObjectName("settingsForm")
+        form_box.setLayout(form)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("settingsScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(form_box)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        self.keyboard = OnScreenKeyboard()
+        self.message = QLabel()
+        self.message.setObjectName("adminMessage")
+        self.message.setWordWrap(True)
+        self.detail = QLabel()
+        self.detail.setObjectName("adminDetail")
+        self.detail.setWordWrap(True)
+        self.save_button = QPushButton()
+        self.save_button.setObjectName("primaryButton")
+        self.save_button.clicked.connect(self._save)
+        self.restart_button = QPushButton()
+        self.restart_button.setObjectName("warningButton")
+        self.restart_button.clicked.connect(self.restart_requested)
+        self.restart_button.hide()
+        actions = QHBoxLayout()
+        actions.addWidget(self.restart_button)
+        actions.addStretch(1)
+        actions.addWidget(self.save_button)
+        side = QVBoxLayout()
+        side.setSpacing(8)
+        side.addWidget(self.keyboard)
+        side.addWidget(self.message)
+        side.addWidget(self.detail)
+        side.addStretch(1)
+        side.addLayout(actions)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(24, 12, 24, 12)
+        layout.setSpacing(24)
+        layout.addWidget(self.scroll, 11)
+        layout.addLayout(side, 10)
+        self.retranslate(language)
+
+    # --- values --------------------------------------------------------------------------------------------
+
+    def load(self, settings: Settings) -> None:
+        """Fill the fields from the running settings and forget any earlier message."""
+        self._loaded = {key: getattr(settings, key) for key in EDITABLE}
+        for key, editor in self.editors.items():
+            value = self._loaded[key]
+            if isinstance(editor, ChoiceRow):
+                editor.set_value(value)
+            else:
+                editor.setText("" if value is None else str(value))
+        self.enrol_code.clear()
+        self._mark(None)
+        self.message.clear()
+        self.detail.clear()
+
+    def values(self) -> dict[str, Any]:
+        return {
+            key: editor.value if isinstance(editor, ChoiceRow) else editor.text().strip()
+            for key, editor in self.editors.items()
+        }
+
+    def changes(self) -> dict[str, Any]:
+        def same(key: str, value: Any) -> bool:
+            loaded = self._loaded.get(key)
+            return value == loaded or str(value) == ("" if loaded is None else str(loaded))
+
+        return {key: value for key, value in self.values().items() if not same(key, value)}
+
+    def set_field(self, key: str, value: Any) -> None:
+        """Set a field as if typed or pressed (tests, screenshots)."""
+        editor = self.editors[key]
+        if isinstance(editor, ChoiceRow):
+            editor.choose(value)
+        else:
+            editor.setText(str(value))
+
+    # --- outcomes ------------------------------------------------------------------------------------------
+
+    def show_error(self, key: str | None, detail: str) -> None:
+        self._mark(key)
+        field = translate(f"admin.setting.{key}", self.language) if key in self.editors else None
+        text = translate("admin.settings.invalid", self.language, field=field) if field else None
+        self._message(text or translate("admin.settings.refused", self.language), "error")
+        self.detail.setText(detail)
+        if key in self.editors:
+            self.scroll.ensureWidgetVisible(self.editors[key])
+
+    def show_saved(self, changed: tuple[str, ...], needs_restart: tuple[str, ...]) -> None:
+        self._mark(None)
+        self.detail.clear()
+        if not changed:
+            self._message(translate("admin.settings.unchanged", self.language), "info")
+        elif needs_restart:
+            names = "、".join(translate(f"admin.setting.{k}", self.language) for k in needs_restart)
+            self._message(translate("admin.settings.restart", self.language, fields=names), "warn")
+            self.restart_button.show()
+        else:
+            self._message(translate("admin.settings.applied", self.language), "ok")
+
+    def show_enrolment(self, ok: bool, detail: str) -> None:
+        self._message(
+            translate("admin.enrol.ok" if ok else "admin.enrol.failed", self.language),
+            "ok" if ok else "error",
+        )
+        self.detail.setText(detail)
+        if ok:
+            self.enrol_code.clear()
+            self.restart_button.show()
+
+    def _message(self, text: str, severity: str) -> None:
+        self.message.setText(text)
+        set_style_state(self.message, "severity", severity)
+
+    def _mark(self, key: str | None) -> None:
+        for name, editor in self.editors.items():
+            set_style_state(editor, "error", "true" if name == key else "false")
+
+    def _save(self) -> None:
+        self.save_requested.emit(self.changes())
+
+    def _enrol(self) -> None:
+        self.enrol_requested.emit(self.values()["central_url"] or "", self.enrol_code.text().strip())
+
+    def clear_personal_data(self) -> None:
+        """No personal data here; the one-time code is a credential, so it goes too."""
+        self.enrol_code.clear()
+
+    def retranslate(self, language: str) -> None:
+        self.language = language
+        for key, caption in self.captions.items():
+            caption.setText(translate(f"admin.setting.{key}", language))
+        for editor in self.editors.values():
+            if isinstance(editor, ChoiceRow):
+                editor.retranslate(language)
+        self.enrol_caption.setText(translate("admin.setting.enrol_code", language))
+        self.enrol_button.setText(translate("admin.enrol", language))
+        self.hint.setText(translate("admin.settings.hint", language))
+        self.save_button.setText(translate("admin.save", language))
+        self.restart_button.setText(translate("admin.restart", language))

@@ -1,0 +1,155 @@
+"""The attract screen, shown while nobody uses the kiosk: what it offers and how to start.
+
+Self-service: the services as cards, one lit after another, slowly; checkpoint: "请出示二维码" (the window
+keeps scanning behind it, and a code shown goes straight to its verdict). A touch anywhere starts: the window
+goes to the home screen. The animation runs only while the screen is visible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from PySide6.QtCore import QEasingCurve, QPropertyAnimation, Qt, QTimer, Signal
+from PySide6.QtGui import QHideEvent, QMouseEvent, QResizeEvent, QShowEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGraphicsOpacityEffect,
+    QGridLayout,
+    QLabel,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.i18n import translate
+from ui.widgets.style import set_style_state
+
+LIGHT_STEP_MS = 1800  # one card lit after another: slow enough to read, never still
+PULSE_MS = 2400  # the "touch to start" line fades out and in over this
+MAX_COLUMNS = 3
+_SPACING = 20
+
+
+class AttractScreen(QWidget):
+    touched = Signal()
+
+    def __init__(
+        self,
+        language: str,
+        services: Sequence[tuple[str, Mapping[str, str]]] = (),
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("attractScreen")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.services = list(services)
+        self.lit = -1
+        self._columns = 0
+        self.title_label = QLabel()
+        self.title_label.setObjectName("attractTitle")
+        self.title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title_label.setWordWrap(True)
+        self.hint_label = QLabel()
+        self.hint_label.setObjectName("attractHint")
+        self.hint_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint_label.setWordWrap(True)
+        self.cards: list[QFrame] = []
+        self.card_labels: list[QLabel] = []
+        self.grid = QGridLayout()
+        self.grid.setSpacing(_SPACING)
+        for _ in self.services:
+            card = QFrame()
+            card.setObjectName("attractCard")
+            card.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+            label = QLabel()
+            label.setObjectName("attractService")
+            label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            label.setWordWrap(True)
+            box = QVBoxLayout(card)
+            box.setContentsMargins(12, 8, 12, 8)
+            box.addWidget(label)
+            set_style_state(card, "lit", "false")
+            self.cards.append(card)
+            self.card_labels.append(label)
+        self.touch_label = QLabel()
+        self.touch_label.setObjectName("attractTouch")
+        self.touch_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.touch_label.setWordWrap(True)
+        self._fade = QGraphicsOpacityEffect(self.touch_label)
+        self.touch_label.setGraphicsEffect(self._fade)
+        self.pulse = QPropertyAnimation(self._fade, b"opacity", self)
+        self.pulse.setDuration(PULSE_MS)
+        self.pulse.setKeyValueAt(0.0, 1.0)
+        self.pulse.setKeyValueAt(0.5, 0.35)
+        self.pulse.setKeyValueAt(1.0, 1.0)
+        self.pulse.setEasingCurve(QEasingCurve.Type.InOutSine)
+        self.pulse.setLoopCount(-1)
+        self.stepper = QTimer(self)
+        self.stepper.setInterval(LIGHT_STEP_MS)
+        self.stepper.timeout.connect(self._light_next)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(40, 24, 40, 24)
+        layout.setSpacing(_SPACING)
+        layout.addStretch(1)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.hint_label)
+        layout.addLayout(self.grid, 3 if self.services else 0)
+        layout.addWidget(self.touch_label)
+        layout.addStretch(1)
+        self.retranslate(language)
+
+    def retranslate(self, language: str) -> None:
+        if self.services:
+            self.title_label.setText(translate("home.self_service_title", language))
+            self.hint_label.setText("")
+        else:
+            self.title_label.setText(translate("checkpoint.prompt", language))
+            self.hint_label.setText(translate("checkpoint.hint", language))
+        self.hint_label.setVisible(not self.services)
+        for label, (_, titles) in zip(self.card_labels, self.services, strict=True):
+            label.setText(titles.get(language) or titles["zh-CN"])
+        self.touch_label.setText(translate("attract.touch", language))
+
+    def clear_personal_data(self) -> None:
+        """Nothing personal is ever on this screen."""
+
+    # --- animation: only while on screen ---------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.pulse.start()
+        if self.cards:
+            self.stepper.start()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        self.pulse.stop()
+        self.stepper.stop()
+        self._fade.setOpacity(1.0)
+
+    def _light_next(self) -> None:
+        if self.lit >= 0:
+            set_style_state(self.cards[self.lit], "lit", "false")
+        self.lit = (self.lit + 1) % len(self.cards)
+        set_style_state(self.cards[self.lit], "lit", "true")
+
+    # --- layout and touch ------------------------------------------------------------------------------
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if not self.cards:
+            return
+        room = self.width() - 80
+        widest = max(label.fontMetrics().horizontalAdvance(label.text()) for label in self.card_labels) + 48
+        columns = max(1, min(MAX_COLUMNS, (room + _SPACING) // (widest + _SPACING)))
+        if columns != self._columns:
+            self._columns = columns
+            for i, card in enumerate(self.cards):
+                self.grid.removeWidget(card)
+                self.grid.addWidget(card, i // columns, i % columns)
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        # Anywhere, cards and labels included: they do not take mouse presses, so the press lands here.
+        event.accept()
+        self.touched.emit()
