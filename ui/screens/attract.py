@@ -110,6 +110,7 @@ class AttractScreen(QWidget):
         for label, (_, titles) in zip(self.card_labels, self.services, strict=True):
             label.setText(titles.get(language) or titles["zh-CN"])
         self.touch_label.setText(translate("attract.touch", language))
+        self._reflow()  # the titles' widths in the new language may call for other columns
 
     def clear_personal_data(self) -> None:
         """Nothing personal is ever on this screen."""
@@ -138,16 +139,39 @@ class AttractScreen(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._reflow()
+
+    def _reflow(self) -> None:
         if not self.cards:
             return
-        room = self.width() - 80
-        widest = max(label.fontMetrics().horizontalAdvance(label.text()) for label in self.card_labels) + 48
-        columns = max(1, min(MAX_COLUMNS, (room + _SPACING) // (widest + _SPACING)))
+        columns = self._columns_for(self.width(), self.height())
         if columns != self._columns:
             self._columns = columns
             for i, card in enumerate(self.cards):
                 self.grid.removeWidget(card)
                 self.grid.addWidget(card, i // columns, i % columns)
+
+    def _columns_for(self, width: int, height: int) -> int:
+        """As few columns as let every title stand on one line, more where the cards would not fit in height.
+
+        On a short screen (1024×600) the English titles, one a row, are taller than the room: more columns
+        make fewer rows, and the titles wrap onto a second line within their narrower cards instead.
+        """
+        margins = self.layout().contentsMargins()
+        room = width - margins.left() - margins.right()
+        widest = max(label.fontMetrics().horizontalAdvance(label.text()) for label in self.card_labels) + 48
+        one_line = max(1, min(MAX_COLUMNS, (room + _SPACING) // (widest + _SPACING)))
+        # The grid's share of the height: what the title, the touch prompt and the spacing between leave.
+        texts = self.title_label.heightForWidth(room) + self.touch_label.heightForWidth(room)
+        free = height - margins.top() - margins.bottom() - texts - 2 * _SPACING
+        needed = {c: self._grid_height(c, room) for c in range(one_line, MAX_COLUMNS + 1)}
+        return next((c for c, h in needed.items() if h <= free), min(needed, key=needed.__getitem__))
+
+    def _grid_height(self, columns: int, room: int) -> int:
+        card_width = (room - (columns - 1) * _SPACING) // columns
+        heights = [card.layout().totalHeightForWidth(card_width) for card in self.cards]
+        rows = [max(heights[i : i + columns]) for i in range(0, len(heights), columns)]
+        return sum(rows) + (len(rows) - 1) * _SPACING
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         # Anywhere, cards and labels included: they do not take mouse presses, so the press lands here.

@@ -15,7 +15,10 @@ from kiosk.i18n import translate
 from ui.widgets.preview import PreviewWidget
 from ui.widgets.verdict_panel import VerdictPanel
 
-BOTTOM_HEIGHT = 280  # room for the verdict word, a two-line reason, the details and a duplicate note
+# The least height of the panel under the preview: room for the verdict word, a two-line reason, the details
+# and a duplicate note. It grows past it when its text needs more (large text): a verdict cut off is worse
+# than a smaller preview.
+BOTTOM_HEIGHT = 280
 # On a narrow (portrait) screen the same text wraps onto more lines, and there is height to spare.
 NARROW_BOTTOM_HEIGHT = 420
 NARROW = 900
@@ -70,7 +73,10 @@ class CheckpointScreen(QWidget):
             self.box.setDirection(QBoxLayout.Direction.TopToBottom)
             self.bottom.setMinimumWidth(0)
             self.bottom.setMaximumWidth(16777215)
-            self.bottom.setFixedHeight(BOTTOM_HEIGHT if self.width() >= NARROW else NARROW_BOTTOM_HEIGHT)
+            # A minimum, not a fixed height: the box gives the panel the height its wrapped text needs at
+            # this width (height-for-width) and the preview the rest.
+            self.bottom.setMaximumHeight(16777215)
+            self.bottom.setMinimumHeight(BOTTOM_HEIGHT if self.width() >= NARROW else NARROW_BOTTOM_HEIGHT)
         else:
             self.box.setDirection(QBoxLayout.Direction.LeftToRight)
             self.bottom.setMinimumHeight(0)

@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -38,6 +40,7 @@ from ui.scan_pipeline import CameraState, ScanPipeline
 from ui.screens.id_step import IdCaptureStep, ManualIdCapture
 from ui.widgets.card_guide import CardGuidePreview
 from ui.widgets.style import set_style_state
+from ui.widgets.wrap_button import WrapButton
 
 if TYPE_CHECKING:
     from kiosk.idcard.model import CardResult
@@ -117,8 +120,12 @@ class IdCaptureScreen(QWidget):
         for label in (self.prompt_label, self.hint_label, self.status_label):
             label.setWordWrap(True)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.manual_button = QPushButton()
+        # Wraps: in large text the English label is wider than the side panel.
+        self.manual_button = WrapButton()
         self.manual_button.setObjectName("manualButton")
+        manual_policy = self.manual_button.sizePolicy()
+        manual_policy.setVerticalPolicy(QSizePolicy.Policy.Preferred)  # the texts above take the spare height
+        self.manual_button.setSizePolicy(manual_policy)
         self.manual_button.clicked.connect(self._on_manual)
         self.cancel_button = QPushButton()
         self.cancel_button.setObjectName("secondaryButton")
@@ -131,10 +138,23 @@ class IdCaptureScreen(QWidget):
         # Tight: on a 1024×600 screen the prompt, status and both buttons share under 400 px of height.
         panel_layout.setContentsMargins(16, 12, 16, 12)
         panel_layout.setSpacing(8)
-        panel_layout.addWidget(self.prompt_label)
-        panel_layout.addWidget(self.hint_label)
-        panel_layout.addWidget(self.status_label)
-        panel_layout.addStretch(1)
+        # The texts scroll when they are taller than the panel (English, large text, a 1024×600 screen); the
+        # buttons under them stay in view, so typing instead is always one touch away.
+        texts = QWidget()
+        texts.setObjectName("promptTexts")
+        texts_layout = QVBoxLayout(texts)
+        texts_layout.setContentsMargins(0, 0, 0, 0)
+        texts_layout.setSpacing(8)
+        texts_layout.addWidget(self.prompt_label)
+        texts_layout.addWidget(self.hint_label)
+        texts_layout.addWidget(self.status_label)
+        texts_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setObjectName("promptScroll")
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(texts)
+        panel_layout.addWidget(scroll, 1)
         panel_layout.addWidget(self.manual_button)
         panel_layout.addWidget(self.cancel_button)
 

@@ -76,6 +76,9 @@ class GroupEditor(FieldEditor):
         self.add_button.setObjectName("secondaryButton")
         self.add_button.clicked.connect(self.add_requested)
         layout = QVBoxLayout(self)
+        # Flush with the page like the other editors: the default margins took the width the English
+        # "add a person" text needs on a portrait screen.
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(self.rows)
         layout.addWidget(self.add_button)
         layout.addStretch(1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QEvent, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QGridLayout, QPushButton, QSizePolicy, QWidget
 
@@ -47,6 +47,16 @@ class ChoiceButtons(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
+        self._reflow()
+
+    def event(self, event: QEvent) -> bool:
+        # A button's text or font can change without this widget changing size (a new language, large text,
+        # the theme first applied after the first resize): its new size hint arrives as a layout request.
+        if event.type() == QEvent.Type.LayoutRequest:
+            self._reflow()
+        return super().event(event)
+
+    def _reflow(self) -> None:
         if not self.buttons:
             return
         widest = max(b.sizeHint().width() for b in self.buttons)
