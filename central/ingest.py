@@ -74,6 +74,9 @@ def _insert(
         return set()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     table = model.__table__
+    # Rows go in id order: two batches that overlap, sent in different orders by different kiosks (or a
+    # kiosk and its own retry), then take the unique-index locks in the same order and cannot deadlock.
+    rows = sorted(rows, key=lambda row: row["id"])
     stmt = insert(table).values(rows).on_conflict_do_nothing(index_elements=["id"]).returning(table.c.id)
     return {row[0] for row in session.execute(stmt)}
 
