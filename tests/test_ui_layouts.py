@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QLabel, QPushButton, QWidget
+from test_ui_admin import enter_admin, open_pin_page, set_pin
 
 from devices.printer import FakePrinter
 from kiosk.config import Settings
@@ -209,4 +210,27 @@ def test_self_service_screens_fit_every_size(service_window: Any, qtbot: Any, lo
     screen.editor.keyboard.type_plate("粤")
     walk.check("plate letters")
     assert walk.stops > 40, "the walk missed most of the screens"
+    walk.assert_clean()
+
+
+def test_admin_pages_fit_every_size(make_window: Any, qtbot: Any, ui_data_dir: Path, look: Any) -> None:
+    set_pin(ui_data_dir)
+    window = make_window(screen="home")
+    walk = Walk(window, look)
+    open_pin_page(qtbot, window)
+    walk.check("admin PIN")
+    admin = enter_admin(qtbot, window)
+    for page in ("health", "settings", "outbox"):
+        admin.screen.show_page(page)
+        walk.check(f"admin {page}")
+    admin.screen.show_page("settings")
+    admin.settings_page.show_error("mode", "a reason from the settings check, long enough to wrap")
+    walk.check("admin settings error")
+    admin.settings_page.show_saved(("mode",), ("mode",))  # the restart button beside save
+    walk.check("admin settings restart")
+    admin.screen.show_page("outbox")
+    admin.outbox_page.show_status(translate("admin.usb.bad_folder", "en"), "error")
+    admin.outbox_page.folder.setFocus()  # the keyboard takes the receipts' place
+    qtbot.waitUntil(lambda: admin.outbox_page.right.currentIndex() == 1, timeout=5000)
+    walk.check("admin outbox keyboard")
     walk.assert_clean()

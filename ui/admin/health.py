@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from devices.printer import Printer, PrinterState
 from kiosk import __version__
@@ -297,10 +297,21 @@ class HealthPage(QWidget):
         self.refresh_button = QPushButton()
         self.refresh_button.setObjectName("secondaryButton")
         self.refresh_button.clicked.connect(self.refresh_requested)
+        # Twelve rows do not fit under the admin tabs on a 600 px high screen: they scroll there.
+        rows = QWidget()
+        rows.setObjectName("healthRows")
+        rows_layout = QVBoxLayout(rows)
+        rows_layout.setContentsMargins(0, 0, 0, 0)
+        rows_layout.addLayout(grid)
+        rows_layout.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("healthScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(rows)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 16, 32, 16)
-        layout.addLayout(grid)
-        layout.addStretch(1)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignRight)
         self.retranslate(language)
 

@@ -7,9 +7,11 @@ name in Chinese) needs the system input method (fcitx, ibus) on the kiosk; this 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication, QGridLayout, QLineEdit, QPushButton, QSizePolicy, QWidget
 
-# Five rows of eleven: the whole keyboard is 5 × 64 px high, so it fits beside a form on a 800 px screen.
+# Five rows of eleven where the width allows: the whole keyboard is then 5 × 64 px high. Narrower, the same
+# keys in the same order flow into fewer columns and more rows, so that no key gets under 64 px wide.
 _ROWS = (
     ("1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "back"),
     ("q", "w", "e", "r", "t", "y", "u", "i", "o", "p", "clear"),
@@ -19,6 +21,10 @@ _ROWS = (
 )
 # "&" is doubled: a single one marks a shortcut in a button text and would not show.
 _LABELS = {"back": "⌫", "clear": "C", "shift": "⇧", "space": "␣", "left": "←", "right": "→", "&": "&&"}
+_KEYS = tuple(key for row in _ROWS for key in row)
+_MAX_COLUMNS = len(_ROWS[0])
+_KEY_MIN = 64
+_SPACING = 6
 
 
 class OnScreenKeyboard(QWidget):
@@ -27,17 +33,40 @@ class OnScreenKeyboard(QWidget):
         self.setObjectName("onScreenKeyboard")
         self.shifted = False
         self.buttons: dict[str, QPushButton] = {}
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(6)
-        for row, keys in enumerate(_ROWS):
-            column = 0
-            for key in keys:
-                span = 2 if key == "space" else 1
-                grid.addWidget(self._button(key, _LABELS.get(key, key)), row, column, 1, span)
-                column += span
-        for column in range(len(_ROWS[0])):
-            grid.setColumnStretch(column, 1)  # equal keys, whatever their labels
+        self.columns = 0
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(_SPACING)
+        for key in _KEYS:
+            self._button(key, _LABELS.get(key, key))
+        self._flow(_MAX_COLUMNS)
+
+    @staticmethod
+    def _columns_for(width: int) -> int:
+        # At least two: the space bar is two keys wide.
+        return max(2, min(_MAX_COLUMNS, (width + _SPACING) // (_KEY_MIN + _SPACING)))
+
+    def _flow(self, columns: int) -> None:
+        """Lays the keys out row by row, ``columns`` wide (the space bar is two keys wide)."""
+        if columns == self.columns:
+            return
+        # Equal keys, whatever their labels; a column no longer used must not keep taking a share.
+        for column in range(max(columns, self.columns)):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+        self.columns = columns
+        for button in self.buttons.values():
+            self.grid.removeWidget(button)
+        row = column = 0
+        for key in _KEYS:
+            span = 2 if key == "space" else 1
+            if column + span > columns:
+                row, column = row + 1, 0
+            self.grid.addWidget(self.buttons[key], row, column, 1, span)
+            column += span
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._flow(self._columns_for(event.size().width()))
 
     def _button(self, key: str, label: str) -> QPushButton:
         button = QPushButton(label)

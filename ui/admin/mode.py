@@ -38,6 +38,7 @@ from ui.admin.health import HealthPage
 from ui.admin.outbox_page import OutboxPage
 from ui.admin.pin_page import PinPage
 from ui.admin.settings_page import SettingsPage
+from ui.widgets.wrap_button import WrapButton
 from ui.workers import run_in_background
 
 if TYPE_CHECKING:
@@ -63,26 +64,30 @@ class AdminScreen(QWidget):
         self.title.setObjectName("adminTitle")
         self.tab_buttons: dict[str, QPushButton] = {}
         self.stack = QStackedWidget()
+        # Title and leave on one row, the page buttons on the next: the five in one row do not fit a
+        # 1024 px or a portrait screen. The page buttons wrap their text where one line is too wide.
+        heading = QHBoxLayout()
+        heading.setContentsMargins(24, 8, 24, 0)
+        heading.setSpacing(12)
+        heading.addWidget(self.title, 1)
         tabs = QHBoxLayout()
-        tabs.setContentsMargins(24, 8, 24, 0)
+        tabs.setContentsMargins(24, 0, 24, 0)
         tabs.setSpacing(12)
-        tabs.addWidget(self.title)
-        tabs.addStretch(1)
         for name, page in pages.items():
-            button = QPushButton()
+            button = WrapButton()
             button.setObjectName("adminTab")
             button.setCheckable(True)
             button.clicked.connect(lambda _=False, n=name: self.show_page(n))
-            tabs.addWidget(button)
+            tabs.addWidget(button, 1)
             self.tab_buttons[name] = button
             self.stack.addWidget(page)
-        self.leave_button = QPushButton()
+        self.leave_button = WrapButton()
         self.leave_button.setObjectName("warningButton")
         self.leave_button.clicked.connect(self.leave_requested)
-        tabs.addSpacing(24)
-        tabs.addWidget(self.leave_button)
+        heading.addWidget(self.leave_button)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(heading)
         layout.addLayout(tabs)
         layout.addWidget(self.stack, 1)
         self.retranslate(language)

@@ -7,13 +7,16 @@ from datetime import datetime
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -145,15 +148,33 @@ class OutboxPage(QWidget):
         self.status = QLabel()
         self.status.setObjectName("adminMessage")
         self.status.setWordWrap(True)
-        columns = QHBoxLayout()
-        columns.setSpacing(24)
-        columns.addLayout(left, 11)
-        columns.addWidget(self.right, 10)
+        # Side by side in landscape, one above the other in portrait (where side by side the buttons would
+        # be too narrow for their text); scrolled where the screen is too short for both, or the keyboard.
+        content = QWidget()
+        content.setObjectName("outboxContent")
+        self.columns = QBoxLayout(QBoxLayout.Direction.LeftToRight, content)
+        self.columns.setContentsMargins(0, 0, 0, 0)
+        self.columns.setSpacing(24)
+        self.columns.addLayout(left, 11)
+        self.columns.addWidget(self.right, 10)
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("outboxScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(content)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 12, 24, 12)
-        layout.addLayout(columns, 1)
+        layout.addWidget(self.scroll, 1)
         layout.addWidget(self.status)
         self.retranslate(language)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        size = event.size()
+        portrait = size.height() > size.width()
+        self.columns.setDirection(
+            QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
+        )
 
     # --- content -------------------------------------------------------------------------------------------
 

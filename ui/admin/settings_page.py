@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QButtonGroup,
     QGridLayout,
     QHBoxLayout,
@@ -142,19 +144,41 @@ class SettingsPage(QWidget):
         actions.addWidget(self.restart_button)
         actions.addStretch(1)
         actions.addWidget(self.save_button)
+        # The keyboard's rows of 64 px keys can be taller than a small screen leaves: they scroll, under
+        # them the message and the save button stay in view.
+        keys_box = QWidget()
+        keys_box.setObjectName("settingsKeys")
+        keys_layout = QVBoxLayout(keys_box)
+        keys_layout.setContentsMargins(0, 0, 0, 0)
+        keys_layout.addWidget(self.keyboard)
+        keys_layout.addStretch(1)
+        self.keys_scroll = QScrollArea()
+        self.keys_scroll.setObjectName("settingsKeysScroll")
+        self.keys_scroll.setWidgetResizable(True)
+        self.keys_scroll.setWidget(keys_box)
+        self.keys_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         side = QVBoxLayout()
         side.setSpacing(8)
-        side.addWidget(self.keyboard)
+        side.addWidget(self.keys_scroll, 1)
         side.addWidget(self.message)
         side.addWidget(self.detail)
-        side.addStretch(1)
         side.addLayout(actions)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(24, 12, 24, 12)
-        layout.setSpacing(24)
-        layout.addWidget(self.scroll, 11)
-        layout.addLayout(side, 10)
+        # Side by side in landscape; in portrait the form goes above the keyboard, which then has the
+        # whole width for its keys.
+        self.columns = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
+        self.columns.setContentsMargins(24, 12, 24, 12)
+        self.columns.setSpacing(24)
+        self.columns.addWidget(self.scroll, 11)
+        self.columns.addLayout(side, 10)
         self.retranslate(language)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        size = event.size()
+        portrait = size.height() > size.width()
+        self.columns.setDirection(
+            QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
+        )
 
     # --- values --------------------------------------------------------------------------------------------
 
