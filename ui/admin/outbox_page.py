@@ -26,6 +26,7 @@ from kiosk.admin import RecentReceipt
 from kiosk.i18n import translate
 from kiosk.outbox import QuarantinedItem
 from ui.admin.keyboard import OnScreenKeyboard
+from ui.widgets.orientation import follow_orientation
 from ui.widgets.style import set_style_state
 
 MAX_MOUNT_BUTTONS = 3
@@ -170,11 +171,7 @@ class OutboxPage(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        size = event.size()
-        portrait = size.height() > size.width()
-        self.columns.setDirection(
-            QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
-        )
+        follow_orientation(self.columns, event.size())
 
     # --- content -------------------------------------------------------------------------------------------
 

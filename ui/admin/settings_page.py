@@ -24,6 +24,7 @@ from kiosk.admin import EDITABLE
 from kiosk.config import MODES, Settings
 from kiosk.i18n import LANGUAGES, translate
 from ui.admin.keyboard import OnScreenKeyboard
+from ui.widgets.orientation import follow_orientation
 from ui.widgets.style import set_style_state
 
 # Settings edited with buttons: (value, catalogue key of its label).
@@ -174,11 +175,7 @@ class SettingsPage(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        size = event.size()
-        portrait = size.height() > size.width()
-        self.columns.setDirection(
-            QBoxLayout.Direction.TopToBottom if portrait else QBoxLayout.Direction.LeftToRight
-        )
+        follow_orientation(self.columns, event.size())
 
     # --- values --------------------------------------------------------------------------------------------
 
