@@ -78,11 +78,17 @@ class Checkpoint:
         result = self.registry.evaluate(text, now)
         code_hash = self.keyed_hash(text)
         with self.store.transaction() as conn:
-            previous = conn.execute(
-                "SELECT at FROM inspections WHERE checkpoint_id = ? AND code_hash = ? AND at >= ?"
-                " ORDER BY at DESC LIMIT 1",
-                (self.checkpoint_id, code_hash, _utc(now - self.duplicate_window)),
-            ).fetchone()
+            # A zero window switches duplicate suppression off: otherwise two scans within the same
+            # stored millisecond would still match "at >= now" and the second would be lost.
+            previous = (
+                conn.execute(
+                    "SELECT at FROM inspections WHERE checkpoint_id = ? AND code_hash = ? AND at >= ?"
+                    " ORDER BY at DESC LIMIT 1",
+                    (self.checkpoint_id, code_hash, _utc(now - self.duplicate_window)),
+                ).fetchone()
+                if self.duplicate_window > timedelta(0)
+                else None
+            )
             if previous is None:
                 row = {
                     "id": str(uuid.uuid4()),

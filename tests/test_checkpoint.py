@@ -62,6 +62,13 @@ def test_same_code_within_window_is_a_duplicate_and_not_recorded(tmp_path: Path,
     assert (later.counters.inspections, later.counters.persons) == (2, 1)
 
 
+def test_zero_window_counts_every_scan_even_within_one_millisecond(tmp_path: Path, clock: FakeClock) -> None:
+    cp = Checkpoint(Store(tmp_path / "db"), default_registry(), b"k" * 32, "CP-1", timedelta(0), clock)
+    scans = [cp.inspect(ID_A) for _ in range(3)]  # the fake clock stands still: all at the same instant
+    assert not any(scan.duplicate for scan in scans)
+    assert (scans[-1].counters.inspections, scans[-1].counters.persons) == (3, 1)
+
+
 def test_duplicate_window_is_per_checkpoint(tmp_path: Path, clock: FakeClock) -> None:
     _checkpoint(tmp_path / "db", clock, "CP-1").inspect(ID_A)
     other = _checkpoint(tmp_path / "db", clock, "CP-2").inspect(ID_A)
