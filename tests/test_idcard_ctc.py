@@ -106,3 +106,12 @@ def test_name_reread_drops_a_leaked_label_and_flags_a_close_call() -> None:
     result = CardResult("front", {"name": "书何秋霞"}, {"name": 0.8})
     reread_name(result, [clear])
     assert result.fields["name"] == "何秋霞" and result.confidence["name"] >= 0.9
+
+
+def test_name_crop_that_shows_the_label_is_scored_with_it_and_returns_the_name_alone() -> None:
+    alphabet = ["blank", "姓", "名", "邝", "文", "郎"]
+    steps = [{"姓": 0.97}, {"名": 0.97}, {"邝": 0.95, "郎": 0.03}, {"文": 0.97}]
+    result = CardResult("front", {"name": "邝文"}, {"name": 0.8})
+    reread_name(result, [_matrix(alphabet, steps)])
+    assert result.fields["name"] == "邝文"
+    assert result.confidence["name"] >= 0.8  # 邝 clearly beats 郎 once the label is accounted for

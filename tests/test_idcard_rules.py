@@ -134,12 +134,18 @@ def test_region_other_province_is_flagged_one_slip_in_the_name_is_repaired() -> 
     assert "field_corrected" in slip.warnings and "address" in slip.low_confidence_fields()
     short = check_front(_front(address="广东深圳市南山区1号"))
     assert "id_region_mismatch" not in short.warnings
+    remnant = check_front(_front(address="敏广东省深圳市南山区1号"))  # what is left of the label 住址
+    assert remnant.fields["address"] == "广东省深圳市南山区1号"
+    assert "field_corrected" in remnant.warnings and "address" in remnant.low_confidence_fields()
 
 
 def test_misread_digit_inside_address_is_mapped_and_flagged() -> None:
     result = check_front(_front(address="广东省深圳市南山区学府路7O0号"))
     assert result.fields["address"] == "广东省深圳市南山区学府路700号"
     assert "address" in result.low_confidence_fields()
+    arc = check_front(_front(address="广东省深圳市南山区学府路1号24(1室"))
+    assert arc.fields["address"] == "广东省深圳市南山区学府路1号2401室"
+    assert "address" in arc.low_confidence_fields()
 
 
 def test_ethnicity_is_one_of_the_56() -> None:

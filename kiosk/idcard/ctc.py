@@ -91,10 +91,18 @@ class Choice:
     runner_up: str | None
 
 
-def choose(matrices: Sequence[CharMatrix], candidates: Iterable[str]) -> Choice | None:
+def choose(
+    matrices: Sequence[CharMatrix], candidates: Iterable[str], prefixes: Sequence[str] | None = None
+) -> Choice | None:
     """The candidate most likely under all ``matrices`` together (independent views of the same text: their
-    log-likelihoods add); ``None`` when nothing is scorable."""
-    scored = {text: sum(score(m, text) for m in matrices) for text in set(candidates) if text}
+    log-likelihoods add); ``None`` when nothing is scorable. ``prefixes[i]`` is text that crop i shows in
+    front of the candidate (a label the crop could not avoid): it is scored with it, never returned."""
+    heads = list(prefixes) if prefixes is not None else [""] * len(matrices)
+    scored = {
+        text: sum(score(m, head + text) for m, head in zip(matrices, heads, strict=True))
+        for text in set(candidates)
+        if text
+    }
     scored = {text: s for text, s in scored.items() if s > UNSCORABLE / 2}
     if not scored:
         return None

@@ -23,6 +23,7 @@ FAILED_CONFIDENCE = 0.2
 # highlighted for the person to confirm (its confidence becomes that share, under LOW_CONFIDENCE).
 SURE_POSTERIOR = 0.9
 NAME_ALTERNATIVES = 3  # likeliest characters per step offered as single-character substitutes
+NAME_LABEL = "姓名"
 
 # Characters the recogniser confuses with digits in the OCR-B number line.
 _TO_DIGIT = str.maketrans(
@@ -32,7 +33,8 @@ _TO_DIGIT = str.maketrans(
 )  # fmt: skip
 # Within an address the recogniser also turns round digits into these.
 _TO_DIGIT_EXTRA = str.maketrans({**{chr(k): v for k, v in _TO_DIGIT.items() if v != "X"}, "C": "0", "c": "0",
-                                 "€": "6", "e": "6", "a": "8", "&": "8", "?": "7", "/": "1"})  # fmt: skip
+                                 "€": "6", "e": "6", "a": "8", "&": "8", "?": "7", "/": "1",
+                                 "(": "0", ")": "0"})  # fmt: skip  # a blurred 0 keeps one of its arcs
 # An address has no superscripts: a small printed digit next to a blurred one comes back as one (单元²03室).
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 # Digit pairs that look alike in OCR-B at low resolution, for single-substitution repairs.
@@ -128,10 +130,15 @@ def reread_name(result: CardResult, matrices: list[ctc.CharMatrix]) -> None:
     candidates = set()
     if result.fields.get("name"):
         candidates.add(result.fields["name"])
+    labels = []
     for matrix in matrices:
         text, options = ctc.greedy(matrix, NAME_ALTERNATIVES)
-        candidates |= ctc.one_substitution_candidates(text, options)
-    choice = ctc.choose(matrices, {_name_text(c) for c in candidates})
+        # A crop that starts too far left shows the label 姓名 before the name: score it as such, and
+        # offer only what follows it (the label is no part of anyone's name).
+        label = NAME_LABEL if text.startswith(NAME_LABEL) and len(text) > len(NAME_LABEL) + 1 else ""
+        labels.append(label)
+        candidates |= {c[len(label) :] for c in ctc.one_substitution_candidates(text, options)}
+    choice = ctc.choose(matrices, {_name_text(c) for c in candidates}, labels)
     if choice is None:
         return
     result.fields["name"] = choice.text
@@ -225,6 +232,13 @@ def _check_region(result: CardResult, prefix: str) -> None:
             result.warn("id_region_mismatch")
         return
     if address.startswith(province):
+        return
+    if address[1:].startswith(province):
+        # One character before the province the number names is what is left of a misread 住址 label
+        # (敏天津市…): no address starts with a character and then a province.
+        result.fields["address"] = address[1:]
+        result.warn("field_corrected")
+        _lower(result, "address", CORRECTED_CONFIDENCE)
         return
     head = address[: len(province)]
     if _edit_distance(head, province) <= 1:
