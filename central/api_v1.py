@@ -135,6 +135,7 @@ def enrol(body: EnrolIn, request: Request, session: SessionDep) -> EnrolOut:
         site=device.site,
         bundle_signing_key=b64e(state.keys.bundle_public),
         seal_key=b64e(state.keys.seal_public),
+        person_hash_key=b64e(state.keys.person_hash),
     )
 
 

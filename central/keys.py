@@ -1,7 +1,9 @@
-"""The central server's two keys, kept as owner-only files in a key folder shared by the API processes.
+"""The central server's keys, kept as owner-only files in a key folder shared by the API processes.
 
 - ``seal.key`` (X25519): personal fields are sealed to its public half; only a holder of this file opens them.
 - ``bundle-signing.key`` (Ed25519): signs the bundle; kiosks pin its public half at enrolment.
+- ``person-hash.key`` (32 random bytes): handed to every kiosk at enrolment, which keys its subject hashes
+  with it, so that one person scanned at two kiosks of a checkpoint is one person (人数) here.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from kiosk.sealing import seal_public_key, signing_public_key
 class CentralKeys:
     seal_private: bytes
     bundle_seed: bytes
+    person_hash: bytes
 
     @property
     def seal_public(self) -> bytes:
@@ -31,4 +34,5 @@ def load_keys(key_dir: Path) -> CentralKeys:
     return CentralKeys(
         seal_private=load_or_create_secret(key_dir / "seal.key"),
         bundle_seed=load_or_create_secret(key_dir / "bundle-signing.key"),
+        person_hash=load_or_create_secret(key_dir / "person-hash.key"),
     )

@@ -48,6 +48,13 @@ class EnrolOut(BaseModel):
     site: str
     bundle_signing_key: str
     seal_key: str
+    person_hash_key: Annotated[
+        str,
+        Field(
+            description="32 bytes in base64, the same for every kiosk of this server: the HMAC key of the "
+            "inspections' subject_hash, so that persons are counted once across kiosks"
+        ),
+    ]
 
 
 class InspectionIn(Strict):

@@ -23,10 +23,12 @@ import requests
 
 from kiosk.fileio import write_atomically
 from kiosk.forms.slots import Slot
-from kiosk.sealing import b64e, request_message, sign, signing_public_key
+from kiosk.keystore import PERSON_KEY_FILE, load_secret, save_secret
+from kiosk.sealing import b64d, b64e, request_message, sign, signing_public_key
 
 CREDENTIALS_FILE = "central.json"
 DEVICE_KEY_FILE = "central-device.key"
+PERSON_KEY_BYTES = 32
 TIMEOUT = (5.0, 30.0)  # connect, read: a dead link fails fast, a slow one still gets a big batch through
 
 Answers = dict[str, tuple[str, str | None]]
@@ -65,6 +67,9 @@ class Credentials:
     site: str
     bundle_signing_key: str
     seal_key: str
+    # The server's person hash key (base64), None from a server too old to send one. Kept out of repr so
+    # that logging credentials never shows it; stored apart in PERSON_KEY_FILE, where the checkpoint reads it.
+    person_hash_key: str | None = field(default=None, repr=False)
 
 
 def credentials_path(secrets_dir: Path) -> Path:
@@ -75,14 +80,26 @@ def load_credentials(secrets_dir: Path) -> Credentials | None:
     path = credentials_path(secrets_dir)
     if not path.exists():
         return None
-    return Credentials(**json.loads(path.read_text("utf-8")))
+    person_key = load_secret(secrets_dir / PERSON_KEY_FILE)
+    return Credentials(
+        **json.loads(path.read_text("utf-8")), person_hash_key=b64e(person_key) if person_key else None
+    )
 
 
 def save_credentials(secrets_dir: Path, credentials: Credentials) -> None:
     """Written owner-only and atomically: a crash leaves the old file or the new one, never half of one."""
     secrets_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = credentials_path(secrets_dir)
-    write_atomically(path, json.dumps(asdict(credentials), indent=2).encode("utf-8"), mode=0o600)
+    stored = asdict(credentials)
+    person_key = stored.pop("person_hash_key")
+    write_atomically(path, json.dumps(stored, indent=2).encode("utf-8"), mode=0o600)
+    # After the credentials: a crash in between leaves an enrolment without the key, which hashes with the
+    # local key as an enrolment with an older server does, never a key without an enrolment.
+    if person_key is None:
+        # Re-enrolled with a server that sends no key: a key left from an earlier server must not stay in use.
+        (secrets_dir / PERSON_KEY_FILE).unlink(missing_ok=True)
+    else:
+        save_secret(secrets_dir / PERSON_KEY_FILE, b64d(person_key))
 
 
 def parse_retry_after(value: str | None, now: Callable[[], float] = time.time) -> float | None:
@@ -239,6 +256,9 @@ def enrol(url: str, code: str, device_seed: bytes, name: str, version: str) -> C
     if response.status_code != 201:
         raise (Unavailable if response.status_code >= 500 else Refused)(_detail(response))
     data = response.json()
+    person_key = data.get("person_hash_key")  # absent from servers older than shared person counting
+    if person_key is not None and len(_b64d_or_empty(person_key)) != PERSON_KEY_BYTES:
+        raise Refused("the server's person_hash_key is not 32 bytes in base64")
     return Credentials(
         url=url.rstrip("/"),
         device_id=data["device_id"],
@@ -246,7 +266,15 @@ def enrol(url: str, code: str, device_seed: bytes, name: str, version: str) -> C
         site=data["site"],
         bundle_signing_key=data["bundle_signing_key"],
         seal_key=data["seal_key"],
+        person_hash_key=person_key,
     )
+
+
+def _b64d_or_empty(text: object) -> bytes:
+    try:
+        return b64d(str(text))
+    except ValueError:
+        return b""
 
 
 @dataclass

@@ -18,10 +18,15 @@ from kiosk.outbox import enqueue
 from kiosk.store import Store
 
 Clock = Callable[[], datetime]
+KeySource = Callable[[], bytes]
 
 
 def local_now() -> datetime:
     return datetime.now().astimezone()
+
+
+def _hmac(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 def _utc(moment: datetime) -> str:
@@ -61,22 +66,35 @@ class Checkpoint:
         checkpoint_id: str,
         duplicate_window: timedelta = timedelta(minutes=10),
         clock: Clock = local_now,
+        person_key: KeySource | None = None,
     ) -> None:
+        """``hash_key``: the device's own key, for the code hash (the duplicate window is looked up only
+        here). ``person_key``: asked at every inspection for the subject hash's key, so that the key the
+        server hands out at enrolment is used from the next inspection on; without it, ``hash_key``."""
         self.store = store
         self.registry = registry
         self._hash_key = hash_key
+        self._person_key = person_key or (lambda: hash_key)
         self.checkpoint_id = checkpoint_id
         self.duplicate_window = duplicate_window
         self.clock = clock
 
     def keyed_hash(self, text: str) -> str:
         """HMAC-SHA256 under the device key: equal texts match, yet the store cannot be reversed to codes."""
-        return hmac.new(self._hash_key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+        return _hmac(self._hash_key, text)
+
+    def subject_hash(self, subject: str) -> str:
+        """HMAC-SHA256 under the person key: the server counts persons (人数) as distinct subject hashes, so
+        kiosks that share the server's key count a person scanned at each of them once."""
+        return _hmac(self._person_key(), subject)
 
     def inspect(self, text: str, source: str = "camera") -> Inspection:
         now = self.clock()
         result = self.registry.evaluate(text, now)
         code_hash = self.keyed_hash(text)
+        # A code that names nobody counts as its own person: the same code, the same holder. Hashed before
+        # the transaction, which need not wait on the key file being read.
+        subject_hash = self.subject_hash(result.subject or f"code:{text}")
         with self.store.transaction() as conn:
             # A zero window switches duplicate suppression off: otherwise two scans within the same
             # stored millisecond would still match "at >= now" and the second would be lost.
@@ -98,8 +116,7 @@ class Checkpoint:
                     "source": source,
                     "kind": result.kind,
                     "code_hash": code_hash,
-                    # A code that names nobody counts as its own person: the same code, the same holder.
-                    "subject_hash": self.keyed_hash(result.subject or f"code:{text}"),
+                    "subject_hash": subject_hash,
                     "verdict": result.verdict.value,
                     "reason": result.reason.key,
                 }

@@ -1,4 +1,4 @@
-"""Wires the core together for one data folder: settings, store, device hash key, checkpoint.
+"""Wires the core together for one data folder: settings, store, hash keys, checkpoint.
 
 Both the GUI and the command line start from here, so they see the same data the same way.
 """
@@ -14,7 +14,7 @@ from kiosk.checkpoint import Checkpoint
 from kiosk.codes.registry import CodeRegistry
 from kiosk.codes.setup import registry_for
 from kiosk.config import Settings, load_settings
-from kiosk.keystore import load_or_create_secret
+from kiosk.keystore import PERSON_KEY_FILE, load_or_create_secret, load_secret
 from kiosk.outbox import Outbox
 from kiosk.store import Store
 
@@ -36,12 +36,22 @@ def open_core(settings: Settings) -> KioskCore:
     store = Store(settings.store_path)
     # Creates the device's code-signing key at first start and trusts it, with the folder's trust store.
     registry = registry_for(settings)
+    local_key = load_or_create_secret(settings.secrets_dir / "inspection-hash.key")
+    person_key_file = settings.secrets_dir / PERSON_KEY_FILE
+
+    def person_key() -> bytes:
+        # Read at every inspection (32 bytes, human-paced): an enrolment while the kiosk runs, from the admin
+        # page or `kiosk enroll`, takes effect at the next scan. Unenrolled, or enrolled with a server that
+        # sent no key, persons are counted under the local key.
+        return load_secret(person_key_file) or local_key
+
     checkpoint = Checkpoint(
         store,
         registry,
-        hash_key=load_or_create_secret(settings.secrets_dir / "inspection-hash.key"),
+        hash_key=local_key,
         checkpoint_id=settings.checkpoint_id,
         duplicate_window=timedelta(seconds=settings.duplicate_window_s),
+        person_key=person_key,
     )
     return KioskCore(settings, store, registry, checkpoint, Outbox(store))
 

@@ -1,4 +1,4 @@
-"""Device secrets kept as owner-only files in the data folder, created on first use."""
+"""Device secrets kept as owner-only files in the data folder, created on first use or issued at enrolment."""
 
 from __future__ import annotations
 
@@ -7,17 +7,31 @@ from pathlib import Path
 
 from kiosk.fileio import write_atomically
 
+# The deployment-wide key subject hashes are made with, written at enrolment from the server's answer.
+PERSON_KEY_FILE = "person-hash.key"
+
 
 def load_or_create_secret(path: Path, nbytes: int = 32) -> bytes:
     """Read a random secret, creating it (mode 0600, written atomically) if it does not exist yet."""
+    data = load_secret(path, nbytes)
+    if data is None:
+        data = secrets.token_bytes(nbytes)
+        save_secret(path, data)
+    return data
+
+
+def save_secret(path: Path, data: bytes) -> None:
+    """Store a secret received from elsewhere: owner-only folder and file, written atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    write_atomically(path, data, mode=0o600)
+
+
+def load_secret(path: Path, nbytes: int = 32) -> bytes | None:
+    """Read a secret that may not exist (yet): None when absent; a file of the wrong size is an error."""
     try:
         data = path.read_bytes()
-        if len(data) == nbytes:
-            return data
-        raise ValueError(f"secret file {path.name} has {len(data)} bytes, expected {nbytes}")
     except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    data = secrets.token_bytes(nbytes)
-    write_atomically(path, data, mode=0o600)
+        return None
+    if len(data) != nbytes:
+        raise ValueError(f"secret file {path.name} has {len(data)} bytes, expected {nbytes}")
     return data

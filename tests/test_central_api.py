@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -126,6 +128,15 @@ def test_enrolment_code_works_once(server: LiveServer, tmp_path: Path) -> None:
     expired = server.new_code(valid=timedelta(seconds=-1))
     assert requests.post(server.url + "/v1/enrol", json=body | {"code": expired}).status_code == 403
     assert requests.post(server.url + "/v1/enrol", json=body | {"public_key": "abc"}).status_code == 422
+
+
+def test_every_enrolment_gets_the_one_person_hash_key(server: LiveServer, tmp_path: Path) -> None:
+    first, _ = server.enrol(tmp_path / "a")
+    second, _ = server.enrol(tmp_path / "b")
+    key_file = server.key_dir / "person-hash.key"
+    assert stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    assert first.person_hash_key == second.person_hash_key == b64e(load_keys(server.key_dir).person_hash)
+    assert len(key_file.read_bytes()) == 32
 
 
 def test_requests_need_token_and_fresh_signature(server: LiveServer, device: Any) -> None:

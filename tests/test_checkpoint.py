@@ -1,14 +1,21 @@
+import hashlib
+import hmac
 import os
 import stat
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from kiosk import central_client
+from kiosk.central_client import Credentials, Refused, load_credentials, save_credentials
 from kiosk.checkpoint import Checkpoint
 from kiosk.codes.registry import default_registry
 from kiosk.config import load_settings
-from kiosk.core import open_core
+from kiosk.core import KioskCore, open_core
+from kiosk.keystore import PERSON_KEY_FILE
+from kiosk.sealing import b64e
 from kiosk.store import Store
 
 ID_A = "11010519491231002X"
@@ -121,3 +128,100 @@ def test_open_core_creates_an_owner_only_hash_key(tmp_path: Path) -> None:
     first = core.checkpoint.keyed_hash("x")
     core.close()
     assert open_core(load_settings(tmp_path)).checkpoint.keyed_hash("x") == first
+
+
+# --- the person hash key: local until enrolment, then the one the server hands every kiosk ---------------
+
+
+def _hmac(key: bytes, text: str) -> str:
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _credentials(person_hash_key: str | None) -> Credentials:
+    return Credentials(
+        "https://central.invalid", "dev-1", "tok", "site", b64e(bytes(32)), b64e(bytes(32)), person_hash_key
+    )
+
+
+def _last_row(core: KioskCore) -> Any:
+    return core.store.query("SELECT code_hash, subject_hash FROM inspections ORDER BY at DESC LIMIT 1")[0]
+
+
+def test_an_unenrolled_kiosk_hashes_persons_under_its_local_key(tmp_path: Path) -> None:
+    core = open_core(load_settings(tmp_path))
+    core.checkpoint.inspect(ID_A)
+    local = (tmp_path / "secrets" / "inspection-hash.key").read_bytes()
+    row = _last_row(core)
+    core.close()
+    assert (row["code_hash"], row["subject_hash"]) == (_hmac(local, ID_A), _hmac(local, f"id:{ID_A}"))
+    assert not (tmp_path / "secrets" / PERSON_KEY_FILE).exists()
+
+
+def test_enrolling_a_running_kiosk_switches_persons_to_the_shared_key(tmp_path: Path) -> None:
+    core = open_core(load_settings(tmp_path))
+    local = (tmp_path / "secrets" / "inspection-hash.key").read_bytes()
+    before = core.checkpoint.subject_hash(f"id:{ID_A}")
+    shared = bytes(range(32))
+    # As `kiosk enroll` and the admin page's enrolment do, with the core left running.
+    save_credentials(core.settings.secrets_dir, _credentials(b64e(shared)))
+    core.checkpoint.inspect(ID_B)
+    row = _last_row(core)
+    core.close()
+    assert before == _hmac(local, f"id:{ID_A}")
+    assert row["subject_hash"] == _hmac(shared, f"id:{ID_B}")
+    assert row["code_hash"] == _hmac(local, ID_B)  # the duplicate window stays on the device's own key
+    key_file = tmp_path / "secrets" / PERSON_KEY_FILE
+    assert key_file.read_bytes() == shared and stat.S_IMODE(os.stat(key_file).st_mode) == 0o600
+    # The key lives in its own file only, and is never shown in a printed or logged Credentials.
+    assert b64e(shared) not in (tmp_path / "secrets" / "central.json").read_text()
+    loaded = load_credentials(tmp_path / "secrets")
+    assert loaded is not None and loaded.person_hash_key == b64e(shared)
+    assert b64e(shared) not in repr(loaded)
+
+
+class _Answer:
+    status_code = 201
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+
+    def json(self) -> dict[str, Any]:
+        return self.body
+
+
+OLD_SERVER_ANSWER = {
+    "device_id": "4c8d3a6e-51c4-4a4f-9a52-0d9f1f0e0a01",
+    "token": "tok",
+    "site": "north",
+    "bundle_signing_key": b64e(bytes(32)),
+    "seal_key": b64e(bytes(32)),
+}
+
+
+def test_an_enrolment_without_a_person_key_keeps_the_local_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server older than shared counting answers no key: the kiosk enrols and counts under its own key
+    (re-enrolling with a newer server gives shared counting); a key left from an earlier enrolment goes."""
+    monkeypatch.setattr(central_client.requests, "post", lambda *args, **kwargs: _Answer(OLD_SERVER_ANSWER))
+    core = open_core(load_settings(tmp_path))
+    secrets_dir = core.settings.secrets_dir
+    save_credentials(secrets_dir, _credentials(b64e(bytes(range(32)))))
+    credentials = central_client.enrol("https://old.invalid", "code", bytes(32), "kiosk", "1")
+    assert credentials.person_hash_key is None
+    save_credentials(secrets_dir, credentials)
+    core.checkpoint.inspect(ID_A)
+    row = _last_row(core)
+    core.close()
+    local = (secrets_dir / "inspection-hash.key").read_bytes()
+    assert row["subject_hash"] == _hmac(local, f"id:{ID_A}")
+    assert not (secrets_dir / PERSON_KEY_FILE).exists()
+    loaded = load_credentials(secrets_dir)
+    assert loaded is not None and (loaded.site, loaded.person_hash_key) == ("north", None)
+
+
+def test_a_malformed_person_key_refuses_the_enrolment(monkeypatch: pytest.MonkeyPatch) -> None:
+    answer = OLD_SERVER_ANSWER | {"person_hash_key": b64e(bytes(16))}
+    monkeypatch.setattr(central_client.requests, "post", lambda *args, **kwargs: _Answer(answer))
+    with pytest.raises(Refused, match="person_hash_key"):
+        central_client.enrol("https://bad.invalid", "code", bytes(32), "kiosk", "1")

@@ -24,6 +24,7 @@ from kiosk.core import KioskCore, open_core
 from kiosk.sealing import b64d, seal
 from kiosk.sync import SyncEngine, open_sync
 from main import main as kiosk_main
+from tools.synth_frames import valid_id_number
 
 
 def submission(index: int) -> dict[str, Any]:
@@ -87,6 +88,34 @@ def test_cli_enroll_sync_and_stats(server: LiveServer, tmp_path: Path, capsys: A
     assert central_main(["stats", "--json", "--database", server.database_url]) == 0
     [day] = json.loads(capsys.readouterr().out)["inspections"]
     assert (day["checkpoint_id"], day["inspections"], day["persons"]) == ("CP-001", 2, 2)
+
+
+def test_two_kiosks_of_one_checkpoint_count_a_person_once(
+    server: LiveServer, tmp_path: Path, capsys: Any
+) -> None:
+    """Both kiosks hash persons under the key the server issued at enrolment, so the same ID number scanned
+    at each is one person (人数) centrally, though two inspections (人次)."""
+    from central.cli import main as central_main
+
+    person, other = valid_id_number(), valid_id_number("34052419800101001")
+    # One kiosk enrolled while it runs (as from the admin page), the other before it starts.
+    east = open_core(Settings(data_dir=tmp_path / "east", checkpoint_id="CP-GATE"))
+    server.enrol(east.settings.data_dir)
+    server.enrol(tmp_path / "west")
+    west = open_core(Settings(data_dir=tmp_path / "west", checkpoint_id="CP-GATE"))
+    east.checkpoint.inspect(person, source="manual")
+    east.checkpoint.inspect(other, source="manual")
+    west.checkpoint.inspect(person, source="manual")
+    for core in (east, west):
+        engine = open_sync(core)
+        assert engine is not None
+        status, _ = engine.run_once()
+        assert status.online and status.pending == 0
+        core.close()
+    capsys.readouterr()
+    assert central_main(["stats", "--json", "--database", server.database_url]) == 0
+    [day] = json.loads(capsys.readouterr().out)["inspections"]
+    assert (day["checkpoint_id"], day["inspections"], day["persons"]) == ("CP-GATE", 3, 2)
 
 
 def test_sync_exits_nonzero_while_the_server_is_unreachable(server: LiveServer, tmp_path: Path) -> None:
