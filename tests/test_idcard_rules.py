@@ -143,9 +143,10 @@ def test_misread_digit_inside_address_is_mapped_and_flagged() -> None:
     result = check_front(_front(address="广东省深圳市南山区学府路7O0号"))
     assert result.fields["address"] == "广东省深圳市南山区学府路700号"
     assert "address" in result.low_confidence_fields()
-    arc = check_front(_front(address="广东省深圳市南山区学府路1号24(1室"))
-    assert arc.fields["address"] == "广东省深圳市南山区学府路1号2401室"
-    assert "address" in arc.low_confidence_fields()
+    for arc in ("(", "（"):  # half or full width, as the recogniser happens to read it
+        slip = check_front(_front(address=f"广东省深圳市南山区学府路1号24{arc}1室"))
+        assert slip.fields["address"] == "广东省深圳市南山区学府路1号2401室"
+        assert "address" in slip.low_confidence_fields()
 
 
 def test_ethnicity_is_one_of_the_56() -> None:
@@ -239,6 +240,15 @@ def test_parse_front_by_layout() -> None:
         "id_number": GOOD_ID,
     }
     assert result.confidence["id_number"] == pytest.approx(0.97)
+
+
+def test_misread_authority_label_is_stripped() -> None:
+    for label in ("服发机关", "警发机关"):  # 签 read as a look-alike
+        lines = [
+            _line(label + "深圳市公安局南山分局", 0.17, 0.72),
+            _line("有效期限2015.03.04-长期", 0.17, 0.84),
+        ]
+        assert parse_back(lines).fields["authority"] == "深圳市公安局南山分局"
 
 
 def test_parse_back_by_layout() -> None:

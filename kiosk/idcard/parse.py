@@ -95,7 +95,7 @@ _LABELS = {
     "birth": r"^(出生|出|生)",
     "address": r"^(住址|.址|住|址)",  # 住 is often misread (佳址): no province has 址 as its second character
     "id": r"^(公民身份号码|公民身份号|身份号码|公民身份|号码)",
-    "authority": r"^(签发机关|签发机|发机关|签发|机关)",
+    "authority": r"^(签发机关|.发机关|签发机|发机关|签发|机关)",  # 签 misread (服发机关, 警发机关)
     "validity": r"^(有效期限|有效期|效期限|有效|期限)",
 }
 

@@ -34,7 +34,7 @@ _TO_DIGIT = str.maketrans(
 # Within an address the recogniser also turns round digits into these.
 _TO_DIGIT_EXTRA = str.maketrans({**{chr(k): v for k, v in _TO_DIGIT.items() if v != "X"}, "C": "0", "c": "0",
                                  "€": "6", "e": "6", "a": "8", "&": "8", "?": "7", "/": "1",
-                                 "(": "0", ")": "0"})  # fmt: skip  # a blurred 0 keeps one of its arcs
+                                 "(": "0", ")": "0", "（": "0", "）": "0"})  # fmt: skip  # a blurred 0's arc
 # An address has no superscripts: a small printed digit next to a blurred one comes back as one (单元²03室).
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 # Digit pairs that look alike in OCR-B at low resolution, for single-substitution repairs.
