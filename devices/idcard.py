@@ -38,7 +38,8 @@ ETHNICITY_VALUE_DX = (0.336, 0.52)  # past the 族 of its label, to four charact
 CROP_PAD = 4 / RECT_H
 
 
-def _to_lines(lines: list[TextLine]) -> list[Line]:
+def to_card_lines(lines: list[TextLine]) -> list[Line]:
+    """The engine's lines on a rectified card, in card fractions (what the layout parser works in)."""
     out = []
     for ln in lines:
         xs, ys = ln.box[:, 0] / RECT_W, ln.box[:, 1] / RECT_H
@@ -60,7 +61,7 @@ class IdCardRecogniser:
         best: tuple[float, str, list[Line], np.ndarray] | None = None
         for turned in (False, True):
             image = card[::-1, ::-1].copy() if turned else card
-            lines = _to_lines(self.engine.recognise(image))
+            lines = to_card_lines(self.engine.recognise(image))
             front, back = side_scores(lines)
             chosen = side if side != "auto" else ("front" if front >= back else "back")
             score = front if chosen == "front" else back
@@ -115,11 +116,10 @@ class IdCardRecogniser:
         """Name and ethnicity again, each from a crop of its value alone scored against the recogniser's
         character probabilities (kiosk.idcard.rules.reread_*): labels cannot leak into the value, and the
         ethnicity is chosen among the 56 names rather than spelled out."""
-        labels = [ln.x0 for ln in lines if ln.x0 < LABEL_COLUMN_MAX_X]
-        left = float(np.median(labels)) if labels else LABEL_COLUMN_DEFAULT
-        name = _value_crop(card, lines, NAME_ROW, left + NAME_VALUE_DX, None)
+        name = name_value_crop(card, lines)
         if name is not None:
             reread_name(result, engine.char_matrices([name]))
+        left = _label_column(lines)
         x0, x1 = ETHNICITY_VALUE_DX
         ethnicity = _value_crop(card, lines, SEX_ROW, left + x0, min(left + x1, PORTRAIT_BOX[0]))
         if ethnicity is not None:
@@ -136,6 +136,17 @@ class IdCardRecogniser:
             return FrameReading(card_found=True, incomplete=True, position=_position(location))
         result = self.read(frame, side, location)
         return FrameReading(card_found=True, position=_position(location), result=result)
+
+
+def _label_column(lines: list[Line]) -> float:
+    """Where the labels (姓名, 性别, …) start across the card, from the lines that start in their column."""
+    labels = [ln.x0 for ln in lines if ln.x0 < LABEL_COLUMN_MAX_X]
+    return float(np.median(labels)) if labels else LABEL_COLUMN_DEFAULT
+
+
+def name_value_crop(card: np.ndarray, lines: list[Line]) -> np.ndarray | None:
+    """The name's value alone, cut from the rectified front ``card`` right of its label."""
+    return _value_crop(card, lines, NAME_ROW, _label_column(lines) + NAME_VALUE_DX, None)
 
 
 def _value_crop(
