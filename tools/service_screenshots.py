@@ -1,8 +1,9 @@
 """Screens of every self-service and a PNG of each receipt (``python -m tools.service_screenshots``).
 
 Each service is completed through the real window (fake printer and slots, a throw-away data folder) with
-its example answers; every page is saved as it looks just before it is answered, then the review and the
-done page. Receipts are the real PDFs the fake printer wrote, rendered with pdfium.
+its example answers; every page is saved as it looks just before it is answered (on a text page, with the
+pinyin of the example's first character tapped in), then the review and the done page. Receipts are the
+real PDFs the fake printer wrote, rendered with pdfium.
 """
 
 from __future__ import annotations
@@ -32,6 +33,25 @@ SERVICES = (
     "queue-ticket",
     "appointment",
 )
+
+
+def _type_first_letters(window: object) -> None:
+    """On a text page, the pinyin of the example's first character tapped in: the candidates show."""
+    from pypinyin import Style, lazy_pinyin
+
+    from ui.widgets.field_editors import TextEditor
+
+    screen = window.self_service.screen  # type: ignore[attr-defined]
+    fdef = screen.page.fdef
+    if isinstance(screen.editor, TextEditor) and fdef is not None and isinstance(fdef.example, str):
+        letters = lazy_pinyin(fdef.example[:1], style=Style.NORMAL, v_to_u=False)[0]
+        for letter in letters:
+            click(screen.editor.keyboard.buttons[letter])
+
+
+def _page(window: object, path: Path) -> None:
+    _type_first_letters(window)
+    _save(window, path)
 
 
 def _save(window: object, path: Path) -> None:
@@ -80,7 +100,7 @@ def main() -> int:
                 window,
                 service_id,
                 lambda condition: wait_for(condition),
-                on_page=lambda name, s=service_id: _save(window, args.out / f"{s}-{name}.png"),
+                on_page=lambda name, s=service_id: _page(window, args.out / f"{s}-{name}.png"),
             )
             _save(window, args.out / f"{service_id}-review.png")
             screen = window.self_service.screen

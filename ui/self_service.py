@@ -15,6 +15,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 
 from devices.printer import Printer, PrinterState
+from kiosk import pinyin
 from kiosk.core import KioskCore
 from kiosk.forms.definition import Catalogue, ServiceDefinition, catalogue_for
 from kiosk.forms.slots import SlotSource, SlotTaken
@@ -67,6 +68,8 @@ class SelfService(QObject):
         self.screen.queue_ticket_requested.connect(lambda: self.open(QUEUE_TICKET_SERVICE))
         self.screen.reprint_requested.connect(self.print_job)
         self.language = language
+        # The pinyin keyboard's index (about half a second) on a worker now, not on a citizen's first key.
+        pinyin.warm_up()
 
     def services(self) -> list[ServiceDefinition]:
         return self.catalogue.ordered()

@@ -456,7 +456,7 @@ class ServiceScreen(QWidget):
             key = "form.slot_taken" if type(error).__name__ == "SlotTaken" else "form.submit_failed"
             if isinstance(error, SlotsUnavailable):
                 key = "form.slots_offline"
-            self.error_label.setText(translate(key, self.language))
+            self._show_error_text(translate(key, self.language))
 
     def show_done(self, number: str, ticket: str | None, job_id: int) -> None:
         """The submission is stored: its number, and the receipt's progress (see :meth:`set_print_state`)."""
@@ -522,7 +522,12 @@ class ServiceScreen(QWidget):
 
     def _set_error(self, error: AnswerError | None) -> None:
         self.error = error
-        self.error_label.setText(error.text(self.language) if error else "")
+        self._show_error_text(error.text(self.language) if error else "")
+
+    def _show_error_text(self, text: str) -> None:
+        # No error, no height: a 1024×600 screen needs it for the line edit and the pinyin keyboard.
+        self.error_label.setText(text)
+        self.error_label.setVisible(bool(text))
 
     def retranslate(self, language: str) -> None:
         self.language = language

@@ -1,7 +1,8 @@
 """One editor per field type, each with the touch input that fits its data.
 
-Text: a line edit (the system input method types Chinese); phone, number, ID number: a numeric pad;
-plate: the plate keyboard; choice, yes/no, date and slot: big buttons that move on when touched.
+Text: a line edit with the on-screen pinyin keyboard under it (a physical keyboard types too); phone,
+number, ID number: a numeric pad; plate: the plate keyboard; choice, yes/no, date and slot: big buttons
+that move on when touched.
 Every editor has ``value()``/``set_value()`` and emits ``advance`` when one touch completes the answer.
 """
 
@@ -12,8 +13,10 @@ from datetime import date, timedelta
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -26,6 +29,7 @@ from kiosk.forms.definition import FieldDef, text_in
 from kiosk.forms.slots import Slot
 from kiosk.i18n import translate
 from ui.widgets.choice_buttons import ChoiceButtons
+from ui.widgets.pinyin_keyboard import PinyinKeyboard
 from ui.widgets.plate_keyboard import PlateKeyboard
 
 WEEKDAYS = {"zh-CN": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
@@ -66,15 +70,49 @@ class NumberPad(QWidget):
 
 
 class TextEditor(FieldEditor):
+    """A line edit and the pinyin keyboard under it.
+
+    Where the page is too short for the line edit, the candidate row and the keys one under the other (a
+    1024×600 panel), the candidate row moves up beside the line edit: one row of 64 px less.
+    """
+
     def __init__(self, fdef: FieldDef, language: str) -> None:
         super().__init__()
         self.line = QLineEdit()
         self.line.setObjectName("fieldLine")
         self.line.setMaxLength(fdef.max_length or 100)
         self.line.returnPressed.connect(self.advance)
+        self.keyboard = PinyinKeyboard(self.line, language)
+        self.compact = False
+        self.top = QHBoxLayout()
+        self.top.setSpacing(8)
+        self.top.addWidget(self.line, 2)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.line)
+        # Flush with the page, like the other editors' rows: a 1024×600 screen has no height to spare.
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(self.top)
+        layout.addWidget(self.keyboard)
         layout.addStretch(1)
+
+    def _full_height(self) -> int:
+        """The height the line edit and the whole keyboard under it need."""
+        return self.line.minimumSizeHint().height() + self.layout().spacing() + self.keyboard.full_height()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        compact = event.size().height() < self._full_height()
+        if compact != self.compact:
+            self.compact = compact
+            # A line edit a little lower, too (the style sheet's compact rule).
+            self.line.setProperty("compact", "true" if compact else "false")
+            self.line.style().unpolish(self.line)
+            self.line.style().polish(self.line)
+            if compact:
+                self.top.addWidget(self.keyboard.take_candidate_row(), 3)
+            else:
+                self.top.removeWidget(self.keyboard.candidate_row)
+                self.keyboard.restore_candidate_row()
 
     def value(self) -> str:
         return self.line.text()
