@@ -127,6 +127,7 @@ def test_a_field_is_checked_and_can_be_corrected_from_the_review(kiosk: Any, qtb
     if hasattr(screen.id_step, "camera"):
         click(screen.id_step.camera.manual_button)
     step.name_edit.setText("王小明")
+    click(step.ok_button)  # on to the number
     for key in "110105194912310021":  # wrong check digit
         click(step.pad.buttons[key])
     click(step.ok_button)

@@ -52,9 +52,10 @@ def _capture(screen: ServiceScreen, card: dict[str, str]) -> None:
         click(camera.manual_button)
         step = step.manual
     step.name_edit.setText(card["name"])
+    click(step.ok_button)  # "Next: ID number": the pad takes the keyboard's place
     for key in card["id_number"]:
         click(step.pad.buttons[key])
-    click(step.ok_button)
+    click(step.ok_button)  # "Confirm"
 
 
 def fill_page(

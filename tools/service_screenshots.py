@@ -2,8 +2,8 @@
 
 Each service is completed through the real window (fake printer and slots, a throw-away data folder) with
 its example answers; every page is saved as it looks just before it is answered (on a text page, with the
-pinyin of the example's first character tapped in), then the review and the done page. Receipts are the
-real PDFs the fake printer wrote, rendered with pdfium.
+pinyin of the example's first character tapped in), then the review and the done page; the ID step typed by
+hand, its two stages, once. Receipts are the real PDFs the fake printer wrote, rendered with pdfium.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import argparse
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from kiosk.config import Settings
 from kiosk.paths import PROJECT_ROOT
@@ -60,6 +61,26 @@ def _save(window: object, path: Path) -> None:
     print(f"wrote {path.relative_to(PROJECT_ROOT)}")
 
 
+def _typed_id_pages(window: Any, out: Path) -> None:
+    """The ID step by hand, correcting a misread surname (库 for 厍): the name with the pinyin tapped in over
+    the first character, then, 厍 chosen, the ID number on the pad."""
+    from tools.synth_frames import valid_id_number
+
+    window.show_home()
+    click(window.home.service_buttons["vehicle-pass"])
+    step = window.self_service.screen.id_step
+    click(step.camera.manual_button)
+    manual = step.manual
+    manual.begin(window.language, {"name": "库雨珍", "id_number": valid_id_number()})
+    manual.name_edit.setCursorPosition(1)
+    for key in ("back", *"she", "next"):  # 厍 is on the second page of she
+        click(manual.keyboard.buttons[key])
+    _save(window, out / "id-typed-name.png")
+    click(manual.keyboard.candidate_button("厍"))
+    click(manual.id_display)
+    _save(window, out / "id-typed-number.png")
+
+
 def _png(pdf: bytes, path: Path, scale: float) -> None:
     import pypdfium2 as pdfium
 
@@ -94,6 +115,7 @@ def main() -> int:
         spin(200)
         _save(window, args.out / "home.png")
         assert window.self_service is not None
+        _typed_id_pages(window, args.out)
         for service_id in SERVICES:
             window.show_home()
             complete_service(

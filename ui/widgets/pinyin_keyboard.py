@@ -154,26 +154,18 @@ class PinyinKeyboard(QWidget):
         # At least two: the space bar is two keys wide.
         return max(2, min(_MAX_COLUMNS, (width + _SPACING) // (MIN_KEY + _SPACING)))
 
-    def _flow(self, columns: int, force: bool = False) -> None:
-        """Lays the page's rows out ``columns`` keys wide; the other page's keys are hidden.
+    def _placement(self, columns: int) -> tuple[list[tuple[str, int, int, int]], int]:
+        """Where the page's keys go ``columns`` keys wide: (key, line, column, span) each; the columns used.
 
         A row too long for the width is split into even parts (q–y over u–⌫ with seven columns), so that
         each part still reads as the keyboard row it comes from.
         """
-        if columns == self.columns and not force:
-            return
-        self.columns = columns
         # Split rows fill the width: eleven keys on seven columns are parts of six and five, six wide.
         widths = []
         for keys in self.shown_rows:
             total = sum(_SPANS.get(k, 1) for k in keys)
             widths.append(-(-total // -(-total // columns)))
-        used = max(widths)
-        for column in range(max(used, self.grid.columnCount(), _MAX_COLUMNS)):
-            self.grid.setColumnStretch(column, 1 if column < used else 0)
-        for key in _KEYS:
-            self.grid.removeWidget(self.buttons[key])
-            self.buttons[key].hide()
+        places = []
         line = 0
         for keys, width in zip(self.shown_rows, widths, strict=True):
             column = 0
@@ -181,11 +173,27 @@ class PinyinKeyboard(QWidget):
                 span = _SPANS.get(key, 1)
                 if column + span > width and column:
                     line, column = line + 1, 0
-                self.grid.addWidget(self.buttons[key], line, column, 1, span)
-                self.buttons[key].show()
+                places.append((key, line, column, span))
                 column += span
             line += 1
-        self.lines = line
+        return places, max(widths)
+
+    def _flow(self, columns: int, force: bool = False) -> None:
+        """Lays the page's rows out ``columns`` keys wide (:meth:`_placement`); the other page's keys are
+        hidden."""
+        if columns == self.columns and not force:
+            return
+        self.columns = columns
+        places, used = self._placement(columns)
+        for column in range(max(used, self.grid.columnCount(), _MAX_COLUMNS)):
+            self.grid.setColumnStretch(column, 1 if column < used else 0)
+        for key in _KEYS:
+            self.grid.removeWidget(self.buttons[key])
+            self.buttons[key].hide()
+        for key, line, column, span in places:
+            self.grid.addWidget(self.buttons[key], line, column, 1, span)
+            self.buttons[key].show()
+        self.lines = places[-1][1] + 1
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -196,9 +204,11 @@ class PinyinKeyboard(QWidget):
             self._show_candidates()
         return super().eventFilter(watched, event)
 
-    def full_height(self) -> int:
-        """The height of the candidate row and the key rows one under the other, at the current columns."""
-        return (self.lines + 1) * MIN_KEY + self.lines * _ROW_SPACING
+    def full_height(self, width: int | None = None) -> int:
+        """The height of the candidate row and the key rows one under the other, at the current columns (or
+        at those of a keyboard ``width`` wide)."""
+        lines = self.lines if width is None else self._placement(self._columns_for(width))[0][-1][1] + 1
+        return (lines + 1) * MIN_KEY + lines * _ROW_SPACING
 
     def take_candidate_row(self) -> QWidget:
         """The candidate row, to be put elsewhere (beside the line edit); :meth:`restore_candidate_row`."""
@@ -218,6 +228,20 @@ class PinyinKeyboard(QWidget):
         self.composition.setFixedWidth(strip)
         free = self.candidate_row.width() - strip - 2 * (MIN_KEY + _SPACING) - _SPACING
         return max(1, free // (MIN_KEY + _SPACING))
+
+    def set_language(self, language: str) -> None:
+        self.language = language
+        self._label_keys()
+
+    def reset(self) -> None:
+        """A fresh start for the next person: no letters waiting, the Chinese letters page."""
+        self.chinese = True
+        if self.digits:
+            self.digits = False
+            self._flow(self.columns, force=True)
+        self._set_letters("")
+        self._label_keys()
+        self._show_candidates()
 
     # --- typing ----------------------------------------------------------------------------------------
 
