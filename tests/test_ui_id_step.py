@@ -16,7 +16,7 @@ from test_ui_layouts import LOOKS, MIN_TARGET, layout_problems
 from devices.printer import FakePrinter
 from kiosk.config import Settings
 from kiosk.i18n import translate
-from tools.service_driver import build_self_service_window, click
+from tools.service_driver import build_self_service_window, click, fill_page
 from tools.synth_frames import valid_id_number, wrong_check_digit
 from ui.screens.id_step import ManualIdCapture
 
@@ -199,3 +199,25 @@ def test_both_stages_fit_every_size_with_keys_of_64px(window: Any, look: str) ->
                         problems.append(f"{tag} {button.text()!r} {button.width()}x{button.height()}")
                 assert manual.isVisible()
     assert not problems, "\n".join(problems[:40])
+
+
+def test_switching_language_keeps_what_was_typed(window: Any, qtbot: Any) -> None:
+    """EN mid-form changes the words, not the page: a half-typed name and a half-typed origin stay."""
+    manual = open_manual(window)
+    manual.name_edit.insert("王小")
+    window.set_language("en")
+    settle()
+    screen = window.self_service.screen
+    assert screen.id_step.manual.isVisible() and manual.name_edit.text() == "王小"
+    assert manual.name_label.text() == translate("capture.name", "en")
+    # On to a text page (the trip's origin), type half of it, and switch back to Chinese.
+    manual.name_edit.insert("明")
+    for digit in KNOWN["id_number"]:
+        manual.press(digit)
+    manual.confirm()
+    while screen.page.fdef is None or screen.page.fdef.id != "origin":
+        fill_page(screen, {"plate": "粤B12345", "vehicle_type": "car", "passengers": []}, qtbot.waitUntil)
+    screen.editor.line.insert("广州")
+    window.set_language("zh-CN")
+    settle()
+    assert screen.page.fdef.id == "origin" and screen.editor.value() == "广州"

@@ -49,6 +49,10 @@ class IdCaptureStep(QWidget):
         """Start a capture (``known``: values to correct, from an earlier capture)."""
         raise NotImplementedError
 
+    def retranslate(self, language: str) -> None:
+        """Every visible word in ``language``, without restarting the capture or clearing what was typed."""
+        raise NotImplementedError
+
     def clear_personal_data(self) -> None:
         raise NotImplementedError
 

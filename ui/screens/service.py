@@ -260,17 +260,22 @@ class ServiceScreen(QWidget):
     def _review_index(self) -> int:
         return next(i for i, p in enumerate(self.pages) if p.step.kind == "review")
 
-    def _show(self, index: int) -> None:
+    def _show_header(self, index: int) -> None:
         assert self.definition is not None
         self.index = index
-        self.back_to_review = False
-        self._group_item = False
-        self._set_error(None)
         page = self.page
         lang = self.language
         self.title_label.setText(self.definition.title_in(lang))
         self.step_label.setText(text_in(page.step.title, lang))
         self.progress_label.setText(f"{index + 1}/{len(self.pages)}")
+
+    def _show(self, index: int) -> None:
+        self._show_header(index)
+        self.back_to_review = False
+        self._group_item = False
+        self._set_error(None)
+        page = self.page
+        lang = self.language
         self.footer.show()
         self.next_button.setEnabled(True)
         self.next_button.setText(translate("form.confirm" if self.on_review else "form.next", lang))
@@ -530,9 +535,27 @@ class ServiceScreen(QWidget):
         self.error_label.setVisible(bool(text))
 
     def retranslate(self, language: str) -> None:
+        """The page again in ``language``, keeping what the person has typed or the camera has read."""
         self.language = language
-        if self.definition is not None and self.pages and not self.on_done:
-            self._show(self.index)
+        if self.definition is None or not self.pages or self.on_done:
+            return
+        page = self.page
+        if page.step.kind == "id_capture" and page.fdef is None:
+            # Re-showing would restart the capture and drop a half-typed name: only the words change.
+            back_to_review = self.back_to_review
+            self.editor = None
+            self._show_header(self.index)
+            self.question_label.setText(translate("form.id_prompt", language))
+            self.footer.hide()
+            self.id_step.retranslate(language)
+            self.back_to_review = back_to_review
+            return
+        typed = self.editor.value() if self.editor is not None and not self.on_review else None
+        back_to_review = self.back_to_review
+        self._show(self.index)
+        if typed is not None and self.editor is not None:
+            self.editor.set_value(typed)
+        self.back_to_review = back_to_review
 
     def clear_personal_data(self) -> None:
         self.answers = {}
