@@ -209,11 +209,14 @@ def test_server_restart_mid_batch_loses_and_doubles_nothing(kiosk: KioskCore, tm
         live = LiveServer(server.url, database_url, tmp_path / "keys")
         credentials, seed = live.enrol(kiosk.settings.data_dir)
         ids = queue_submissions(kiosk, 3000)
+        # The kiosk's own count (cheap to poll, unlike opening the server's database each time) shows the
+        # first answered batch, so the kill lands with most of the 30 batches still to go; polling the
+        # server's file was slow enough that under load the kill sometimes came after the last batch.
         engine = SyncEngine(kiosk.outbox, HttpCentral(credentials, seed, timeout=(1.0, 5.0)), batch_size=100)
         worker = threading.Thread(target=engine.run_once, daemon=True)
         worker.start()
-        while len(server_ids(database_url)) == 0:
-            threading.Event().wait(0.01)
+        while kiosk.outbox.counts().pending == len(ids):
+            threading.Event().wait(0.005)
         server.kill()
         worker.join(30)
         assert kiosk.outbox.counts().pending > 0, "the kill came too late to interrupt the drain"
