@@ -1,7 +1,7 @@
 """An on-screen keyboard for Latin letters, digits and the symbols of URLs and device specs.
 
-It types into whichever line edit has focus (its keys never take focus themselves). Chinese text (a site
-name in Chinese) needs the system input method (fcitx, ibus) on the kiosk; this keyboard has no pinyin.
+It types into whichever line edit has focus (its keys never take focus themselves). It has no pinyin: the
+settings page swaps in :class:`ui.widgets.pinyin_keyboard.PinyinKeyboard` while the site name has focus.
 """
 
 from __future__ import annotations

@@ -1,12 +1,13 @@
 """The settings page: the settings a site changes, edited on touch (an on-screen keyboard for Latin text and
-digits, buttons for choices), validated by ``kiosk.config`` on save, with the field at fault marked."""
+digits, the pinyin keyboard while the site name has focus, buttons for choices), validated by
+``kiosk.config`` on save, with the field at fault marked."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
     QButtonGroup,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -25,6 +27,7 @@ from kiosk.config import MODES, Settings
 from kiosk.i18n import LANGUAGES, translate
 from ui.admin.keyboard import OnScreenKeyboard
 from ui.widgets.orientation import follow_orientation
+from ui.widgets.pinyin_keyboard import PinyinKeyboard
 from ui.widgets.style import set_style_state
 
 # Settings edited with buttons: (value, catalogue key of its label).
@@ -128,6 +131,17 @@ class SettingsPage(QWidget):
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
         self.keyboard = OnScreenKeyboard()
+        # The site name is usually Chinese: while it has focus, the pinyin keyboard takes the Latin one's
+        # place (the other fields keep the Latin keys, with the ``:`` ``/`` ``.`` of a URL).
+        site_name = self.editors["site_name"]
+        assert isinstance(site_name, QLineEdit)
+        self.site_name = site_name
+        self.pinyin = PinyinKeyboard(site_name, language)
+        # Its keys flow into fewer columns on a narrow side; it must not ask the scroll area for the width
+        # of eleven.
+        self.pinyin.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.pinyin.hide()
+        site_name.installEventFilter(self)
         self.message = QLabel()
         self.message.setObjectName("adminMessage")
         self.message.setWordWrap(True)
@@ -152,12 +166,15 @@ class SettingsPage(QWidget):
         keys_layout = QVBoxLayout(keys_box)
         keys_layout.setContentsMargins(0, 0, 0, 0)
         keys_layout.addWidget(self.keyboard)
+        keys_layout.addWidget(self.pinyin)
         keys_layout.addStretch(1)
         self.keys_scroll = QScrollArea()
         self.keys_scroll.setObjectName("settingsKeysScroll")
         self.keys_scroll.setWidgetResizable(True)
         self.keys_scroll.setWidget(keys_box)
         self.keys_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # A touch on a key leaves the focus in the field: not even the scroll area around the keys takes it.
+        self.keys_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         side = QVBoxLayout()
         side.setSpacing(8)
         side.addWidget(self.keys_scroll, 1)
@@ -177,6 +194,24 @@ class SettingsPage(QWidget):
         super().resizeEvent(event)
         follow_orientation(self.columns, event.size())
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # Keys take no focus, so typing keeps the pinyin keyboard up; focus on any other field brings the
+        # Latin keys back. A window losing the focus (a dialog, another window) changes nothing.
+        if watched is self.site_name and event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+            assert isinstance(event, QFocusEvent)
+            if event.reason() not in (
+                Qt.FocusReason.ActiveWindowFocusReason,
+                Qt.FocusReason.PopupFocusReason,
+            ):
+                self._show_pinyin(event.type() == QEvent.Type.FocusIn)
+        return super().eventFilter(watched, event)
+
+    def _show_pinyin(self, on: bool) -> None:
+        if not on:
+            self.pinyin.reset()  # letters with no character chosen are dropped
+        self.keyboard.setVisible(not on)
+        self.pinyin.setVisible(on)
+
     # --- values --------------------------------------------------------------------------------------------
 
     def load(self, settings: Settings) -> None:
@@ -189,6 +224,7 @@ class SettingsPage(QWidget):
             else:
                 editor.setText("" if value is None else str(value))
         self.enrol_code.clear()
+        self.pinyin.reset()
         self._mark(None)
         self.message.clear()
         self.detail.clear()
@@ -275,5 +311,6 @@ class SettingsPage(QWidget):
         self.enrol_caption.setText(translate("admin.setting.enrol_code", language))
         self.enrol_button.setText(translate("admin.enrol", language))
         self.hint.setText(translate("admin.settings.hint", language))
+        self.pinyin.set_language(language)
         self.save_button.setText(translate("admin.save", language))
         self.restart_button.setText(translate("admin.restart", language))
