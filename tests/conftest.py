@@ -45,6 +45,35 @@ def styled_app(qapp: Any) -> Any:
 
 
 @pytest.fixture
+def self_service_window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Callable[..., Any]]:
+    """``self_service_window(printer=None, slots=None, size=None, **settings)`` → a shown, started
+    self-service MainWindow (fake camera, printer and speaker; ``tools.service_driver``), shut down at the
+    end of the test. ``size`` (width, height) resizes it before it is shown."""
+    from tools.service_driver import build_self_service_window
+
+    built: list[Any] = []
+
+    def make(
+        printer: Any = None, slots: Any = None, size: tuple[int, int] | None = None, **overrides: Any
+    ) -> Any:
+        settings = Settings(data_dir=ui_data_dir, mode="self-service", sound=False, **overrides)
+        window = build_self_service_window(settings, printer, slots)
+        qtbot.addWidget(window)
+        if size is not None:
+            window.resize(*size)
+        window.show()
+        qtbot.waitExposed(window)
+        window.start()
+        built.append(window)
+        return window
+
+    yield make
+    for window in built:
+        window.shutdown()
+        window.core.close()
+
+
+@pytest.fixture
 def make_window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Callable[..., Any]]:
     """``make_window(frames | camera_factory, **settings)`` → a shown, started MainWindow.
 

@@ -4,8 +4,7 @@ size."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -13,10 +12,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 from test_ui_layouts import LOOKS, MIN_TARGET, layout_problems
 
-from devices.printer import FakePrinter
-from kiosk.config import Settings
 from kiosk.i18n import translate
-from tools.service_driver import build_self_service_window, click, fill_page
+from tools.service_driver import click, fill_page
 from tools.synth_frames import valid_id_number, wrong_check_digit
 from ui.screens.id_step import ManualIdCapture
 
@@ -25,17 +22,8 @@ WRONG_LAST = "1" if KNOWN["id_number"][-1] != "1" else "2"  # a check digit that
 
 
 @pytest.fixture
-def window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Any]:
-    settings = Settings(data_dir=ui_data_dir, mode="self-service", sound=False)
-    built = build_self_service_window(settings, FakePrinter(ui_data_dir / "receipts"))
-    qtbot.addWidget(built)
-    built.resize(1024, 600)
-    built.show()
-    qtbot.waitExposed(built)
-    built.start()
-    yield built
-    built.shutdown()
-    built.core.close()
+def window(self_service_window: Any) -> Any:
+    return self_service_window(size=(1024, 600))
 
 
 def open_manual(window: Any, known: dict[str, str] | None = None) -> ManualIdCapture:

@@ -9,7 +9,6 @@ screen, the size, the language and the widget.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,8 @@ from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QLabel, QPushButton, QWidget
 from test_ui_admin import enter_admin, open_pin_page, set_pin
 
-from devices.printer import FakePrinter
-from kiosk.config import Settings
 from kiosk.i18n import translate
-from tools.service_driver import build_self_service_window, click, complete_service
+from tools.service_driver import click, complete_service
 from tools.synth_frames import valid_id_number, wrong_check_digit
 from ui.widgets.wrap_button import WrapButton
 
@@ -161,28 +158,8 @@ def test_checkpoint_screens_fit_every_size(make_window: Any, qtbot: Any, look: A
     walk.assert_clean()
 
 
-@pytest.fixture
-def service_window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Callable[[], Any]]:
-    built: list[Any] = []
-
-    def make() -> Any:
-        settings = Settings(data_dir=ui_data_dir, mode="self-service", sound=False)
-        window = build_self_service_window(settings, FakePrinter(ui_data_dir / "receipts"))
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        window.start()
-        built.append(window)
-        return window
-
-    yield make
-    for window in built:
-        window.shutdown()
-        window.core.close()
-
-
-def test_self_service_screens_fit_every_size(service_window: Any, qtbot: Any, look: Any) -> None:
-    window = service_window()
+def test_self_service_screens_fit_every_size(self_service_window: Any, qtbot: Any, look: Any) -> None:
+    window = self_service_window()
     walk = Walk(window, look)
     walk.check("home")
     window.show_attract()

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QRect
 from PySide6.QtWidgets import QLineEdit, QPushButton, QVBoxLayout, QWidget
 
-from devices.printer import FakePrinter
-from kiosk.config import Settings
 from kiosk.forms.definition import FieldDef
-from tools.service_driver import build_self_service_window, click, fill_page
+from tools.service_driver import click, fill_page
 from ui.widgets.field_editors import TextEditor
 from ui.widgets.pinyin_keyboard import PinyinKeyboard
 
@@ -161,27 +157,6 @@ def test_a_short_text_page_puts_the_candidates_beside_the_line(styled_app: Any, 
     assert editor.value() == "Guangzhou 1"
 
 
-@pytest.fixture
-def kiosk(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Callable[[], Any]]:
-    built: list[Any] = []
-
-    def make() -> Any:
-        settings = Settings(data_dir=ui_data_dir, mode="self-service", sound=False)
-        window = build_self_service_window(settings, FakePrinter(ui_data_dir / "receipts"))
-        qtbot.addWidget(window)
-        window.resize(1024, 600)
-        window.show()
-        qtbot.waitExposed(window)
-        window.start()
-        built.append(window)
-        return window
-
-    yield make
-    for window in built:
-        window.shutdown()
-        window.core.close()
-
-
 def _fits_every_size(window: Any, editor: TextEditor) -> None:
     """With letters and candidates shown: the layout walk's checks, and no key over another one."""
     from PySide6.QtWidgets import QApplication
@@ -201,12 +176,12 @@ def _fits_every_size(window: Any, editor: TextEditor) -> None:
     QApplication.processEvents()
 
 
-def test_guangzhou_typed_by_taps_alone_into_a_form(kiosk: Any, qtbot: Any) -> None:
+def test_guangzhou_typed_by_taps_alone_into_a_form(self_service_window: Any, qtbot: Any) -> None:
     from datetime import date
 
     from kiosk.forms.answers import example_answers
 
-    window = kiosk()
+    window = self_service_window(size=(1024, 600))
     click(window.home.service_buttons["vehicle-pass"])
     screen = window.self_service.screen
     answers = example_answers(screen.definition, date.today())

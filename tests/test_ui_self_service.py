@@ -4,7 +4,7 @@ queued, a receipt PDF whose QR decodes and verifies, and no full ID number on pa
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -40,33 +40,15 @@ CODE_KINDS = {
 }
 
 
-@pytest.fixture
-def kiosk(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Callable[..., Any]]:
-    built: list[Any] = []
-
-    def make(printer: FakePrinter | None = None, slots: Any = None, **overrides: Any) -> Any:
-        settings = Settings(data_dir=ui_data_dir, mode="self-service", sound=False, **overrides)
-        window = build_self_service_window(settings, printer, slots)
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        window.start()
-        built.append(window)
-        return window
-
-    yield make
-    for window in built:
-        window.shutdown()
-        window.core.close()
-
-
 def _wait(qtbot: Any) -> Callable[[Callable[[], bool]], None]:
     return lambda condition: qtbot.waitUntil(condition, timeout=5000)
 
 
 @pytest.mark.parametrize("service_id", SERVICES)
-def test_each_service_end_to_end(kiosk: Any, qtbot: Any, ui_data_dir: Path, service_id: str) -> None:
-    window = kiosk()
+def test_each_service_end_to_end(
+    self_service_window: Any, qtbot: Any, ui_data_dir: Path, service_id: str
+) -> None:
+    window = self_service_window()
     answers = complete_service(window, service_id, _wait(qtbot))
     screen = window.self_service.screen
     shown: list[Any] = []
@@ -111,8 +93,10 @@ def test_each_service_end_to_end(kiosk: Any, qtbot: Any, ui_data_dir: Path, serv
         assert result.reason.key == "signed.receipt_only"
 
 
-def test_a_field_is_checked_and_can_be_corrected_from_the_review(kiosk: Any, qtbot: Any) -> None:
-    window = kiosk()
+def test_a_field_is_checked_and_can_be_corrected_from_the_review(
+    self_service_window: Any, qtbot: Any
+) -> None:
+    window = self_service_window()
     complete_service(window, "queue-ticket", _wait(qtbot))
     screen = window.self_service.screen
     assert screen.review_values["category"].text() == "户籍业务"
@@ -135,8 +119,8 @@ def test_a_field_is_checked_and_can_be_corrected_from_the_review(kiosk: Any, qtb
     assert screen.index == 0
 
 
-def test_a_bad_plate_is_refused_with_the_fields_message(kiosk: Any, qtbot: Any) -> None:
-    window = kiosk()
+def test_a_bad_plate_is_refused_with_the_fields_message(self_service_window: Any, qtbot: Any) -> None:
+    window = self_service_window()
     click(window.home.service_buttons["vehicle-pass"])
     screen = window.self_service.screen
     screen._show(next(i for i, p in enumerate(screen.pages) if p.fdef and p.fdef.id == "plate"))
@@ -151,8 +135,8 @@ def test_a_bad_plate_is_refused_with_the_fields_message(kiosk: Any, qtbot: Any) 
     assert screen.error is None and screen.answers["plate"] == "粤B12345"
 
 
-def test_offline_appointment_offers_a_queue_ticket(kiosk: Any, qtbot: Any) -> None:
-    window = kiosk(slots=FakeSlots(online=False))
+def test_offline_appointment_offers_a_queue_ticket(self_service_window: Any, qtbot: Any) -> None:
+    window = self_service_window(slots=FakeSlots(online=False))
     click(window.home.service_buttons["appointment"])
     screen = window.self_service.screen
     screen.answers.update({"business": "household", "day": "2026-12-01"})
@@ -165,10 +149,10 @@ def test_offline_appointment_offers_a_queue_ticket(kiosk: Any, qtbot: Any) -> No
 
 
 def test_paper_out_keeps_the_submission_and_the_job_for_a_reprint(
-    kiosk: Any, qtbot: Any, ui_data_dir: Path
+    self_service_window: Any, qtbot: Any, ui_data_dir: Path
 ) -> None:
     printer = FakePrinter(ui_data_dir / "receipts", state=PrinterState.PAPER_OUT)
-    window = kiosk(printer=printer)
+    window = self_service_window(printer=printer)
     complete_service(window, "queue-ticket", _wait(qtbot))
     screen = window.self_service.screen
     click(screen.next_button)
@@ -191,7 +175,7 @@ def test_paper_out_keeps_the_submission_and_the_job_for_a_reprint(
 
 
 def test_a_new_service_file_appears_on_home_and_a_bad_one_does_not(
-    kiosk: Any, qtbot: Any, ui_data_dir: Path
+    self_service_window: Any, qtbot: Any, ui_data_dir: Path
 ) -> None:
     folder = ui_data_dir / "services"
     folder.mkdir()
@@ -201,7 +185,7 @@ def test_a_new_service_file_appears_on_home_and_a_bad_one_does_not(
     (folder / "school-health.json").write_text(json.dumps(new, ensure_ascii=False), "utf-8")
     broken = dict(new, id="broken", steps=[])
     (folder / "broken.json").write_text(json.dumps(broken), "utf-8")
-    window = kiosk()
+    window = self_service_window()
     assert "school-health" in window.home.service_buttons and "broken" not in window.home.service_buttons
     assert window.home.service_buttons["school-health"].text() == "学校健康申报"
     window.set_language("en")
@@ -222,7 +206,7 @@ def test_checkpoint_mode_keeps_its_home(styled_app: Any, qtbot: Any, ui_data_dir
 
 
 def test_the_top_bar_counts_submissions_waiting_but_not_quarantined_ones(
-    kiosk: Any, qtbot: Any, ui_data_dir: Path
+    self_service_window: Any, qtbot: Any, ui_data_dir: Path
 ) -> None:
     from kiosk.core import open_core
 
@@ -231,7 +215,7 @@ def test_the_top_bar_counts_submissions_waiting_but_not_quarantined_ones(
         core.outbox.enqueue(kind="submission", item_id=item_id, payload={"id": item_id})
     core.outbox.quarantine("refused-by-the-server", "HTTP 422: invalid")
     core.close()
-    window = kiosk()
+    window = self_service_window()
     label = window.top_bar.pending_label
     qtbot.waitUntil(lambda: label.text() == translate("pending.count", "zh-CN", n=1), timeout=5000)
     complete_service(window, "queue-ticket", _wait(qtbot))
@@ -239,7 +223,9 @@ def test_the_top_bar_counts_submissions_waiting_but_not_quarantined_ones(
     qtbot.waitUntil(lambda: label.text() == translate("pending.count", "zh-CN", n=2), timeout=5000)
 
 
-def test_confirming_again_after_a_lost_booking_answer_takes_one_place(kiosk: Any, qtbot: Any) -> None:
+def test_confirming_again_after_a_lost_booking_answer_takes_one_place(
+    self_service_window: Any, qtbot: Any
+) -> None:
     from kiosk.forms.slots import SlotsUnavailable
 
     class LosesFirstAnswer(FakeSlots):
@@ -254,7 +240,7 @@ def test_confirming_again_after_a_lost_booking_answer_takes_one_place(kiosk: Any
                 raise SlotsUnavailable("read timed out")
 
     slots = LosesFirstAnswer(capacity=1)
-    window = kiosk(slots=slots)
+    window = self_service_window(slots=slots)
     complete_service(window, "appointment", _wait(qtbot))
     screen = window.self_service.screen
     click(screen.next_button)
