@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from kiosk.i18n import translate
 from kiosk.stats import DayStats
-from ui.widgets.style import set_style_state
+from ui.widgets.counters_bar import counter_cell
 
 # The hours shown at least (a working day), widened to any hour that had inspections.
 DAY_HOURS = (7, 20)
@@ -131,20 +131,7 @@ class StatsScreen(QWidget):
         totals = QHBoxLayout()
         totals.setSpacing(8)
         for name in TOTALS:
-            cell = QFrame()
-            cell.setObjectName("counterCell")
-            set_style_state(cell, "counter", name)
-            column = QVBoxLayout(cell)
-            column.setContentsMargins(8, 0, 8, 0)
-            column.setSpacing(0)
-            value = QLabel("–")
-            value.setObjectName("counterValue")
-            caption = QLabel()
-            caption.setObjectName("counterCaption")
-            caption.setWordWrap(True)
-            for label in (value, caption):
-                label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                column.addWidget(label)
+            cell, value, caption = counter_cell(name)
             self.values[name] = value
             self.captions[name] = caption
             totals.addWidget(cell, 1)

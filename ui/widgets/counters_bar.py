@@ -7,8 +7,28 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from kiosk.checkpoint import Counters
 from kiosk.i18n import translate
+from ui.widgets.style import set_style_state
 
 CELLS = ("inspections", "persons", "green", "yellow", "red")
+
+
+def counter_cell(name: str) -> tuple[QFrame, QLabel, QLabel]:
+    """One figure with its caption under it, styled by ``counter`` (the bar here and the stats screen)."""
+    cell = QFrame()
+    cell.setObjectName("counterCell")
+    set_style_state(cell, "counter", name)
+    column = QVBoxLayout(cell)
+    column.setContentsMargins(8, 0, 8, 0)
+    column.setSpacing(0)
+    value = QLabel("–")
+    value.setObjectName("counterValue")
+    caption = QLabel()
+    caption.setObjectName("counterCaption")
+    caption.setWordWrap(True)  # five English captions are wider than a portrait screen
+    for label in (value, caption):
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        column.addWidget(label)
+    return cell, value, caption
 
 
 class CountersBar(QFrame):
@@ -21,20 +41,7 @@ class CountersBar(QFrame):
         layout.setContentsMargins(12, 2, 12, 2)
         layout.setSpacing(8)
         for name in CELLS:
-            cell = QFrame()
-            cell.setObjectName("counterCell")
-            cell.setProperty("counter", name)
-            column = QVBoxLayout(cell)
-            column.setContentsMargins(8, 0, 8, 0)
-            column.setSpacing(0)
-            value = QLabel("–")
-            value.setObjectName("counterValue")
-            caption = QLabel()
-            caption.setObjectName("counterCaption")
-            caption.setWordWrap(True)  # five English captions are wider than a portrait screen
-            for label in (value, caption):
-                label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-                column.addWidget(label)
+            cell, value, caption = counter_cell(name)
             self._values[name] = value
             self._captions[name] = caption
             layout.addWidget(cell, 1)
