@@ -115,3 +115,35 @@ def test_name_crop_that_shows_the_label_is_scored_with_it_and_returns_the_name_a
     reread_name(result, [_matrix(alphabet, steps)])
     assert result.fields["name"] == "邝文"
     assert result.confidence["name"] >= 0.8  # 邝 clearly beats 郎 once the label is accounted for
+
+
+def test_two_substitution_candidates_change_two_characters_from_the_top_alternatives() -> None:
+    options = [["库", "厍", "军"], ["宇", "字"], ["超", "起"]]
+    out = ctc.two_substitution_candidates("库宇超", options, 2)
+    assert "厍字超" in out and "厍宇起" in out and "库字起" in out
+    assert not any("军" in text for text in out)  # third alternative: beyond the two asked for
+    assert all(len(text) == 3 for text in out)
+
+
+def test_name_shape_evidence_overturns_a_look_alike_only_where_it_is_given() -> None:
+    alphabet = ["blank", "库", "厍", "宇", "字"]
+    # The recogniser prefers the common 库 over the rare 厍 by about 1.3 nats.
+    m = _matrix(alphabet, [{"库": 0.7, "厍": 0.19}, {"blank": 0.9}, {"宇": 0.97}])
+    seen: list[list[list[str]]] = []
+
+    def shapes_favour_she(options: list[list[str]]) -> list[dict[str, float]]:
+        seen.append(options)
+        return [{"库": 0.0, "厍": 3.0}, {"宇": 0.0, "字": -4.0}]
+
+    result = CardResult("front", {"name": "库宇"}, {"name": 0.8})
+    reread_name(result, [m], [shapes_favour_she])
+    assert result.fields["name"] == "厍宇"
+    assert result.confidence["name"] < LOW_CONFIDENCE  # overturning the recogniser is always confirmed
+    assert seen and seen[0][0][:2] == ["库", "厍"]  # the check sees the reading first, then the guesses
+    result = CardResult("front", {"name": "库宇"}, {"name": 0.8})
+    reread_name(result, [m], [lambda options: None])  # no verdict (a crop it cannot split): as read
+    assert result.fields["name"] == "库宇"
+    result = CardResult("front", {"name": "库宇"}, {"name": 0.8})
+    reread_name(result, [m], [lambda options: [{"库": 0.0, "厍": 0.5}, {"宇": 0.0}]])
+    assert result.fields["name"] == "库宇"  # weak shape evidence does not outweigh the recogniser
+    assert result.confidence["name"] < LOW_CONFIDENCE  # but leaves the call too close: highlighted

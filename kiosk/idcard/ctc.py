@@ -9,7 +9,7 @@ vocabulary (the 56 ethnicities) pick its member directly and lets near-miss alte
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -82,6 +82,17 @@ def one_substitution_candidates(text: str, options: list[list[str]]) -> set[str]
     return out
 
 
+def two_substitution_candidates(text: str, options: list[list[str]], alternatives: int) -> set[str]:
+    """Every string differing from ``text`` in two characters, each from its step's first ``alternatives``."""
+    out = set()
+    for i in range(len(options)):
+        for j in range(i + 1, len(options)):
+            for a in options[i][:alternatives]:
+                for b in options[j][:alternatives]:
+                    out.add(text[:i] + a + text[i + 1 : j] + b + text[j + 1 :])
+    return out
+
+
 @dataclass(frozen=True)
 class Choice:
     """The best candidate, its share of the probability among all candidates scored, and the runner-up."""
@@ -92,14 +103,19 @@ class Choice:
 
 
 def choose(
-    matrices: Sequence[CharMatrix], candidates: Iterable[str], prefixes: Sequence[str] | None = None
+    matrices: Sequence[CharMatrix],
+    candidates: Iterable[str],
+    prefixes: Sequence[str] | None = None,
+    evidence: Callable[[str], float] | None = None,
 ) -> Choice | None:
     """The candidate most likely under all ``matrices`` together (independent views of the same text: their
     log-likelihoods add); ``None`` when nothing is scorable. ``prefixes[i]`` is text that crop i shows in
-    front of the candidate (a label the crop could not avoid): it is scored with it, never returned."""
+    front of the candidate (a label the crop could not avoid): it is scored with it, never returned.
+    ``evidence`` adds other log-evidence for a candidate (its printed shape), in nats."""
     heads = list(prefixes) if prefixes is not None else [""] * len(matrices)
     scored = {
         text: sum(score(m, head + text) for m, head in zip(matrices, heads, strict=True))
+        + (evidence(text) if evidence is not None else 0.0)
         for text in set(candidates)
         if text
     }

@@ -9,6 +9,7 @@ date, sex) is still the card's own data, and it is flagged for the person to con
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import date
 
 from kiosk.idcard import ctc
@@ -23,6 +24,11 @@ FAILED_CONFIDENCE = 0.2
 # highlighted for the person to confirm (its confidence becomes that share, under LOW_CONFIDENCE).
 SURE_POSTERIOR = 0.9
 NAME_ALTERNATIVES = 3  # likeliest characters per step offered as single-character substitutes
+# With a shape check (devices/glyph_check.py) deeper guesses are worth scoring: the rare character a
+# mobile recogniser under-rates sits anywhere in its top twenty; pairs of changes come from the top three.
+SHAPE_ALTERNATIVES = 20
+# (per-character guesses, the reading's first) -> per character, nats of shape evidence for each guess
+ShapeCheck = Callable[[list[list[str]]], list[dict[str, float]] | None]
 NAME_LABEL = "姓名"
 
 # Characters the recogniser confuses with digits in the OCR-B number line.
@@ -124,25 +130,45 @@ def _name_text(text: str) -> str:
     return re.sub(r"[^\u3400-\u9fff\u00b7]", "", text)
 
 
-def reread_name(result: CardResult, matrices: list[ctc.CharMatrix]) -> None:
-    """The name from its value crop alone (no label to strip): the greedy reading and its single-character
-    alternatives compete by likelihood; a reading without a clear winner is highlighted for review."""
+def reread_name(
+    result: CardResult, matrices: list[ctc.CharMatrix], shape_checks: Sequence[ShapeCheck | None] = ()
+) -> None:
+    """The name from its value crop alone (no label to strip): the greedy reading and its alternatives
+    compete by likelihood, plus, where ``shape_checks[i]`` judges crop i, the evidence of their printed
+    shapes; a reading without a clear winner is highlighted for review."""
     candidates = set()
     if result.fields.get("name"):
         candidates.add(result.fields["name"])
     labels = []
-    for matrix in matrices:
-        text, options = ctc.greedy(matrix, NAME_ALTERNATIVES)
+    shapes: list[list[dict[str, float]]] = []
+    for matrix, check in zip(matrices, [*shape_checks, *[None] * len(matrices)], strict=False):
+        text, options = ctc.greedy(matrix, SHAPE_ALTERNATIVES)
         # A crop that starts too far left shows the label 姓名 before the name: score it as such, and
         # offer only what follows it (the label is no part of anyone's name).
         label = NAME_LABEL if text.startswith(NAME_LABEL) and len(text) > len(NAME_LABEL) + 1 else ""
         labels.append(label)
+        shape = check(options) if check is not None and not label else None
+        if shape is None:
+            options = [opts[:NAME_ALTERNATIVES] for opts in options]
+        else:
+            shapes.append(shape)
+            candidates |= ctc.two_substitution_candidates(text, options, NAME_ALTERNATIVES)
         candidates |= {c[len(label) :] for c in ctc.one_substitution_candidates(text, options)}
-    choice = ctc.choose(matrices, {_name_text(c) for c in candidates}, labels)
+
+    def shape_evidence(name: str) -> float:
+        # Judged per character, so only for readings of the length the crop was cut into.
+        return sum(sum(s[i].get(ch, 0.0) for i, ch in enumerate(name)) for s in shapes if len(s) == len(name))
+
+    names = {_name_text(c) for c in candidates}
+    choice = ctc.choose(matrices, names, labels, shape_evidence)
     if choice is None:
         return
     result.fields["name"] = choice.text
     result.confidence["name"] = _share_confidence(choice.posterior)
+    if shapes and (unaided := ctc.choose(matrices, names, labels)) and unaided.text != choice.text:
+        # The shapes overturned the recogniser: usually a rare character rescued, sometimes a look-alike
+        # taken for it; either way the person confirms it.
+        _lower(result, "name", CORRECTED_CONFIDENCE)
 
 
 def _edit_distance(a: str, b: str) -> int:
