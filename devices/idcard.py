@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 import time
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 
 from devices.card_finder import RECT_H, RECT_W, CardLocation, find_card, rectify
 from devices.card_quality import BLUR_WARN_BELOW, INCOMPLETE_FILL, has_glare, is_photocopy, sharpness
+from devices.glyph_check import GlyphChecker
 from devices.image_file import UnreadableImage, read_image
 from devices.ocr import CharScoringEngine, OcrEngine, TextLine
 from kiosk.idcard.model import CardResult
@@ -52,9 +54,12 @@ def to_card_lines(lines: list[TextLine]) -> list[Line]:
 class IdCardRecogniser:
     """Reads ID cards with ``engine``; ``today`` decides expiry (tests and benchmarks pin it)."""
 
-    def __init__(self, engine: OcrEngine, today: date | None = None) -> None:
+    def __init__(
+        self, engine: OcrEngine, today: date | None = None, glyphs: GlyphChecker | None = None
+    ) -> None:
         self.engine = engine
         self.today = today
+        self.glyphs = glyphs or GlyphChecker()
 
     def _ocr_card(self, card: np.ndarray, side: str) -> tuple[str, list[Line], np.ndarray]:
         """(side, lines, card) trying the card as found, then turned 180° if its text makes no sense."""
@@ -86,7 +91,7 @@ class IdCardRecogniser:
         chosen, lines, card = self._ocr_card(card, side)
         result = parse_front(lines) if chosen == "front" else parse_back(lines)
         if chosen == "front" and isinstance(self.engine, CharScoringEngine):
-            self._reread_front(card, lines, result, self.engine)
+            self._reread_front(card, lines, result, self.engine, self.glyphs)
         today = self.today or date.today()
         if chosen == "front":
             check_front(result)
@@ -111,14 +116,19 @@ class IdCardRecogniser:
 
     @staticmethod
     def _reread_front(
-        card: np.ndarray, lines: list[Line], result: CardResult, engine: CharScoringEngine
+        card: np.ndarray,
+        lines: list[Line],
+        result: CardResult,
+        engine: CharScoringEngine,
+        glyphs: GlyphChecker,
     ) -> None:
         """Name and ethnicity again, each from a crop of its value alone scored against the recogniser's
-        character probabilities (kiosk.idcard.rules.reread_*): labels cannot leak into the value, and the
-        ethnicity is chosen among the 56 names rather than spelled out."""
+        character probabilities (kiosk.idcard.rules.reread_*): labels cannot leak into the value, the
+        name's candidates are also judged by their printed shapes, and the ethnicity is chosen among the 56
+        names rather than spelled out."""
         name = name_value_crop(card, lines)
         if name is not None:
-            reread_name(result, engine.char_matrices([name]))
+            reread_name(result, engine.char_matrices([name]), [partial(glyphs.evidence, name)])
         left = _label_column(lines)
         x0, x1 = ETHNICITY_VALUE_DX
         ethnicity = _value_crop(card, lines, SEX_ROW, left + x0, min(left + x1, PORTRAIT_BOX[0]))
