@@ -9,7 +9,9 @@ with ``--model`` (ONNX file and its character list, one character per line, e.g.
 prints per recogniser the greedy exact-match rate, split by names with and without the generator's rare
 characters; for the misses, how often the right character was among the top 5 at the step read wrong and
 the log-likelihood gap to the reading; and the rate when the shipped recogniser's likelihoods and another's
-are summed (a two-model ensemble).
+are summed (a two-model ensemble). For the shipped recogniser it also reports the kiosk's own name re-read
+(kiosk.idcard.rules.reread_name) without and with the shape check (devices/glyph_check.py) on the same
+crops: exact rate, names the check broke (read right, changed to wrong) and wrong names not highlighted.
 Results: stdout and bench/out/name_recognisers_seed<N>.json.
 """
 
@@ -19,6 +21,7 @@ import argparse
 import json
 import math
 import statistics
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +29,12 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 
+from devices.glyph_check import GlyphChecker
 from devices.idcard import IdCardRecogniser, name_value_crop, to_card_lines
 from devices.ocr import RapidOcrEngine
 from kiosk.idcard import ctc
+from kiosk.idcard.model import LOW_CONFIDENCE, CardResult
+from kiosk.idcard.rules import reread_name
 from tools.idcard_synth import RARE_GIVEN, RARE_SURNAMES, REFERENCE_DATE, make_sample
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
@@ -80,6 +86,7 @@ def _miss_detail(matrix: ctc.CharMatrix, truth: str, read: str) -> dict[str, Any
 def run(seed: int, n_front: int, extra: dict[str, OnnxRecogniser]) -> dict[str, Any]:
     engine = RapidOcrEngine()
     reader = IdCardRecogniser(engine, today=REFERENCE_DATE)
+    glyphs = GlyphChecker()
     models: dict[str, Any] = {SHIPPED: engine, **extra}
     rare = set(RARE_SURNAMES + RARE_GIVEN)
     rows: list[dict[str, Any]] = []
@@ -103,9 +110,15 @@ def run(seed: int, n_front: int, extra: dict[str, OnnxRecogniser]) -> dict[str, 
                     candidates |= ctc.one_substitution_candidates(text, options)
                 choice = ctc.choose(both, candidates)
                 pairs[name] = choice.text if choice else None
+        rereads = {}
+        for label, checks in (("reread", []), ("reread + shape check", [partial(glyphs.evidence, crop)])):
+            result = CardResult("front", {"name": reads[SHIPPED]}, {"name": 1.0})
+            reread_name(result, [shipped], checks)
+            rereads[label] = (result.fields["name"], result.confidence["name"] < LOW_CONFIDENCE)
         rows.append(
             {
                 "truth": truth,
+                "rereads": rereads,
                 "rare": bool(rare & set(truth)),
                 "reads": reads,
                 "with_shipped": pairs,
@@ -132,6 +145,16 @@ def run(seed: int, n_front: int, extra: dict[str, OnnxRecogniser]) -> dict[str, 
             else None,
             "miss_examples": [f"{m['truth']}→{m['read']}" for m in misses[:12]],
         }
+    report["shipped_rereads"] = {
+        label: {
+            "exact": sum(r["rereads"][label][0] == r["truth"] for r in rows) / len(rows),
+            "broken": sum(r["reads"][SHIPPED] == r["truth"] != r["rereads"][label][0] for r in rows),
+            "wrong_not_highlighted": sum(
+                r["rereads"][label][0] != r["truth"] and not r["rereads"][label][1] for r in rows
+            ),
+        }
+        for label in rows[0]["rereads"]
+    }
     report["summed_with_shipped_exact"] = {
         name: sum(r["with_shipped"][name] == r["truth"] for r in rows) / len(rows) for name in extra
     }
@@ -170,6 +193,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{'-' if top is None else f'{top:.0%}'}, median gap {data['median_gap_nats']} nats"
         )
         print(f"    {' '.join(data['miss_examples'])}")
+    for label, data in report["shipped_rereads"].items():
+        print(
+            f"  {SHIPPED}, {label}: exact {data['exact']:.1%}; broke {data['broken']} read right; "
+            f"{data['wrong_not_highlighted']} wrong names not highlighted"
+        )
     for name, rate in report["summed_with_shipped_exact"].items():
         print(f"  shipped + {name}, likelihoods summed: exact {rate:.1%}")
     return 0
