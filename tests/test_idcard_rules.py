@@ -331,6 +331,15 @@ def test_masked_json_hides_the_number() -> None:
     assert list(shown["fields"]) == ["name", "sex", "ethnicity", "birth_date", "address", "id_number"]
 
 
+def test_address_cut_short_at_its_house_number_is_flagged_not_completed() -> None:
+    for damaged in ("广东省深圳市南山区学府路614", "广东省深圳市南山区学府路9C号"):
+        result = check_front(_front(address=damaged))
+        assert result.fields["address"] == damaged  # the missing 号 or digit is not invented
+        assert "address" in result.low_confidence_fields()
+    whole = check_front(_front(address="广东省深圳市南山区学府路614号"))
+    assert "address" not in whole.low_confidence_fields()
+
+
 def test_superscript_digit_in_address_is_mapped_and_flagged() -> None:
     result = check_front(_front(address="广东省深圳市南山区学府路1号4单元²03室"))
     assert result.fields["address"] == "广东省深圳市南山区学府路1号4单元203室"

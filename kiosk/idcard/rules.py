@@ -20,6 +20,7 @@ from kiosk.idnumber import IdNumberError, check_digit, parse_id_number
 CORRECTED_CONFIDENCE = 0.6  # below LOW_CONFIDENCE: a corrected field is always shown for confirmation
 DERIVED_CONFIDENCE = 0.75
 FAILED_CONFIDENCE = 0.2
+DOUBTFUL_CONFIDENCE = 0.5  # left as read, but the text looks damaged: shown for confirmation
 # Share of the probability the chosen reading must hold among the candidates scored; below it the field is
 # highlighted for the person to confirm (its confidence becomes that share, under LOW_CONFIDENCE).
 SURE_POSTERIOR = 0.9
@@ -281,7 +282,7 @@ def _check_region(result: CardResult, prefix: str) -> None:
 def repair_address_digits(result: CardResult) -> None:
     """A Latin letter or symbol between two digits of a Chinese address (7€0号, 9C8号), or a superscript
     digit, is a misread digit: mapped through the look-alike table when it has a digit look-alike, and
-    flagged either way."""
+    flagged either way. An address that looks cut short or garbled at its house number is flagged."""
     address = result.fields.get("address", "")
     fixed = re.sub(
         r"(?<=\d)[^\d\u3400-\u9fff](?=\d)",
@@ -295,6 +296,11 @@ def repair_address_digits(result: CardResult) -> None:
     if re.search(r"\d[^\d\u3400-\u9fff]\d", fixed):
         result.warn("low_confidence")
         _lower(result, "address", FAILED_CONFIDENCE)
+    # A house number is followed by 号, 室, 组…: an address that stops at a digit has most likely lost its
+    # last character, and a Latin letter before 号 (9C号) is most likely a blurred digit. Nothing on the
+    # card says which, so nothing is changed; the person confirms.
+    elif re.search(r"\d$|\d[A-Za-z]号", fixed):
+        _lower(result, "address", DOUBTFUL_CONFIDENCE)
 
 
 def _add_years(day: date, years: int) -> date:
