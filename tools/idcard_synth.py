@@ -28,6 +28,8 @@ from kiosk.idnumber import check_digit
 from kiosk.paths import ASSETS_DIR, FONT_PATH
 
 CARD_W, CARD_H = 856, 540  # 10 px per mm of the 85.6 × 54 mm card
+PORTRAIT_X = 560  # left edge of the photo on the front, card px
+ADDRESS_GAP = 12  # clear space between the end of an address line and the photo
 SCALE = 2  # rendered at 20 px/mm so the photo warp downsamples, as a camera's optics would
 REFERENCE_DATE = date(2026, 1, 1)  # synthetic cards are valid on this day; benchmarks pass it as "today"
 
@@ -244,10 +246,11 @@ def _draw_text(
     return x
 
 
-def _wrap(text: str, px: int, width: float) -> list[str]:
+def _wrap(text: str, px: int, width: float, spacing: float = 0.0) -> list[str]:
+    """``text`` in lines that end, as ``_draw_text`` lays them out, within ``width`` card px."""
     lines, current, used = [], "", 0.0
     for ch in text:
-        w = _font("latin" if ch.isascii() else "cjk", px).getlength(ch) / SCALE
+        w = _font("latin" if ch.isascii() else "cjk", px).getlength(ch) / SCALE + spacing
         if used + w > width and current:
             lines.append(current)
             current, used = "", 0.0
@@ -315,13 +318,16 @@ def render_front(identity: Identity, rng: np.random.Generator) -> np.ndarray:
     x = _draw_text(d, (x, y0 + 138), f"{born.day}", 28, INK) + 10
     _draw_text(d, (x, y0 + 140), "日", 25, LABEL_BLUE)
     _draw_text(d, (x0, y0 + 208), "住  址", 25, LABEL_BLUE)
-    for i, line in enumerate(_wrap(identity.address, 28, 400)[:4]):
-        _draw_text(d, (x0 + 100, y0 + 206 + i * 42), line, 28, INK, spacing=0.5)
+    # The address column stops short of the photo, as printed cards do; text under the photo would be a
+    # character no reader could see but the truth still expects.
+    address_x = x0 + 100
+    for i, line in enumerate(_wrap(identity.address, 28, PORTRAIT_X - ADDRESS_GAP - address_x, 0.5)[:4]):
+        _draw_text(d, (address_x, y0 + 206 + i * 42), line, 28, INK, spacing=0.5)
     _draw_text(d, (x0, y0 + 398), "公民身份号码", 25, LABEL_BLUE)
     ocrb = _font("ocrb", 36)
     d.text((_s(x0 + 215), _s(y0 + 384)), identity.id_number, font=ocrb, fill=INK)
     portrait = _portrait(rng, (_s(250), _s(310)))
-    img.paste(portrait, (_s(560), _s(60)))
+    img.paste(portrait, (_s(PORTRAIT_X), _s(60)))
     return cv2.cvtColor(np.array(img), cv2.COLOR_RGB2BGR)
 
 
