@@ -331,13 +331,21 @@ def test_masked_json_hides_the_number() -> None:
     assert list(shown["fields"]) == ["name", "sex", "ethnicity", "birth_date", "address", "id_number"]
 
 
-def test_address_cut_short_at_its_house_number_is_flagged_not_completed() -> None:
-    for damaged in ("广东省深圳市南山区学府路614", "广东省深圳市南山区学府路9C号"):
+def test_damaged_house_number_is_flagged_not_completed() -> None:
+    for damaged in (
+        "广东省深圳市南山区学府路614",
+        "广东省深圳市南山区学府路9C号",
+        "广东省深圳市南山区幸福村11169号",
+    ):
         result = check_front(_front(address=damaged))
-        assert result.fields["address"] == damaged  # the missing 号 or digit is not invented
+        assert result.fields["address"] == damaged  # the missing 号, digit or 组 is not invented
         assert "address" in result.low_confidence_fields()
-    whole = check_front(_front(address="广东省深圳市南山区学府路614号"))
-    assert "address" not in whole.low_confidence_fields()
+    for whole in (
+        "广东省深圳市南山区学府路614号",
+        "广东省深圳市南山区幸福村11组169号",
+        "广东省深圳市南山区学府路1号3单元2804室",
+    ):
+        assert "address" not in check_front(_front(address=whole)).low_confidence_fields()
 
 
 def test_superscript_digit_in_address_is_mapped_and_flagged() -> None:

@@ -297,9 +297,11 @@ def repair_address_digits(result: CardResult) -> None:
         result.warn("low_confidence")
         _lower(result, "address", FAILED_CONFIDENCE)
     # A house number is followed by 号, 室, 组…: an address that stops at a digit has most likely lost its
-    # last character, and a Latin letter before 号 (9C号) is most likely a blurred digit. Nothing on the
-    # card says which, so nothing is changed; the person confirms.
-    elif re.search(r"\d$|\d[A-Za-z]号", fixed):
+    # last character, a Latin letter before 号 (9C号) is most likely a blurred digit, and five digits in a
+    # row are two numbers whose 组/栋 between them was lost (11组169号 read 11169号): house, building and
+    # flat numbers have at most four. Nothing on the card says which, so nothing is changed; the person
+    # confirms.
+    elif re.search(r"\d$|\d[A-Za-z]号|\d{5}", fixed):
         _lower(result, "address", DOUBTFUL_CONFIDENCE)
 
 
