@@ -125,7 +125,7 @@ class IdCardRecogniser:
         """Name and ethnicity again, each from a crop of its value alone scored against the recogniser's
         character probabilities (kiosk.idcard.rules.reread_*): labels cannot leak into the value, the
         name's candidates are also judged by their printed shapes, and the ethnicity is chosen among the 56
-        names rather than spelled out."""
+        names rather than spelled out (its shapes only decide whether it is highlighted)."""
         name = name_value_crop(card, lines)
         if name is not None:
             reread_name(result, engine.char_matrices([name]), [partial(glyphs.evidence, name)])
@@ -133,7 +133,7 @@ class IdCardRecogniser:
         x0, x1 = ETHNICITY_VALUE_DX
         ethnicity = _value_crop(card, lines, SEX_ROW, left + x0, min(left + x1, PORTRAIT_BOX[0]))
         if ethnicity is not None:
-            reread_ethnicity(result, engine.char_matrices([ethnicity]))
+            reread_ethnicity(result, engine.char_matrices([ethnicity]), partial(glyphs.evidence, ethnicity))
 
     def analyse(self, frame: np.ndarray, side: str = "auto") -> FrameReading:
         """One live frame: where the card is and, when it is fit to read, what it says."""

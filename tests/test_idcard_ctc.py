@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from kiosk.idcard import ctc
+from kiosk.idcard import ctc, rules
 from kiosk.idcard.data import ETHNICITIES
 from kiosk.idcard.model import LOW_CONFIDENCE, CardResult
 from kiosk.idcard.rules import reread_ethnicity, reread_name
@@ -92,6 +92,43 @@ def test_unclear_ethnicity_is_highlighted() -> None:
     reread_ethnicity(result, [m])
     assert result.fields["ethnicity"] in ("土", "土家")
     assert result.confidence["ethnicity"] < LOW_CONFIDENCE
+
+
+def test_ethnicity_read_as_no_name_at_all_is_highlighted_when_another_shape_fits() -> None:
+    alphabet = [*_ethnicity_alphabet(), "#"]
+    # A blurred 彝 is a blob: the recogniser reads "#", and among the 56 the simple 白 contradicts it least.
+    m = _matrix(alphabet, [{"blank": 0.9}, {"#": 0.6, "白": 0.39}, {"blank": 0.95}])
+    asked: list[list[list[str]]] = []
+
+    def shapes(fit_of_yi: float) -> rules.ShapeCheck:
+        def check(options: list[list[str]]) -> list[dict[str, float]]:
+            asked.append(options)
+            return [{ch: (fit_of_yi if ch == "彝" else 0.0) for ch in options[0]}]
+
+        return check
+
+    result = CardResult("front", {"ethnicity": "#"}, {"ethnicity": 0.9})
+    reread_ethnicity(result, [m], shapes(rules.ETHNICITY_SHAPE_MARGIN + 3))
+    assert result.fields["ethnicity"] == "白"  # left as chosen: the shapes only call for a look
+    assert result.confidence["ethnicity"] < LOW_CONFIDENCE
+    # Only single-character names compete with 白, and the chosen one is the reading the shapes are
+    # measured against.
+    assert asked[-1][0][0] == "白" and "彝" in asked[-1][0] and "蒙" not in asked[-1][0]
+    faint = CardResult("front", {"ethnicity": "#"}, {"ethnicity": 0.9})
+    reread_ethnicity(faint, [m], shapes(rules.ETHNICITY_SHAPE_MARGIN - 3))
+    assert faint.fields["ethnicity"] == "白" and faint.confidence["ethnicity"] >= LOW_CONFIDENCE
+
+
+def test_ethnicity_read_as_itself_is_not_shape_checked() -> None:
+    alphabet = _ethnicity_alphabet()
+    m = _matrix(alphabet, [{"blank": 0.9}, {"回": 0.95}, {"blank": 0.95}])
+
+    def must_not_run(options: list[list[str]]) -> list[dict[str, float]]:
+        raise AssertionError("the shape check is for readings that are no ethnicity")
+
+    result = CardResult("front", {"ethnicity": "回"}, {"ethnicity": 0.9})
+    reread_ethnicity(result, [m], must_not_run)
+    assert result.fields["ethnicity"] == "回" and result.confidence["ethnicity"] >= LOW_CONFIDENCE
 
 
 def test_name_reread_drops_a_leaked_label_and_flags_a_close_call() -> None:

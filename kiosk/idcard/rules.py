@@ -31,6 +31,10 @@ SHAPE_ALTERNATIVES = 20
 # (per-character guesses, the reading's first) -> per character, nats of shape evidence for each guess
 ShapeCheck = Callable[[list[list[str]]], list[dict[str, float]] | None]
 NAME_LABEL = "姓名"
+# Nats by which another ethnicity's printed shape must fit the crop better than the chosen one's to get the
+# field highlighted. On the synthetic hard sets a misread 白 for 彝 scores 10–11; a right but unsure choice
+# (the crop also showing the label) 4.9 (chosen on seeds 7 and 2024, see docs/benchmarks.md).
+ETHNICITY_SHAPE_MARGIN = 8.0
 
 # Characters the recogniser confuses with digits in the OCR-B number line.
 _TO_DIGIT = str.maketrans(
@@ -117,14 +121,35 @@ def _share_confidence(posterior: float) -> float:
     return posterior if posterior >= SURE_POSTERIOR else min(posterior, CORRECTED_CONFIDENCE)
 
 
-def reread_ethnicity(result: CardResult, matrices: list[ctc.CharMatrix]) -> None:
+def reread_ethnicity(
+    result: CardResult, matrices: list[ctc.CharMatrix], shape_check: ShapeCheck | None = None
+) -> None:
     """The ethnicity as the one of the 56 names the recogniser's probabilities on the value crop favour:
-    the card can print nothing else, so a one-character slip (彝 read as 舞) cannot survive as text."""
+    the card can print nothing else, so a one-character slip (彝 read as 舞) cannot survive as text.
+
+    When the recogniser read something that is no ethnicity at all (a blurred 彝 comes back as # or 0),
+    the 56 names are only ranked by how little each contradicts it, and a simple one (白) can win. Then
+    ``shape_check`` (on the same crop) compares the printed shapes of the names of that length; a name
+    whose shape fits the ink clearly better than the chosen one's gets the field highlighted. The choice
+    itself is not changed: shapes of one blurred character are too weak to overrule the recogniser."""
     choice = ctc.choose(matrices, ETHNICITIES)
     if choice is None:
         return
     result.fields["ethnicity"] = choice.text
     result.confidence["ethnicity"] = _share_confidence(choice.posterior)
+    if shape_check is None or all(ctc.greedy(m)[0] == choice.text for m in matrices):
+        return
+    rivals = [name for name in ETHNICITIES if len(name) == len(choice.text) and name != choice.text]
+    options = [[ch, *dict.fromkeys(name[i] for name in rivals)] for i, ch in enumerate(choice.text)]
+    evidence = shape_check(options)
+    if evidence is None:
+        return
+    fits = {
+        name: sum(cell.get(ch, float("-inf")) for cell, ch in zip(evidence, name, strict=True))
+        for name in rivals
+    }
+    if max(fits.values(), default=float("-inf")) > ETHNICITY_SHAPE_MARGIN:
+        _lower(result, "ethnicity", DOUBTFUL_CONFIDENCE)
 
 
 def _name_text(text: str) -> str:
