@@ -242,6 +242,20 @@ def test_parse_front_by_layout() -> None:
     assert result.confidence["id_number"] == pytest.approx(0.97)
 
 
+def test_text_beside_the_card_is_not_read_into_its_fields() -> None:
+    # The card finder took in a note lying next to the card, and the rectification is slanted: the labels
+    # start at x 0.07 at the top and 0.15 at the bottom, the note's lines end before them.
+    slant = [
+        Line(ln.text, ln.x0 + 0.1 * ln.y0, ln.y0, ln.x1 + 0.1 * ln.y0, ln.y1, ln.confidence)
+        for ln in FRONT_LINES
+    ]
+    note = [_line(text, 0.0, y, 0.09) for text, y in (("psum", 0.46), ("Lorem ips", 0.55), ("0123", 0.81))]
+    result = parse_front(slant + note)
+    assert result.fields["address"] == "新疆维吾尔自治区乌鲁木齐市天山区解放路88号"
+    assert result.fields["id_number"] == GOOD_ID
+    assert result.fields == parse_front(slant).fields
+
+
 def test_misread_authority_label_is_stripped() -> None:
     for label in ("服发机关", "警发机关"):  # 签 read as a look-alike
         lines = [

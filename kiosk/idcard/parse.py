@@ -11,11 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import numpy as np
+
 from kiosk.idcard.model import CardResult
 from kiosk.idcard.rules import normalise_id_text
 
 FRONT_KEYWORDS = ("姓名", "性别", "民族", "出生", "住址", "公民身份号码")
 BACK_KEYWORDS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")
+# How the front's labels begin (two characters each, so a value that happens to start with 出 or 名 is not
+# taken for one); they share one column at the card's left.
+FRONT_LABEL_STARTS = r"^(姓名|性别|出生|住址|公民身份)"
 PORTRAIT_LEFT = 0.62  # the portrait occupies the right third of the front; no field text starts there
 
 
@@ -109,11 +114,24 @@ def _id_row(rows: list[Row]) -> Row | None:
     return max(candidates, key=lambda r: len(normalise_id_text(r.text)), default=None)
 
 
+def _left_of_labels(lines: list[Line], labels: str) -> list[Line]:
+    """The lines that end before the column the card's labels start in (fitted through the label lines,
+    so a slanted rectification is followed). Every value is printed right of its label, so such text is
+    beside the card: a note or page the card finder took in with it (Lorem ipsum left of 住址)."""
+    starts = [(ln.cy, ln.x0) for ln in lines if re.match(labels, ln.text.replace(" ", ""))]
+    if not starts:
+        return []
+    ys, xs = (np.array(v) for v in zip(*starts, strict=True))
+    slope, column = np.polyfit(ys, xs, 1) if np.ptp(ys) > 0.2 else (0.0, float(np.median(xs)))
+    return [ln for ln in lines if ln.x1 < column + slope * ln.cy]
+
+
 def parse_front(lines: list[Line]) -> CardResult:
     result = CardResult(side="front")
     f, conf = result.fields, result.confidence
+    beside = _left_of_labels(lines, FRONT_LABEL_STARTS)
     # Text starting inside the portrait is the photo's noise, not a field.
-    rows = group_rows([ln for ln in lines if ln.x0 < PORTRAIT_LEFT or ln.cy > 0.75])
+    rows = group_rows([ln for ln in lines if (ln.x0 < PORTRAIT_LEFT or ln.cy > 0.75) and ln not in beside])
     id_row = _id_row(rows)
     if id_row is not None:
         number_lines = [ln for ln in id_row.lines if len(normalise_id_text(ln.text)) >= 4]
