@@ -167,7 +167,8 @@ def reread_name(
         candidates.add(result.fields["name"])
     labels = []
     shapes: list[list[dict[str, float]]] = []
-    for matrix, check in zip(matrices, [*shape_checks, *[None] * len(matrices)], strict=False):
+    checks = [*shape_checks, *[None] * (len(matrices) - len(shape_checks))]  # crops past the list: none
+    for matrix, check in zip(matrices, checks, strict=True):
         text, options = ctc.greedy(matrix, SHAPE_ALTERNATIVES)
         # A crop that starts too far left shows the label 姓名 before the name: score it as such, and
         # offer only what follows it (the label is no part of anyone's name).
