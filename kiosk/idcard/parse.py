@@ -114,24 +114,23 @@ def _id_row(rows: list[Row]) -> Row | None:
     return max(candidates, key=lambda r: len(normalise_id_text(r.text)), default=None)
 
 
-def _left_of_labels(lines: list[Line], labels: str) -> list[Line]:
-    """The lines that end before the column the card's labels start in (fitted through the label lines,
-    so a slanted rectification is followed). Every value is printed right of its label, so such text is
-    beside the card: a note or page the card finder took in with it (Lorem ipsum left of 住址)."""
-    starts = [(ln.cy, ln.x0) for ln in lines if re.match(labels, ln.text.replace(" ", ""))]
+def _on_card(lines: list[Line]) -> list[Line]:
+    """``lines`` without those that end before the column the front's labels start in (fitted through the
+    label lines, so a slanted rectification is followed). Every value is printed right of its label, so
+    such text is beside the card: a note the card finder took in with it (Lorem ipsum left of 住址)."""
+    starts = [(ln.cy, ln.x0) for ln in lines if re.match(FRONT_LABEL_STARTS, ln.text.replace(" ", ""))]
     if not starts:
-        return []
+        return lines
     ys, xs = (np.array(v) for v in zip(*starts, strict=True))
     slope, column = np.polyfit(ys, xs, 1) if np.ptp(ys) > 0.2 else (0.0, float(np.median(xs)))
-    return [ln for ln in lines if ln.x1 < column + slope * ln.cy]
+    return [ln for ln in lines if ln.x1 >= column + slope * ln.cy]
 
 
 def parse_front(lines: list[Line]) -> CardResult:
     result = CardResult(side="front")
     f, conf = result.fields, result.confidence
-    beside = _left_of_labels(lines, FRONT_LABEL_STARTS)
     # Text starting inside the portrait is the photo's noise, not a field.
-    rows = group_rows([ln for ln in lines if (ln.x0 < PORTRAIT_LEFT or ln.cy > 0.75) and ln not in beside])
+    rows = group_rows([ln for ln in _on_card(lines) if ln.x0 < PORTRAIT_LEFT or ln.cy > 0.75])
     id_row = _id_row(rows)
     if id_row is not None:
         number_lines = [ln for ln in id_row.lines if len(normalise_id_text(ln.text)) >= 4]
