@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QFormLayout, QLabel
 
 from devices.camera import NoCameraFound, desk_background
 from devices.ocr import BackgroundLoader, OcrUnavailable, RapidOcrEngine, TextLine
@@ -153,6 +153,30 @@ def test_generated_card_frames_fill_the_form_step(make_window: Any, qtbot: Any, 
     assert screen.result is None and not screen.active
     assert screen.portrait_label.pixmap().isNull() and screen.fields_form.rowCount() == 0
     assert not any(sample.truth["name"] in text for text in _label_texts(screen))
+
+
+def test_the_fields_to_check_are_marked_on_the_read_card(
+    make_window: Any, qtbot: Any, ocr_loader: Any
+) -> None:
+    sample = make_sample(7, "front", "hard", 6)  # 彝 blurred to a blob: read as 白 and highlighted
+    camera = DeskCamera()
+    window = make_window(camera_factory=lambda: camera, screen="home", ocr_loader_factory=lambda: ocr_loader)
+    qtbot.waitUntil(lambda: window.ocr_models.loader is not None, timeout=3000)
+    screen = open_id_step(window).camera
+    captured: list[tuple[Any, list[str]]] = []
+    screen.captured.connect(lambda result, to_check: captured.append((result, to_check)))
+    camera.place([sample.image])
+    qtbot.waitUntil(lambda: bool(captured), timeout=20000)
+    _, to_check = captured[0]
+    assert to_check  # this card has something to check
+    marked = {}
+    for row in range(screen.fields_form.rowCount()):
+        caption = screen.fields_form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget()
+        value = screen.fields_form.itemAt(row, QFormLayout.ItemRole.FieldRole).widget()
+        marked[caption.text()] = value.property("check") == "true"
+    captions = {translate(f"idcard.field.{name}", "zh-CN"): name for name in sample.truth}
+    assert {captions[c] for c, on in marked.items() if on} == set(to_check)
+    assert screen.check_label.text() == translate("idcapture.to_check", "zh-CN", n=len(to_check))
 
 
 def test_idle_reset_stops_a_capture_and_clears_the_preview(

@@ -325,19 +325,23 @@ class IdCaptureScreen(QWidget):
     def _fill_result(self, result: CardResult) -> None:
         while self.fields_form.rowCount():
             self.fields_form.removeRow(0)
+        doubtful = result.low_confidence_fields()
         for name, value in result.to_json(mask=True)["fields"].items():
             caption = QLabel(translate(f"idcard.field.{name}", self.language))
             caption.setObjectName("resultCaption")
             shown = QLabel(value)
             shown.setObjectName("resultValue")
             shown.setWordWrap(True)
+            # The count below says how many to check; the mark says which (colour and underline, so it
+            # does not rest on colour alone).
+            set_style_state(shown, "check", "true" if name in doubtful else "false")
             self.fields_form.addRow(caption, shown)
         if result.portrait_image is not None:
             pixmap = _portrait_pixmap(result.portrait_image)
             self.portrait_label.setPixmap(
                 pixmap.scaledToHeight(PORTRAIT_HEIGHT, Qt.TransformationMode.SmoothTransformation)
             )
-        to_check = len(result.low_confidence_fields())
+        to_check = len(doubtful)
         self.check_label.setText(
             translate("idcapture.to_check", self.language, n=to_check) if to_check else ""
         )
