@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import replace
 
-from tools.idcard_synth import ADDRESS_GAP, ETHNICITIES, PORTRAIT_X, SCALE, random_identity, render_front
+import cv2
+import numpy as np
+import pytest
+
+from devices.idcard import IdCardRecogniser
+from kiosk.idcard.model import BACK_FIELDS, CardResult
+from kiosk.idcard.rules import check_back
+from tools.idcard_synth import (
+    ADDRESS_GAP,
+    ETHNICITIES,
+    LAYOUTS,
+    PATTERNS,
+    PORTRAIT_X,
+    REFERENCE_DATE,
+    SCALE,
+    TYPEFACES,
+    CardStyle,
+    Identity,
+    Layout,
+    Stock,
+    _guilloche,
+    _wrap,
+    has_glyph,
+    make_sample,
+    missing_typefaces,
+    random_identity,
+    render_front,
+)
 
 
 def test_address_lines_stop_short_of_the_portrait() -> None:
@@ -19,3 +46,129 @@ def test_address_lines_stop_short_of_the_portrait() -> None:
         card = render_front(identity, rng)
         darkest = int(card[address_rows, strip_x].min())
         assert darkest > 120, f"ink next to the photo on card {index}: {identity.address}"
+
+
+def _need(*keys: str) -> None:
+    """Skip, naming the Debian package, when a typeface the test prints in is not installed."""
+    missing = missing_typefaces(keys)
+    if missing:
+        packages = ", ".join(sorted({f.package for f in missing}))
+        pytest.skip(
+            f"typeface not installed: {', '.join(f.key for f in missing)} (bash .ci/fonts.sh: {packages})"
+        )
+
+
+def _front(face: str, layout: str = "standard", index: int = 3) -> tuple[np.ndarray, Identity]:
+    rng = np.random.default_rng([8, index])
+    identity = random_identity(rng, ethnicity=ETHNICITIES[index])
+    style = CardStyle(face=face, layout=LAYOUTS[layout], stock=Stock(pattern="waves"))
+    return render_front(identity, np.random.default_rng(1), style), identity
+
+
+def _name_row(card: np.ndarray) -> np.ndarray:
+    return card[30 * SCALE : 110 * SCALE, 150 * SCALE : PORTRAIT_X * SCALE].astype(np.float32)
+
+
+@pytest.mark.parametrize("face", sorted(TYPEFACES))
+def test_each_typeface_prints_the_card_in_itself(face: str) -> None:
+    # Each face must really be used for the values (not silently fall back to another font), and must
+    # draw every character of the name itself: a box instead of a glyph would be a card no one can read.
+    _need(face)
+    card, identity = _front(face)
+    assert all(has_glyph(face, ch) for ch in identity.name + identity.address if not ch.isascii())
+    for other in sorted(TYPEFACES):
+        if other != face and not missing_typefaces([other]):
+            difference = np.abs(_name_row(card) - _name_row(_front(other)[0])).mean()
+            assert difference > 2.0, f"{face} and {other} print the name alike"
+
+
+def test_missing_glyph_falls_back_to_a_face_that_has_it() -> None:
+    _need("wqy-microhei")
+    assert not has_glyph("wqy-microhei", "䶮")  # a rare name character Micro Hei lacks
+    assert has_glyph("droid", "䶮")
+    rng = np.random.default_rng([8, 1])
+    identity = replace(random_identity(rng, ethnicity="汉"), name="王䶮")
+    card = render_front(identity, np.random.default_rng(1), CardStyle(face="wqy-microhei"))
+    # The second name character's cell holds ink, not the empty box the face would draw.
+    cell = card[50 * SCALE : 95 * SCALE, 200 * SCALE : 240 * SCALE]
+    assert (cell < 100).mean() > 0.05
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_each_layout_puts_the_values_where_it_says(layout: str) -> None:
+    lay = LAYOUTS[layout]
+    card, _ = _front("droid", layout)
+    # The name (black; the blue label is left out) starts at the layout's value column: label column at
+    # 62 px, ± 4 px of registration jitter.
+    row = (card[45 * SCALE : 95 * SCALE, 120 * SCALE : PORTRAIT_X * SCALE].max(axis=2) < 90).any(axis=0)
+    first_ink = 120 + np.argmax(row) / SCALE
+    assert abs(first_ink - (62 + lay.value_dx)) < 8, (layout, first_ink)
+    # And its address stays clear of the photo, wherever it breaks.
+    strip = card[240 * SCALE : 425 * SCALE, (PORTRAIT_X - ADDRESS_GAP) * SCALE : PORTRAIT_X * SCALE]
+    assert int(strip.min()) > 120
+
+
+def test_layouts_break_addresses_differently() -> None:
+    def column(lay: Layout) -> float:  # from the value column (label column at 62 px) to the photo's gap
+        return PORTRAIT_X - lay.address_gap - (62 + lay.value_dx)
+
+    address = "广东省光明市人民区中山路12号建设花园23栋4单元1203室"
+    breaks = {
+        key: tuple(len(ln) for ln in _wrap(address, lay.value_px, column(lay), lay.address_spacing))
+        for key, lay in LAYOUTS.items()
+    }
+    assert len(set(breaks.values())) == len(LAYOUTS), breaks
+
+
+@pytest.mark.parametrize("pattern", PATTERNS)
+def test_each_stock_pattern_is_pale_and_distinct(pattern: str) -> None:
+    stocks = {p: _guilloche(np.random.default_rng(3), Stock(pattern=p)).astype(np.float32) for p in PATTERNS}
+    assert stocks[pattern].mean() > 200  # print on it must stay legible
+    assert stocks[pattern].std() > 2  # a pattern, not a flat wash
+    for other in PATTERNS:
+        if other != pattern:
+            assert np.abs(stocks[pattern] - stocks[other]).mean() > 1.0
+
+
+def test_varied_cards_keep_the_identity_and_camera() -> None:
+    _need("uming", "ukai")
+    plain = make_sample(4, "front", "hard", 2)
+    varied = make_sample(4, "front", "hard", 2, faces=["uming", "ukai"], frame_size=(1920, 1080))
+    assert varied.truth == plain.truth
+    assert varied.style.family == "arphic"
+    assert varied.image.shape == (1080, 1920, 3)
+    assert not np.array_equal(plain.image, cv2.resize(varied.image, (1280, 720)))
+
+
+def test_card_partly_out_of_frame_is_seen_as_incomplete() -> None:
+    sample = make_sample(4, "front", "easy", 1, cut=0.2)
+    h, w = sample.image.shape[:2]
+    outside = (
+        (sample.quad[:, 0] < 0) | (sample.quad[:, 0] > w) | (sample.quad[:, 1] < 0) | (sample.quad[:, 1] > h)
+    )
+    assert outside.any()
+    # The live reader must not read it as a whole card (it asks for the card in the guide instead).
+    reading = IdCardRecogniser(_NoOcr()).analyse(sample.image)  # type: ignore[arg-type]
+    assert reading.result is None
+
+
+class _NoOcr:
+    def recognise(self, image: np.ndarray) -> list[object]:
+        raise AssertionError("a card partly out of frame was passed to OCR")
+
+
+def test_validity_follows_the_kiosks_29_february_rule() -> None:
+    # The card law counts years from the issue day; the kiosk's check (kiosk.idcard.rules) ends a card
+    # issued on 29 February on 1 March. A synthetic card printed by another rule would fail that check.
+    for attempt in range(20000):
+        identity = random_identity(np.random.default_rng([29, attempt]))
+        issued = identity.valid_from
+        until = identity.valid_until
+        if (issued.month, issued.day) == (2, 29) and until is not None and until.year % 4:
+            break
+    else:
+        pytest.fail("no card issued on 29 February in 20000 draws")
+    assert (identity.valid_until.month, identity.valid_until.day) == (3, 1)
+    back = CardResult(side="back", fields=identity.back_fields(), confidence=dict.fromkeys(BACK_FIELDS, 0.99))
+    check_back(back, REFERENCE_DATE, identity.birth_date)
+    assert "invalid_validity" not in back.warnings

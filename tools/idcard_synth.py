@@ -6,7 +6,12 @@ prefix matching the address province, validity period matching the age at issue)
 have something true to check. The layout follows the second-generation card (GA 450): blue labels, black
 values, the number in OCR-B, portrait on the right; the back has the emblem, the title, 签发机关 and 有效期限.
 
-``python -m tools.idcard_synth OUT_DIR [--count N] [--level easy|hard] [--seed S]`` writes sample photos.
+Cards may be printed in several CJK typefaces (``TYPEFACES``, grouped in families so one family can be kept
+out of tuning), layouts within the standard (``LAYOUTS``), stock colours and security patterns, and
+photographed at any frame size, partly out of frame if asked.
+
+``python -m tools.idcard_synth OUT_DIR [--count N] [--level easy|hard] [--seed S] [--faces uming,ukai]
+[--frame 1920x1080] [--cut 0.15]`` writes sample photos.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 from devices.camera import desk_background
 from kiosk.idcard.data import ETHNICITIES, provinces
+from kiosk.idcard.rules import add_years, age_on, allowed_span
 from kiosk.idnumber import check_digit
 from kiosk.paths import ASSETS_DIR, FONT_PATH
 
@@ -99,28 +105,6 @@ class Identity:
         }
 
 
-def _add_years(day: date, years: int) -> date:
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
-
-
-def validity_years(age_at_issue: int) -> int | None:
-    """Years of validity by the holder's age on the issue day (Resident ID Card Law art. 5); None: 长期."""
-    if age_at_issue < 16:
-        return 5
-    if age_at_issue <= 25:
-        return 10
-    if age_at_issue <= 45:
-        return 20
-    return None
-
-
-def _age_on(born: date, day: date) -> int:
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
-
-
 def _pick(rng: np.random.Generator, seq: tuple[str, ...] | str) -> str:
     return seq[int(rng.integers(len(seq)))]
 
@@ -175,8 +159,8 @@ def random_identity(
         issued = today - timedelta(days=int(rng.integers(30, 20 * 365)))
         if issued <= born + timedelta(days=180):
             continue
-        years = validity_years(_age_on(born, issued))
-        until = None if years is None else _add_years(issued, years)
+        years = allowed_span(age_on(born, issued))
+        until = None if years is None else add_years(issued, years)
         if until is None or until > today:
             break
     for _ in range(200):
@@ -211,15 +195,172 @@ def random_identity(
 
 # --- rendering the card ------------------------------------------------------------------------------------
 
+DEBIAN_FONTS = Path("/usr/share/fonts")
+
+
+@dataclass(frozen=True)
+class Typeface:
+    """A CJK typeface the card's labels and values may be printed in; ``family`` groups faces that share
+    their design (Noto Sans and Serif, the two WenQuanYi, the two AR PL), so one family can be kept out of
+    all tuning as a whole."""
+
+    key: str
+    family: str
+    path: Path
+    face_name: str = ""  # in a font collection (.ttc): the face whose name contains this (the mainland one)
+    package: str = ""  # the Debian package that installs it (.ci/fonts.sh); "" for the repo's own fonts
+    has_latin: bool = True  # Droid Sans Fallback has no Latin digits: those come from Liberation Sans
+
+
+TYPEFACES: dict[str, Typeface] = {
+    t.key: t
+    for t in (
+        Typeface("droid", "droid", FONT_PATH, has_latin=False),
+        Typeface("noto-sans", "noto", DEBIAN_FONTS / "opentype/noto/NotoSansCJK-Regular.ttc", "CJK SC",
+                 "fonts-noto-cjk"),
+        Typeface("noto-serif", "noto", DEBIAN_FONTS / "opentype/noto/NotoSerifCJK-Regular.ttc", "CJK SC",
+                 "fonts-noto-cjk"),
+        Typeface("wqy-zenhei", "wqy", DEBIAN_FONTS / "truetype/wqy/wqy-zenhei.ttc", "Zen Hei",
+                 "fonts-wqy-zenhei"),
+        Typeface("wqy-microhei", "wqy", DEBIAN_FONTS / "truetype/wqy/wqy-microhei.ttc", "Micro Hei",
+                 "fonts-wqy-microhei"),
+        Typeface("uming", "arphic", DEBIAN_FONTS / "truetype/arphic/uming.ttc", "UMing CN",
+                 "fonts-arphic-uming"),
+        Typeface("ukai", "arphic", DEBIAN_FONTS / "truetype/arphic/ukai.ttc", "UKai CN", "fonts-arphic-ukai"),
+    )
+}  # fmt: skip
+# Faces for the 18-character number: the card's OCR-B, and a monospaced look-alike as a card printer with
+# another OCR-B cut would give.
+NUMBER_FACES: dict[str, Typeface] = {
+    t.key: t
+    for t in (
+        Typeface("ocrb", "ocrb", ASSETS_DIR / "fonts" / "OCRB.otf"),
+        Typeface("dejavu-mono", "dejavu", DEBIAN_FONTS / "truetype/dejavu/DejaVuSansMono.ttf",
+                 package="fonts-dejavu-core"),
+    )
+}  # fmt: skip
+LATIN = Typeface("liberation", "liberation", ASSETS_DIR / "fonts" / "LiberationSans-Regular.ttf")
+# The family kept out of all tuning (thresholds, weights, rules): reported apart and first.
+HELD_OUT_FAMILY = "arphic"
+
+
+def families() -> dict[str, list[str]]:
+    """Typeface keys by family."""
+    out: dict[str, list[str]] = {}
+    for face in TYPEFACES.values():
+        out.setdefault(face.family, []).append(face.key)
+    return out
+
+
+def missing_typefaces(keys: list[str] | tuple[str, ...]) -> list[Typeface]:
+    """Of the faces named by ``keys`` (CJK or number), those whose font file is not installed."""
+    faces = [TYPEFACES.get(k) or NUMBER_FACES[k] for k in keys]
+    return [f for f in faces if not f.path.exists()]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where the front's fields go, in card px (10 px/mm), within what the card standard leaves open: the
+    label column, value column and row pitch are fixed by the design; label spacing, value offsets,
+    letter spacing and how far an address line may run (so where it breaks) vary between card printers."""
+
+    key: str = "standard"
+    label_gap: str = "  "  # between the two characters of a two-character label (姓  名)
+    label_spacing: float = 0.0  # extra space after each label character
+    value_dx: float = 100  # value column, right of the label column
+    ethnicity_dx: float = 200  # the 民族 label, right of the label column
+    name_px: int = 34
+    name_spacing: float = 2
+    value_px: int = 28
+    address_spacing: float = 0.5
+    address_pitch: float = 42
+    address_gap: float = ADDRESS_GAP  # clear space left of the photo: larger breaks addresses sooner
+
+
+LAYOUTS: dict[str, Layout] = {
+    lay.key: lay
+    for lay in (
+        Layout(),
+        # Labels letter-spaced rather than padded with blanks, wider value letter spacing.
+        Layout("spaced", label_gap="", label_spacing=26, value_dx=104, ethnicity_dx=206, name_spacing=7,
+               address_spacing=1.5, address_pitch=40),
+        # Tighter values, a smaller name, and an address column that stops well short of the photo, so
+        # addresses break one or two characters earlier.
+        Layout("compact", value_dx=96, ethnicity_dx=196, name_px=32, name_spacing=0, value_px=27,
+               address_spacing=0.0, address_pitch=44, address_gap=64),
+    )
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Stock:
+    """The card's printed background: a pale colour wash and a security pattern."""
+
+    tint: tuple[float, float, float] = (0.45, 0.5, 0.7)  # RGB lean of the wash, 0..1 (0.5 neutral)
+    pattern: str = "waves"  # waves (interfering wave lines) / rosette (guilloché rings) / lines (diagonals)
+    pattern_colour: tuple[int, int, int] = (170, 200, 225)
+
+
+PATTERNS = ("waves", "rosette", "lines")
+
+
+@dataclass(frozen=True)
+class CardStyle:
+    """How one card is printed. The default is the renderer's original: Droid Sans Fallback, OCR-B, the
+    standard layout, blue-grey wave stock."""
+
+    face: str = "droid"
+    number_face: str = "ocrb"
+    layout: Layout = field(default_factory=Layout)
+    stock: Stock | None = None  # None: the side's usual stock
+
+    @property
+    def family(self) -> str:
+        return TYPEFACES[self.face].family
+
+
+def random_style(rng: np.random.Generator, faces: tuple[str, ...] | list[str]) -> CardStyle:
+    """A card printed in one of ``faces`` (keys of TYPEFACES) in a random layout, number face and stock."""
+    tint = tuple(float(v) for v in rng.uniform(0.3, 0.75, 3))
+    colour = tuple(int(v) for v in rng.integers(150, 215, 3))
+    return CardStyle(
+        face=_pick(rng, tuple(faces)),
+        number_face=_pick(rng, tuple(NUMBER_FACES)),
+        layout=LAYOUTS[_pick(rng, tuple(LAYOUTS))],
+        stock=Stock(tint=tint, pattern=_pick(rng, PATTERNS), pattern_colour=colour),  # type: ignore[arg-type]
+    )
+
 
 @cache
-def _font(kind: str, px: int) -> ImageFont.FreeTypeFont:
-    path = {
-        "cjk": FONT_PATH,
-        "latin": ASSETS_DIR / "fonts" / "LiberationSans-Regular.ttf",
-        "ocrb": ASSETS_DIR / "fonts" / "OCRB.otf",
-    }[kind]
-    return ImageFont.truetype(str(path), px * SCALE)
+def _font(key: str, px: int) -> ImageFont.FreeTypeFont:
+    face = TYPEFACES.get(key) or NUMBER_FACES.get(key) or LATIN
+    index = 0
+    if face.face_name:  # the collection's faces in order until the named one
+        while face.face_name not in " ".join(ImageFont.truetype(str(face.path), 12, index=index).getname()):
+            index += 1
+    return ImageFont.truetype(str(face.path), px * SCALE, index=index)
+
+
+@cache
+def has_glyph(key: str, ch: str) -> bool:
+    """Whether typeface ``key`` draws ``ch`` (rather than its "missing" box)."""
+    font = _font(key, 12)
+
+    def drawn(c: str) -> bytes:
+        image = Image.new("L", (24 * SCALE, 24 * SCALE))
+        ImageDraw.Draw(image).text((2, 2), c, font=font, fill=255)
+        return image.tobytes()
+
+    return drawn(ch) != drawn("\ue000")  # a private-use point: what the face draws for "no glyph"
+
+
+def _face_for(ch: str, face: str) -> tuple[str, bool]:
+    """(typeface key, whether it is a Latin face set into CJK text) for drawing ``ch`` in ``face``. A
+    character the face lacks (a rare name character) falls back to Droid Sans Fallback, which has them all,
+    as a card printer's font would."""
+    if ch.isascii():
+        return (face, False) if TYPEFACES[face].has_latin else (LATIN.key, True)
+    return (face, False) if face == "droid" or has_glyph(face, ch) else ("droid", False)
 
 
 def _s(v: float) -> int:
@@ -234,23 +375,25 @@ def _draw_text(
     fill: tuple[int, int, int],
     spacing: float = 0.0,
     stroke: int = 0,
+    face: str = "droid",
 ) -> float:
-    """Draws mixed CJK / ASCII text (Droid Sans Fallback has no Latin digits); returns the end x (card px)."""
+    """Draws mixed CJK / ASCII text in ``face``; returns the end x (card px)."""
     x, y = xy
     for ch in text:
-        font = _font("latin" if ch.isascii() else "cjk", px)
-        # Latin glyphs sit lower in their em box than the CJK font's; nudge so both share a baseline.
-        dy = -0.12 * px if ch.isascii() else 0.0
+        key, latin_in_cjk = _face_for(ch, face)
+        font = _font(key, px)
+        # Liberation's glyphs sit lower in their em box than Droid's; nudge so both share a baseline.
+        dy = -0.12 * px if latin_in_cjk else 0.0
         draw.text((_s(x), _s(y + dy)), ch, font=font, fill=fill, stroke_width=stroke, stroke_fill=fill)
         x += font.getlength(ch) / SCALE + spacing
     return x
 
 
-def _wrap(text: str, px: int, width: float, spacing: float = 0.0) -> list[str]:
+def _wrap(text: str, px: int, width: float, spacing: float = 0.0, face: str = "droid") -> list[str]:
     """``text`` in lines that end, as ``_draw_text`` lays them out, within ``width`` card px."""
     lines, current, used = [], "", 0.0
     for ch in text:
-        w = _font("latin" if ch.isascii() else "cjk", px).getlength(ch) / SCALE + spacing
+        w = _font(_face_for(ch, face)[0], px).getlength(ch) / SCALE + spacing
         if used + w > width and current:
             lines.append(current)
             current, used = "", 0.0
@@ -261,22 +404,30 @@ def _wrap(text: str, px: int, width: float, spacing: float = 0.0) -> list[str]:
     return lines
 
 
-def _guilloche(rng: np.random.Generator, tint: tuple[float, float, float]) -> np.ndarray:
-    """Pale card stock: a colour wash plus fine interfering wave lines, as the security print looks."""
+def _guilloche(rng: np.random.Generator, stock: Stock) -> np.ndarray:
+    """Pale card stock: a colour wash plus fine security-print lines (``stock.pattern``)."""
     h, w = CARD_H * SCALE, CARD_W * SCALE
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     wash = 0.5 + 0.5 * np.sin(xx / w * math.pi * 1.3 + rng.uniform(0, 6)) * np.cos(yy / h * math.pi)
     base = np.empty((h, w, 3), np.float32)
     for c in range(3):
-        base[..., c] = 238 + 10 * wash * (tint[c] - 0.5) * 2
+        base[..., c] = 238 + 10 * wash * (stock.tint[c] - 0.5) * 2
     phase = rng.uniform(0, 6.28)
-    waves = np.zeros((h, w), np.float32)
-    for k in range(3):
-        f = 0.018 / SCALE * (1 + 0.4 * k)
-        waves += np.cos((yy + 18 * SCALE * np.sin(xx * f * 0.7 + phase + k)) * f * 6) > 0.93
-    waves = cv2.GaussianBlur(waves, (0, 0), 0.6 * SCALE)
-    line_colour = np.array([170, 200, 225], np.float32)
-    base = base * (1 - 0.22 * waves[..., None]) + line_colour * 0.22 * waves[..., None]
+    lines = np.zeros((h, w), np.float32)
+    if stock.pattern == "waves":
+        for k in range(3):
+            f = 0.018 / SCALE * (1 + 0.4 * k)
+            lines += np.cos((yy + 18 * SCALE * np.sin(xx * f * 0.7 + phase + k)) * f * 6) > 0.93
+    elif stock.pattern == "rosette":  # rings about two centres, wobbling: the moiré of a guilloché
+        for cx, cy in ((0.3, 0.45), (0.75, 0.6)):
+            r = np.hypot(xx - cx * w, yy - cy * h)
+            angle = np.arctan2(yy - cy * h, xx - cx * w)
+            lines += np.cos((r + 6 * SCALE * np.sin(angle * 12 + phase)) * 0.11 / SCALE) > 0.94
+    else:  # fine diagonal hatching, bent by a slow wave
+        lines += np.cos((xx + yy + 10 * SCALE * np.sin(yy / h * 5 + phase)) * 0.16 / SCALE) > 0.9
+    lines = cv2.GaussianBlur(lines, (0, 0), 0.6 * SCALE)
+    colour = np.array(stock.pattern_colour, np.float32)
+    base = base * (1 - 0.22 * lines[..., None]) + colour * 0.22 * lines[..., None]
     return np.clip(base, 0, 255).astype(np.uint8)
 
 
@@ -297,35 +448,49 @@ def _portrait(rng: np.random.Generator, size: tuple[int, int]) -> Image.Image:
     return img.filter(ImageFilter.GaussianBlur(1.2 * SCALE))
 
 
-def render_front(identity: Identity, rng: np.random.Generator) -> np.ndarray:
+def _label(text: str, layout: Layout) -> str:
+    return text[0] + layout.label_gap + text[1] if len(text) == 2 else text
+
+
+def render_front(identity: Identity, rng: np.random.Generator, style: CardStyle | None = None) -> np.ndarray:
     """The front of the card, BGR, ``(CARD_H * SCALE, CARD_W * SCALE)``."""
-    img = Image.fromarray(_guilloche(rng, (0.45, 0.5, 0.7)))
+    style = style or CardStyle()
+    lay, face = style.layout, style.face
+    img = Image.fromarray(_guilloche(rng, style.stock or Stock()))
     d = ImageDraw.Draw(img)
+
+    def label(xy: tuple[float, float], text: str) -> float:
+        return _draw_text(d, xy, _label(text, lay), 25, LABEL_BLUE, lay.label_spacing, face=face)
+
+    def value(xy: tuple[float, float], text: str, px: int, spacing: float = 0.0, stroke: int = 0) -> float:
+        return _draw_text(d, xy, text, px, INK, spacing, stroke, face=face)
+
     jitter = rng.uniform(-4, 4, 2)  # print registration varies a little from card to card
     x0, y0 = 62 + jitter[0], 50 + jitter[1]
-    _draw_text(d, (x0, y0 + 4), "姓  名", 25, LABEL_BLUE)
-    _draw_text(d, (x0 + 100, y0), identity.name, 34, INK, spacing=2, stroke=1)
-    _draw_text(d, (x0, y0 + 72), "性  别", 25, LABEL_BLUE)
-    _draw_text(d, (x0 + 100, y0 + 70), identity.sex, 28, INK)
-    _draw_text(d, (x0 + 200, y0 + 72), "民  族", 25, LABEL_BLUE)
-    _draw_text(d, (x0 + 300, y0 + 70), identity.ethnicity, 28, INK)
-    _draw_text(d, (x0, y0 + 140), "出  生", 25, LABEL_BLUE)
+    vx, px = x0 + lay.value_dx, lay.value_px
+    label((x0, y0 + 4), "姓名")
+    value((vx, y0), identity.name, lay.name_px, lay.name_spacing, stroke=1)
+    label((x0, y0 + 72), "性别")
+    value((vx, y0 + 70), identity.sex, px)
+    label((x0 + lay.ethnicity_dx, y0 + 72), "民族")
+    value((x0 + lay.ethnicity_dx + lay.value_dx, y0 + 70), identity.ethnicity, px)
+    label((x0, y0 + 140), "出生")
     born = identity.birth_date
-    x = _draw_text(d, (x0 + 100, y0 + 138), f"{born.year}", 28, INK) + 10
-    x = _draw_text(d, (x, y0 + 140), "年", 25, LABEL_BLUE) + 10
-    x = _draw_text(d, (x, y0 + 138), f"{born.month}", 28, INK) + 10
-    x = _draw_text(d, (x, y0 + 140), "月", 25, LABEL_BLUE) + 10
-    x = _draw_text(d, (x, y0 + 138), f"{born.day}", 28, INK) + 10
-    _draw_text(d, (x, y0 + 140), "日", 25, LABEL_BLUE)
-    _draw_text(d, (x0, y0 + 208), "住  址", 25, LABEL_BLUE)
+    x = value((vx, y0 + 138), f"{born.year}", px) + 10
+    x = _draw_text(d, (x, y0 + 140), "年", 25, LABEL_BLUE, face=face) + 10
+    x = value((x, y0 + 138), f"{born.month}", px) + 10
+    x = _draw_text(d, (x, y0 + 140), "月", 25, LABEL_BLUE, face=face) + 10
+    x = value((x, y0 + 138), f"{born.day}", px) + 10
+    _draw_text(d, (x, y0 + 140), "日", 25, LABEL_BLUE, face=face)
+    label((x0, y0 + 208), "住址")
     # The address column stops short of the photo, as printed cards do; text under the photo would be a
     # character no reader could see but the truth still expects.
-    address_x = x0 + 100
-    for i, line in enumerate(_wrap(identity.address, 28, PORTRAIT_X - ADDRESS_GAP - address_x, 0.5)[:4]):
-        _draw_text(d, (address_x, y0 + 206 + i * 42), line, 28, INK, spacing=0.5)
-    _draw_text(d, (x0, y0 + 398), "公民身份号码", 25, LABEL_BLUE)
-    ocrb = _font("ocrb", 36)
-    d.text((_s(x0 + 215), _s(y0 + 384)), identity.id_number, font=ocrb, fill=INK)
+    width = PORTRAIT_X - lay.address_gap - vx
+    for i, line in enumerate(_wrap(identity.address, px, width, lay.address_spacing, face)[:4]):
+        value((vx, y0 + 206 + i * lay.address_pitch), line, px, lay.address_spacing)
+    _draw_text(d, (x0, y0 + 398), "公民身份号码", 25, LABEL_BLUE, face=face)
+    number = _font(style.number_face, 36)
+    d.text((_s(x0 + 215), _s(y0 + 384)), identity.id_number, font=number, fill=INK)
     portrait = _portrait(rng, (_s(250), _s(310)))
     img.paste(portrait, (_s(PORTRAIT_X), _s(60)))
     return cv2.cvtColor(np.array(img), cv2.COLOR_RGB2BGR)
@@ -347,24 +512,28 @@ def _emblem(d: ImageDraw.ImageDraw, cx: float, cy: float, r: float) -> None:
         d.polygon(pts, fill=gold)
 
 
-def render_back(identity: Identity, rng: np.random.Generator) -> np.ndarray:
+def render_back(identity: Identity, rng: np.random.Generator, style: CardStyle | None = None) -> np.ndarray:
     """The back of the card, BGR, ``(CARD_H * SCALE, CARD_W * SCALE)``."""
-    img = Image.fromarray(_guilloche(rng, (0.7, 0.5, 0.45)))
+    style = style or CardStyle()
+    face = style.face
+    img = Image.fromarray(_guilloche(rng, style.stock or Stock(tint=(0.7, 0.5, 0.45))))
     d = ImageDraw.Draw(img)
     # Faint great-wall band across the middle, part of the real back's security print.
     for k in range(0, CARD_W, 24):
         top = 300 + 18 * math.sin(k / 60)
         d.rectangle((_s(k), _s(top), _s(k + 14), _s(top + 22)), fill=(214, 208, 214))
     _emblem(d, 120, 120, 72)
-    _draw_text(d, (250, 70), "中华人民共和国", 42, INK, spacing=12)
-    _draw_text(d, (250, 160), "居民身份证", 66, INK, spacing=22, stroke=1)
+    _draw_text(d, (250, 70), "中华人民共和国", 42, INK, spacing=12, face=face)
+    _draw_text(d, (250, 160), "居民身份证", 66, INK, spacing=22, stroke=1, face=face)
     jitter = rng.uniform(-4, 4, 2)
     x0, y0 = 150 + jitter[0], 390 + jitter[1]
-    _draw_text(d, (x0, y0), "签发机关", 25, INK, spacing=4)
-    _draw_text(d, (x0 + 150, y0 - 2), identity.authority, 28, INK)
-    _draw_text(d, (x0, y0 + 62), "有效期限", 25, INK, spacing=4)
+    # The labels' letter spacing varies with the layout as the front's does.
+    spacing = 4 + style.layout.label_spacing / 4
+    _draw_text(d, (x0, y0), "签发机关", 25, INK, spacing=spacing, face=face)
+    _draw_text(d, (x0 + 150, y0 - 2), identity.authority, 28, INK, face=face)
+    _draw_text(d, (x0, y0 + 62), "有效期限", 25, INK, spacing=spacing, face=face)
     until = identity.valid_until.strftime("%Y.%m.%d") if identity.valid_until else "长期"
-    _draw_text(d, (x0 + 150, y0 + 60), f"{identity.valid_from:%Y.%m.%d}-{until}", 28, INK)
+    _draw_text(d, (x0 + 150, y0 + 60), f"{identity.valid_from:%Y.%m.%d}-{until}", 28, INK, face=face)
     return cv2.cvtColor(np.array(img), cv2.COLOR_RGB2BGR)
 
 
@@ -502,22 +671,61 @@ class Sample:
     quad: np.ndarray
     params: PhotoParams
     truth: dict[str, str] = field(default_factory=dict)
+    style: CardStyle = field(default_factory=CardStyle)
 
 
-def make_sample(seed: int, side: str, level: str = "easy", index: int = 0, **overrides: object) -> Sample:
-    """A reproducible photo: the same (seed, side, level, index) always gives the same image and identity.
+def make_sample(
+    seed: int,
+    side: str,
+    level: str = "easy",
+    index: int = 0,
+    faces: tuple[str, ...] | list[str] | None = None,
+    cut: float = 0.0,
+    **overrides: object,
+) -> Sample:
+    """A reproducible photo: the same arguments always give the same image and identity.
 
-    ``index`` cycles the ethnicity through all 56 and makes every eighth check digit an X.
+    ``index`` cycles the ethnicity through all 56 and makes every eighth check digit an X. ``faces`` (keys of
+    TYPEFACES) prints the card in one of them, in a random layout, number face and stock (drawn from a
+    stream of their own, so the identity and the camera are those of the same sample without ``faces``);
+    without it the card is printed as the renderer always did. ``cut`` pushes that share of the card's
+    width out of the frame on a random side. ``overrides`` set PhotoParams fields (``frame_size`` …).
     """
     rng = np.random.default_rng([seed, index, 0 if side == "front" else 1, 0 if level == "easy" else 1])
     identity = random_identity(rng, ethnicity=ETHNICITIES[index % len(ETHNICITIES)], force_x=index % 8 == 0)
-    card = render_front(identity, rng) if side == "front" else render_back(identity, rng)
+    style = CardStyle()
+    if faces:
+        style = random_style(np.random.default_rng([seed, index, 0 if side == "front" else 1, 7]), faces)
+    card = render_front(identity, rng, style) if side == "front" else render_back(identity, rng, style)
     params = random_photo_params(rng, level)
     if overrides:
         params = PhotoParams(**{**params.__dict__, **overrides})
+    if cut > 0:
+        params = _cut_params(params, cut, np.random.default_rng([seed, index, 11]))
     image, quad = photograph(card, params, rng)
     truth = identity.front_fields() if side == "front" else identity.back_fields()
-    return Sample(image=image, side=side, identity=identity, quad=quad, params=params, truth=truth)
+    return Sample(
+        image=image, side=side, identity=identity, quad=quad, params=params, truth=truth, style=style
+    )
+
+
+def _cut_params(params: PhotoParams, share: float, rng: np.random.Generator) -> PhotoParams:
+    """``params`` with the card moved so that about ``share`` of its width (or height) lies outside the
+    frame, past a random edge, as when the card is held off the guide."""
+    half_w = params.card_width_frac / 2
+    fw, fh = params.frame_size
+    half_h = half_w * fw / fh * CARD_H / CARD_W
+    cx, cy = 0.5, 0.5
+    edge = int(rng.integers(4))
+    if edge == 0:
+        cx = half_w * (1 - 2 * share)
+    elif edge == 1:
+        cx = 1 - half_w * (1 - 2 * share)
+    elif edge == 2:
+        cy = half_h * (1 - 2 * share)
+    else:
+        cy = 1 - half_h * (1 - 2 * share)
+    return PhotoParams(**{**params.__dict__, "allow_cut": True, "center": (cx, cy)})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -526,11 +734,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=4)
     parser.add_argument("--level", choices=("easy", "hard"), default="easy")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--faces", default="", help="comma-separated typefaces: " + ", ".join(TYPEFACES))
+    parser.add_argument("--frame", default="1280x720", help="camera frame size, WxH")
+    parser.add_argument("--cut", type=float, default=0.0, help="share of the card outside the frame")
     args = parser.parse_args(argv)
+    faces = [f for f in args.faces.split(",") if f]
+    unknown = [f for f in faces if f not in TYPEFACES]
+    if unknown:
+        parser.error(f"unknown typeface {', '.join(unknown)}; known: {', '.join(TYPEFACES)}")
+    if missing := missing_typefaces(faces):
+        parser.error("not installed: " + ", ".join(f"{f.key} ({f.package})" for f in missing))
+    width, _, height = args.frame.partition("x")
+    frame = (int(width), int(height))
     args.out.mkdir(parents=True, exist_ok=True)
     for i in range(args.count):
         for side in ("front", "back"):
-            sample = make_sample(args.seed, side, args.level, i)
+            sample = make_sample(args.seed, side, args.level, i, faces, args.cut, frame_size=frame)
             cv2.imwrite(str(args.out / f"{args.level}-{i:03d}-{side}.jpg"), sample.image)
     return 0
 

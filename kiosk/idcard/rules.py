@@ -331,7 +331,9 @@ def repair_address_digits(result: CardResult) -> None:
         _lower(result, "address", DOUBTFUL_CONFIDENCE)
 
 
-def _add_years(day: date, years: int) -> date:
+def add_years(day: date, years: int) -> date:
+    """``day`` ``years`` on; a 29 February start ends on 1 March of a common year (the rule the validity
+    check holds cards to, and the one the synthetic cards are printed by)."""
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # born or issued on 29 February
@@ -349,7 +351,8 @@ def allowed_span(age_at_issue: int) -> int | None:
     return None
 
 
-def _age_on(born: date, day: date) -> int:
+def age_on(born: date, day: date) -> int:
+    """Completed years of age on ``day``."""
     return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
@@ -377,7 +380,7 @@ def parse_validity(text: str) -> tuple[date | None, date | str | None]:
 
 
 def _span_ok(start: date, end: date) -> bool:
-    return any(_add_years(start, years) == end for years in (5, 10, 20))
+    return any(add_years(start, years) == end for years in (5, 10, 20))
 
 
 def check_back(result: CardResult, today: date, birth_date: date | None = None) -> CardResult:
@@ -399,7 +402,7 @@ def check_back(result: CardResult, today: date, birth_date: date | None = None) 
         return result
     expected = None
     if birth_date is not None:
-        expected = allowed_span(_age_on(birth_date, start))
+        expected = allowed_span(age_on(birth_date, start))
     if isinstance(end, date) and not _span_ok(start, end):
         repaired = _repair_end(start, end, expected)
         if repaired is not None:
@@ -411,7 +414,7 @@ def check_back(result: CardResult, today: date, birth_date: date | None = None) 
             result.warn("invalid_validity")
             _lower(result, "valid_until", FAILED_CONFIDENCE)
     elif birth_date is not None:
-        span = None if end == "长期" else next(y for y in (5, 10, 20) if _add_years(start, y) == end)
+        span = None if end == "长期" else next(y for y in (5, 10, 20) if add_years(start, y) == end)
         if span != expected:
             result.warn("invalid_validity")
             _lower(result, "valid_until", FAILED_CONFIDENCE)
@@ -425,7 +428,7 @@ def _repair_end(start: date, end: date, expected: int | None) -> date | None:
     text = end.strftime("%Y%m%d")
     options = set()
     for years in (5, 10, 20) if expected is None else (expected,):
-        target = _add_years(start, years).strftime("%Y%m%d")
+        target = add_years(start, years).strftime("%Y%m%d")
         if sum(a != b for a, b in zip(text, target, strict=True)) == 1:
             options.add(target)
     if len(options) != 1:
