@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -40,6 +42,34 @@ ETHNICITY_VALUE_DX = (0.336, 0.52)  # past the 族 of its label, to four charact
 CROP_PAD = 4 / RECT_H
 
 
+T = TypeVar("T")
+
+
+class StageTimes(dict[str, float]):
+    """Milliseconds spent per pipeline stage of one frame, summed over repeats (a card turned 180° is
+    detected twice): what the latency benchmark reports, so a slow stage can be found and cut."""
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, (time.perf_counter() - started) * 1000)
+
+    def add(self, name: str, ms: float) -> None:
+        self[name] = self.get(name, 0.0) + ms
+
+    def timed(self, name: str, fn: Callable[..., T]) -> Callable[..., T]:
+        """``fn`` with its run time added to ``name`` (for a step called from inside another stage)."""
+
+        def run(*args: Any, **kwargs: Any) -> T:
+            with self.stage(name):
+                return fn(*args, **kwargs)
+
+        return run
+
+
 def to_card_lines(lines: list[TextLine]) -> list[Line]:
     """The engine's lines on a rectified card, in card fractions (what the layout parser works in)."""
     out = []
@@ -60,13 +90,28 @@ class IdCardRecogniser:
         self.engine = engine
         self.today = today
         self.glyphs = glyphs or GlyphChecker()
+        # Per-stage milliseconds of the last read/analyse call (find, rectify, detect, recognise, reread,
+        # shape_check, quality, ...): the recogniser is used by one worker thread at a time.
+        self.last_stage_ms = StageTimes()
+
+    def _ocr(self, image: np.ndarray) -> list[TextLine]:
+        """The engine's lines, its detection and recognition timed apart when it reports them."""
+        times = self.last_stage_ms
+        with times.stage("ocr"):
+            lines = self.engine.recognise(image)
+        split = getattr(self.engine, "last_stage_ms", None)
+        if split:
+            for name, ms in split.items():
+                times.add(name, ms)
+            times["ocr"] -= sum(split.values())  # what is left: the engine's own glue (crop, sort)
+        return lines
 
     def _ocr_card(self, card: np.ndarray, side: str) -> tuple[str, list[Line], np.ndarray]:
         """(side, lines, card) trying the card as found, then turned 180° if its text makes no sense."""
         best: tuple[float, str, list[Line], np.ndarray] | None = None
         for turned in (False, True):
             image = card[::-1, ::-1].copy() if turned else card
-            lines = to_card_lines(self.engine.recognise(image))
+            lines = to_card_lines(self._ocr(image))
             front, back = side_scores(lines)
             chosen = side if side != "auto" else ("front" if front >= back else "back")
             score = front if chosen == "front" else back
@@ -82,28 +127,37 @@ class IdCardRecogniser:
         """The fields of one side of the card in a BGR ``image`` (a photo, or a scan of the card alone)."""
         if side not in SIDES:
             raise ValueError(f"side must be one of {', '.join(SIDES)}")
-        location = location or find_card(image)
-        if location is not None:
-            card = rectify(image, location.quad)
-        else:  # no outline: assume the picture is the card itself (a flatbed scan, a cropped photo)
-            h, w = image.shape[:2]
-            card = rectify(image, np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32))
+        if location is None:
+            self.last_stage_ms = StageTimes()
+            with self.last_stage_ms.stage("find"):
+                location = find_card(image)
+        times = self.last_stage_ms
+        started = time.perf_counter()
+        with times.stage("rectify"):
+            if location is not None:
+                card = rectify(image, location.quad)
+            else:  # no outline: assume the picture is the card itself (a flatbed scan, a cropped photo)
+                h, w = image.shape[:2]
+                card = rectify(image, np.array([[0, 0], [w, 0], [w, h], [0, h]], np.float32))
         chosen, lines, card = self._ocr_card(card, side)
-        result = parse_front(lines) if chosen == "front" else parse_back(lines)
+        with times.stage("parse"):
+            result = parse_front(lines) if chosen == "front" else parse_back(lines)
         if chosen == "front" and isinstance(self.engine, CharScoringEngine):
-            self._reread_front(card, lines, result, self.engine, self.glyphs)
+            self._reread_front(card, lines, result, self.engine, self.glyphs, times)
         today = self.today or date.today()
-        if chosen == "front":
-            check_front(result)
-        else:
-            check_back(result, today)
-        result.quality = sharpness(card)
-        if result.quality < BLUR_WARN_BELOW:
-            result.warn("blur")
-        if has_glare(card):
-            result.warn("glare")
-        if is_photocopy(card):
-            result.warn("photocopy")
+        with times.stage("parse"):
+            if chosen == "front":
+                check_front(result)
+            else:
+                check_back(result, today)
+        with times.stage("quality"):
+            result.quality = sharpness(card)
+            if result.quality < BLUR_WARN_BELOW:
+                result.warn("blur")
+            if has_glare(card):
+                result.warn("glare")
+            if is_photocopy(card):
+                result.warn("photocopy")
         if location is None or location.touches_border or location.fill_ratio < INCOMPLETE_FILL:
             result.warn("incomplete")
         result.card_image = card
@@ -112,6 +166,7 @@ class IdCardRecogniser:
             result.portrait_image = card[
                 int(y0 * RECT_H) : int(y1 * RECT_H), int(x0 * RECT_W) : int(x1 * RECT_W)
             ].copy()
+        times.add("total", times.get("find", 0.0) + (time.perf_counter() - started) * 1000)
         return result
 
     @staticmethod
@@ -121,23 +176,31 @@ class IdCardRecogniser:
         result: CardResult,
         engine: CharScoringEngine,
         glyphs: GlyphChecker,
+        times: StageTimes,
     ) -> None:
         """Name and ethnicity again, each from a crop of its value alone scored against the recogniser's
         character probabilities (kiosk.idcard.rules.reread_*): labels cannot leak into the value, the
         name's candidates are also judged by their printed shapes, and the ethnicity is chosen among the 56
         names rather than spelled out (its shapes only decide whether it is highlighted)."""
-        name = name_value_crop(card, lines)
-        if name is not None:
-            reread_name(result, engine.char_matrices([name]), [partial(glyphs.evidence, name)])
-        left = _label_column(lines)
-        x0, x1 = ETHNICITY_VALUE_DX
-        ethnicity = _value_crop(card, lines, SEX_ROW, left + x0, min(left + x1, PORTRAIT_BOX[0]))
-        if ethnicity is not None:
-            reread_ethnicity(result, engine.char_matrices([ethnicity]), partial(glyphs.evidence, ethnicity))
+        # The shape check runs inside the re-read's choice: its time is taken out of "reread".
+        evidence = times.timed("shape_check", glyphs.evidence)
+        with times.stage("reread"):
+            shape_before = times.get("shape_check", 0.0)
+            name = name_value_crop(card, lines)
+            if name is not None:
+                reread_name(result, engine.char_matrices([name]), [partial(evidence, name)])
+            left = _label_column(lines)
+            x0, x1 = ETHNICITY_VALUE_DX
+            ethnicity = _value_crop(card, lines, SEX_ROW, left + x0, min(left + x1, PORTRAIT_BOX[0]))
+            if ethnicity is not None:
+                reread_ethnicity(result, engine.char_matrices([ethnicity]), partial(evidence, ethnicity))
+        times["reread"] -= times.get("shape_check", 0.0) - shape_before
 
     def analyse(self, frame: np.ndarray, side: str = "auto") -> FrameReading:
         """One live frame: where the card is and, when it is fit to read, what it says."""
-        location = find_card(frame)
+        self.last_stage_ms = StageTimes()
+        with self.last_stage_ms.stage("find"):
+            location = find_card(frame)
         if location is None:
             return FrameReading(card_found=False)
         if location.area_fraction < MIN_AREA_FRACTION:

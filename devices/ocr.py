@@ -100,6 +100,8 @@ class RapidOcrEngine:
         self._engine: Any = None
         self._alphabet: tuple[list[str], dict[str, int]] | None = None
         self._lock = threading.Lock()
+        # Milliseconds of the last recognise() in detection and recognition, as rapidocr measured them.
+        self.last_stage_ms: dict[str, float] = {}
 
     def load(self) -> None:
         with self._lock:
@@ -123,6 +125,12 @@ class RapidOcrEngine:
     def recognise(self, image: np.ndarray) -> list[TextLine]:
         self.load()
         result = self._engine(image)
+        elapsed = getattr(result, "elapse_list", None) or [None, None, None]
+        self.last_stage_ms = {
+            stage: seconds * 1000
+            for stage, seconds in zip(("detect", "classify", "recognise"), elapsed, strict=False)
+            if isinstance(seconds, float)
+        }
         if result.boxes is None or result.txts is None:
             return []
         return [
