@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from kiosk.config import MODES, SettingsError, load_settings
+from kiosk.fileio import FileProblem
 from kiosk.i18n import LANGUAGES
 from kiosk.paths import resolve_data_dir
 
@@ -119,7 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(data_dir, verbose=args.verbose)
         handler = {"run": _cmd_run, "scan": _cmd_scan}.get(args.command) or args.handler
         return handler(args, data_dir)
-    except SettingsError as err:
+    except (SettingsError, FileProblem) as err:
+        # FileProblem: a file the kiosk reads (keys, enrolment, trust store…) is damaged; its name and what
+        # is wrong go to the operator instead of a traceback.
         print(f"kiosk: {err}", file=sys.stderr)
         return 2
 

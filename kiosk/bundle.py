@@ -17,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.codes.truststore import TrustStore, TrustStoreError, from_bundle
-from kiosk.fileio import write_atomically
+from kiosk.fileio import FileProblem, parse_json, read_capped, write_atomically
 from kiosk.sealing import b64d, canonical_json, verify
 
 log = logging.getLogger(__name__)
 
 BUNDLE_FILE = "bundle.json"
+# Site, services and trust store: a few hundred kilobytes at most; more is not a bundle.
+MAX_BUNDLE_BYTES = 16 * 1024 * 1024
 PARTS = {"site": dict, "services": list, "trust_store": (dict, list), "revocations": list}
 _FIELDS = {"version": str, "issued_at": str, "seal_key": str, "signature": str}
 
@@ -34,9 +36,9 @@ class BundleError(ValueError):
 def parse_bundle(raw: bytes, signing_key: bytes) -> dict[str, Any]:
     """The bundle, if ``raw`` is a complete bundle signed by ``signing_key``; else :class:`BundleError`."""
     try:
-        bundle = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise BundleError("bundle is not JSON") from None
+        bundle = parse_json(raw, "bundle")
+    except FileProblem as err:
+        raise BundleError(str(err)) from None
     if not isinstance(bundle, dict):
         raise BundleError("bundle is not a JSON object")
     for name, kind in (PARTS | _FIELDS).items():
@@ -65,10 +67,10 @@ class BundleStore:
     def current(self) -> dict[str, Any] | None:
         """The last good bundle, or None before the first one arrived."""
         try:
-            return parse_bundle((self.folder / BUNDLE_FILE).read_bytes(), self.signing_key)
+            return parse_bundle(read_capped(self.folder / BUNDLE_FILE, MAX_BUNDLE_BYTES), self.signing_key)
         except FileNotFoundError:
             return None
-        except BundleError as err:
+        except (BundleError, FileProblem) as err:
             # Only a good bundle is ever written, so this is a damaged disk: say so, run without.
             log.error("kept bundle unreadable: %s", err)
             return None

@@ -14,22 +14,30 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
 import requests
+import urllib3
 
-from kiosk.fileio import write_atomically
+from kiosk.fileio import FileProblem, parse_json, read_json, write_atomically
 from kiosk.forms.slots import Slot
 from kiosk.keystore import PERSON_KEY_FILE, load_secret, save_secret
 from kiosk.sealing import b64d, b64e, request_message, sign, signing_public_key
 
 CREDENTIALS_FILE = "central.json"
 DEVICE_KEY_FILE = "central-device.key"
+# central.json is a few hundred bytes.
+MAX_CREDENTIALS_BYTES = 64 * 1024
 PERSON_KEY_BYTES = 32
 TIMEOUT = (5.0, 30.0)  # connect, read: a dead link fails fast, a slow one still gets a big batch through
+# The whole request, answer included: the read timeout alone lets a server that sends a byte every few seconds
+# hold a sync pass for as long as it likes.
+DEADLINE_S = 120.0
+# The largest answer taken: a bundle (kiosk.bundle.MAX_BUNDLE_BYTES) with room to spare.
+MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 Answers = dict[str, tuple[str, str | None]]
 
@@ -77,13 +85,23 @@ def credentials_path(secrets_dir: Path) -> Path:
 
 
 def load_credentials(secrets_dir: Path) -> Credentials | None:
+    """The enrolment, or None before there is one; a damaged file is a :class:`FileProblem` naming it."""
     path = credentials_path(secrets_dir)
-    if not path.exists():
+    try:
+        data = read_json(path, MAX_CREDENTIALS_BYTES, max_depth=2)
+    except FileNotFoundError:
         return None
+    stored = [f.name for f in fields(Credentials) if f.name != "person_hash_key"]
+    required = [f.name for f in fields(Credentials) if f.default is MISSING]
+    if (
+        not isinstance(data, dict)
+        or any(name not in data for name in required)
+        or set(data) - set(stored)
+        or not all(isinstance(value, str) for value in data.values())
+    ):
+        raise FileProblem(str(path), f"not a kiosk enrolment (needs the text fields {', '.join(required)})")
     person_key = load_secret(secrets_dir / PERSON_KEY_FILE)
-    return Credentials(
-        **json.loads(path.read_text("utf-8")), person_hash_key=b64e(person_key) if person_key else None
-    )
+    return Credentials(**data, person_hash_key=b64e(person_key) if person_key else None)
 
 
 def save_credentials(secrets_dir: Path, credentials: Credentials) -> None:
@@ -162,13 +180,31 @@ def _slot(item: dict[str, Any]) -> Slot:
     )
 
 
+def _json(response: requests.Response, what: str) -> Any:
+    """The answer's JSON, within the depth cap every file and answer the kiosk reads gets."""
+    return parse_json(response.content, what)
+
+
 def _detail(response: requests.Response) -> str:
     try:
-        detail = response.json().get("detail")
+        detail = _json(response, "answer").get("detail")
     except (ValueError, AttributeError):
         detail = None
     text = detail if isinstance(detail, str) else json.dumps(detail, ensure_ascii=False) if detail else ""
     return f"HTTP {response.status_code}: {text or response.reason}"[:500]
+
+
+def _read_answer(response: requests.Response, deadline: float, deadline_s: float) -> None:
+    """Read the body into ``response`` (so ``.content`` works) in pieces, giving up at ``deadline`` or
+    past MAX_ANSWER_BYTES; each piece still waits at most the read timeout."""
+    body = bytearray()
+    while piece := response.raw.read1(65536, decode_content=True):
+        body += piece
+        if len(body) > MAX_ANSWER_BYTES:
+            raise Unavailable(f"answer larger than {MAX_ANSWER_BYTES} bytes")
+        if time.monotonic() > deadline:
+            raise Unavailable(f"no complete answer within {deadline_s:g} s")
+    response._content = bytes(body)  # what requests itself does after reading a body
 
 
 class HttpCentral:
@@ -178,9 +214,11 @@ class HttpCentral:
         device_seed: bytes,
         timeout: tuple[float, float] = TIMEOUT,
         session: requests.Session | None = None,
+        deadline_s: float = DEADLINE_S,
     ) -> None:
         self.base = credentials.url.rstrip("/")
         self.timeout = timeout
+        self.deadline_s = deadline_s
         self.session = session or requests.Session()
         self.session.auth = DeviceAuth(credentials.token, device_seed)
 
@@ -188,9 +226,15 @@ class HttpCentral:
         self, method: str, path: str, conflict_is_final: bool = False, **kwargs: Any
     ) -> requests.Response:
         """``conflict_is_final``: a 409 is the answer (:class:`Conflict`), not a race to retry."""
+        deadline = time.monotonic() + self.deadline_s
         try:
-            response = self.session.request(method, self.base + path, timeout=self.timeout, **kwargs)
-        except requests.RequestException as err:
+            response = self.session.request(
+                method, self.base + path, timeout=self.timeout, stream=True, **kwargs
+            )
+            with response:
+                _read_answer(response, deadline, self.deadline_s)
+        except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
+            # urllib3's errors come through as they are when the body is read piece by piece.
             raise Unavailable(f"{type(err).__name__}: {err}"[:500]) from None
         status = response.status_code
         if status in (401, 403):
@@ -210,7 +254,7 @@ class HttpCentral:
             "POST", f"/v1/{kind}s/batch", data=body, headers={"Content-Type": "application/json"}
         )
         try:
-            results = response.json()["results"]
+            results = _json(response, "upload answer")["results"]
             return {str(r["id"]): (str(r["status"]), r.get("reason")) for r in results}
         except (ValueError, KeyError, TypeError):
             # A 200 whose body did not arrive whole: nothing is known, so nothing is marked.
@@ -228,7 +272,7 @@ class HttpCentral:
         params = {"service_id": service_id, "day": day.isoformat()}
         response = self._request("GET", "/v1/slots", params=params)
         try:
-            return [_slot(item) for item in response.json()]
+            return [_slot(item) for item in _json(response, "slots answer")]
         except (ValueError, KeyError, TypeError):
             raise Unavailable("unreadable answer to a slots request") from None
 
@@ -236,7 +280,7 @@ class HttpCentral:
         body = {"id": booking_id, "slot_id": slot_id, "reference": reference}
         response = self._request("POST", "/v1/bookings", conflict_is_final=True, json=body)
         try:
-            return str(response.json()["status"])
+            return str(_json(response, "booking answer")["status"])
         except (ValueError, KeyError, TypeError):
             # The booking may or may not have been made; the same id asked again says which.
             raise Unavailable("unreadable answer to a booking") from None
@@ -255,7 +299,10 @@ def enrol(url: str, code: str, device_seed: bytes, name: str, version: str) -> C
         raise Unavailable(f"cannot reach {url}: {type(err).__name__}") from None
     if response.status_code != 201:
         raise (Unavailable if response.status_code >= 500 else Refused)(_detail(response))
-    data = response.json()
+    try:
+        data = _json(response, "enrolment answer")
+    except FileProblem as err:
+        raise Unavailable(str(err)) from None
     person_key = data.get("person_hash_key")  # absent from servers older than shared person counting
     if person_key is not None and len(_b64d_or_empty(person_key)) != PERSON_KEY_BYTES:
         raise Refused("the server's person_hash_key is not 32 bytes in base64")

@@ -4,15 +4,19 @@ then command-line flags. Every value is validated; a bad one is refused with the
 from __future__ import annotations
 
 import dataclasses
+import datetime
+import math
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kiosk.fileio import FileProblem, read_toml
 from kiosk.i18n import LANGUAGES
 
 SETTINGS_FILE = "kiosk.toml"
+# A settings file is a few hundred bytes; anything near this is not one.
+MAX_SETTINGS_BYTES = 256 * 1024
 MODES = ("checkpoint", "self-service")
 
 
@@ -75,21 +79,31 @@ _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "data_di
 def _coerce(key: str, value: Any) -> Any:
     default = _FIELDS[key].default
     try:
+        if isinstance(value, (dict, list, datetime.date, datetime.time)):
+            # A table, an array or a date where a plain value belongs: str() would accept it as text.
+            raise TypeError(value)
         if isinstance(default, bool):
             if isinstance(value, str):
                 if value.lower() not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
                     raise ValueError(value)
                 return value.lower() in ("1", "true", "yes", "on")
+            if not isinstance(value, (bool, int)):
+                raise TypeError(value)
             return bool(value)
         if isinstance(default, int):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)  # also Infinity and NaN (1e400 in TOML is Infinity)
             return int(value)
         if isinstance(default, float):
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError(value)
+            return number
         return None if value in (None, "") and default is None else str(value)
-    except (TypeError, ValueError):
-        raise SettingsError(
-            f"setting {key!r}: {value!r} is not a valid {type(default).__name__}", key
-        ) from None
+    except (TypeError, ValueError, OverflowError):
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+        kind = type(default).__name__
+        raise SettingsError(f"setting {key!r}: {shown} is not a valid {kind}", key) from None
 
 
 def _validate(s: Settings) -> Settings:
@@ -125,12 +139,13 @@ def _validate(s: Settings) -> Settings:
 def load_settings(data_dir: Path, overrides: dict[str, Any] | None = None) -> Settings:
     values: dict[str, Any] = {}
     path = data_dir / SETTINGS_FILE
-    if path.exists():
-        try:
-            with path.open("rb") as fh:
-                from_file = tomllib.load(fh)
-        except tomllib.TOMLDecodeError as err:
-            raise SettingsError(f"{path.name}: {err}") from None
+    try:
+        from_file = read_toml(path, MAX_SETTINGS_BYTES)
+    except FileNotFoundError:
+        from_file = {}
+    except FileProblem as err:
+        raise SettingsError(f"{SETTINGS_FILE}: {err.why}") from None
+    if from_file:
         unknown = sorted(set(from_file) - set(_FIELDS))
         if unknown:
             raise SettingsError(f"{path.name}: unknown setting(s) {', '.join(unknown)}")

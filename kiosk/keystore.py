@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from kiosk.fileio import write_atomically
+from kiosk.fileio import FileProblem, read_capped, write_atomically
 
 # The deployment-wide key subject hashes are made with, written at enrolment from the server's answer.
 PERSON_KEY_FILE = "person-hash.key"
@@ -29,9 +29,11 @@ def save_secret(path: Path, data: bytes) -> None:
 def load_secret(path: Path, nbytes: int = 32) -> bytes | None:
     """Read a secret that may not exist (yet): None when absent; a file of the wrong size is an error."""
     try:
-        data = path.read_bytes()
+        data = read_capped(path, 4096)  # any size is refused below; the cap only keeps a huge file out
     except FileNotFoundError:
         return None
+    except FileProblem as err:
+        raise FileProblem(err.name, f"secret key file: {err.why}") from None
     if len(data) != nbytes:
-        raise ValueError(f"secret file {path.name} has {len(data)} bytes, expected {nbytes}")
+        raise FileProblem(str(path), f"secret key file has {len(data)} bytes, expected {nbytes}")
     return data

@@ -30,6 +30,7 @@ from kiosk.codes.truststore import (
     load_data_dir_store,
 )
 from kiosk.config import Settings, load_settings
+from kiosk.fileio import FileProblem, read_capped
 from kiosk.i18n import render, translate
 
 QR_ERROR = "m"
@@ -105,9 +106,11 @@ def _trust_override(path: Path | None, settings: Settings) -> TrustStore | None:
     if path is None:
         return None
     try:
-        data = path.read_bytes()
-    except OSError as err:
-        raise CommandError(f"--trust: cannot read {path}: {err.strerror or err}") from None
+        data = read_capped(path)
+    except FileNotFoundError:
+        raise CommandError(f"--trust: cannot read {path}: no such file") from None
+    except FileProblem as err:
+        raise CommandError(f"--trust: {err}") from None
     try:
         if data.lstrip().startswith(b"{"):
             return TrustStore.load(path)

@@ -36,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from kiosk.codes.claims import CODE_TYPES
 from kiosk.codes.cose import PublicKey
 from kiosk.codes.keys import key_id, public_key_der
-from kiosk.fileio import write_atomically
+from kiosk.fileio import FileProblem, read_json, write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +144,11 @@ class TrustStore:
     @classmethod
     def load(cls, path: Path) -> TrustStore:
         try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                raise TrustStoreError(f"{path.name}: larger than {MAX_FILE_BYTES} bytes")
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-            raise TrustStoreError(f"{path.name}: cannot read ({err})") from None
+            data = read_json(path, MAX_FILE_BYTES)
+        except FileNotFoundError:
+            raise TrustStoreError(f"{path.name}: no such file") from None
+        except FileProblem as err:
+            raise TrustStoreError(f"{path.name}: {err.why}") from None
         try:
             return cls.from_json(data)
         except TrustStoreError as err:

@@ -101,11 +101,18 @@ def cmd_example(args: argparse.Namespace, data_dir: Path) -> int:
 
 
 def _read_answers(path: Path) -> Any:
-    text = sys.stdin.read() if str(path) == "-" else path.read_text("utf-8")
-    return json.loads(text)
+    from kiosk.fileio import MAX_FILE_BYTES, FileProblem, parse_json, read_json
+
+    if str(path) != "-":
+        return read_json(path)
+    data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise FileProblem("standard input", f"more than the {MAX_FILE_BYTES} bytes allowed")
+    return parse_json(data, "standard input")
 
 
 def cmd_submit(args: argparse.Namespace, data_dir: Path) -> int:
+    from kiosk.fileio import FileProblem
     from kiosk.forms.answers import AnswerError
     from kiosk.forms.slots import SlotsUnavailable, SlotTaken, slot_source_for
     from kiosk.forms.submissions import SubmissionDesk
@@ -117,11 +124,11 @@ def cmd_submit(args: argparse.Namespace, data_dir: Path) -> int:
         return 2
     try:
         answers = _read_answers(args.answers)
-    except (OSError, UnicodeDecodeError) as err:
-        print(f"kiosk submit: cannot read {args.answers}: {err}", file=sys.stderr)
+    except FileNotFoundError:
+        print(f"kiosk submit: cannot read {args.answers}: no such file", file=sys.stderr)
         return 2
-    except json.JSONDecodeError as err:
-        print(f"kiosk submit: {args.answers} is not valid JSON: {err}", file=sys.stderr)
+    except FileProblem as err:
+        print(f"kiosk submit: {err}", file=sys.stderr)
         return 2
     store = Store(settings.store_path)
     try:

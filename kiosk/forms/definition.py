@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.codes.claims import CODE_TYPES, ID_FIELD, VALIDITY_FIELDS
+from kiosk.fileio import MAX_JSON_DEPTH, FileProblem, json_depth, read_capped, read_json
 from kiosk.paths import ASSETS_DIR
 
 log = logging.getLogger(__name__)
@@ -141,12 +142,16 @@ def _path(parts: Iterable[Any]) -> str:
 
 
 def _read(path: Path) -> Any:
-    text = path.read_text("utf-8")
     if path.suffix == ".json":
-        return json.loads(text)
+        return read_json(path)
+    data = read_capped(path)
     import yaml
 
-    return yaml.safe_load(text)
+    # YAML nests with indentation as well as brackets, so the depth is checked on what it parsed to.
+    raw = yaml.safe_load(data.decode("utf-8"))
+    if json_depth(json.dumps(raw, default=str)) > MAX_JSON_DEPTH:
+        raise FileProblem(str(path), f"nested more than {MAX_JSON_DEPTH} deep")
+    return raw
 
 
 def parse_definition(raw: Any, source: str) -> ServiceDefinition:
@@ -384,7 +389,7 @@ def catalogue_for(data_dir: Path) -> Catalogue:
     bundle_part = data_dir / "bundle" / "services.json"
     if bundle_part.exists():
         try:
-            loaded = json.loads(bundle_part.read_text("utf-8"))
+            loaded = read_json(bundle_part)
             # The bundle may still carry plain service names from before definitions were delivered.
             delivered = [s for s in loaded if isinstance(s, dict) and "steps" in s]
         except (OSError, ValueError) as err:

@@ -17,6 +17,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from kiosk.fileio import FileProblem
 from kiosk.keystore import load_or_create_secret
 from kiosk.sealing import b64d, seal
 from kiosk.store import Store
@@ -36,8 +37,23 @@ def central_seal_key(secrets_dir: Path) -> bytes | None:
     """The central X25519 public key from the enrolment credentials, or None before enrolment."""
     from kiosk.central_client import load_credentials
 
-    credentials = load_credentials(secrets_dir)
-    return b64d(credentials.seal_key) if credentials is not None else None
+    try:
+        credentials = load_credentials(secrets_dir)
+    except FileProblem as err:
+        # A damaged enrolment must not stop a person's submission: it is kept under the local key, as before
+        # enrolment, and sealed to the central key once the enrolment is readable again (reseal_pending).
+        log.error("enrolment unreadable, personal data kept under the local key: %s", err)
+        return None
+    if credentials is None:
+        return None
+    try:
+        key = b64d(credentials.seal_key)
+    except ValueError:
+        key = b""
+    if len(key) != 32:
+        log.error("enrolment's seal key is not an X25519 key; personal data kept under the local key")
+        return None
+    return key
 
 
 def is_local_box(box: bytes | None) -> bool:

@@ -7,6 +7,7 @@ booking retried after a lost answer does not take a second place.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,6 +16,8 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from kiosk.central_client import CentralApi
+
+log = logging.getLogger(__name__)
 
 
 class SlotsUnavailable(Exception):
@@ -123,9 +126,14 @@ class FakeSlots:
 def slot_source_for(secrets_dir: Path) -> SlotSource:
     """The central API for an enrolled kiosk, else a source that says it is offline."""
     from kiosk.central_client import DEVICE_KEY_FILE, HttpCentral, load_credentials
+    from kiosk.fileio import FileProblem
     from kiosk.keystore import load_or_create_secret
 
-    credentials = load_credentials(secrets_dir)
+    try:
+        credentials = load_credentials(secrets_dir)
+    except FileProblem as err:
+        log.error("enrolment unreadable, appointments offline: %s", err)
+        return OfflineSlots()
     if credentials is None:
         return OfflineSlots()
     # Short timeouts: a person is waiting at the screen, and the fallback (a queue ticket) is always there.
