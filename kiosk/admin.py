@@ -307,6 +307,7 @@ class Problem(StrEnum):
     OCR = "ocr"
     PRINTER = "printer"
     DISK_LOW = "disk_low"
+    STORE = "store_damaged"  # the store was damaged or vanished and was recovered or replaced lately
     SYNC_STALE = "sync_stale"
     TRUST_STALE = "trust_stale"
     QUARANTINE = "outbox_quarantine"
@@ -323,6 +324,8 @@ class SystemHealth:
     oldest_pending_at: datetime | None
     quarantined: int
     trust_refreshed_at: datetime | None
+    # What happened to the store lately (kiosk.store.Store.recent_incidents), newest first.
+    store_incidents: tuple[str, ...] = ()
 
 
 def system_health(settings: Settings, store: Store) -> SystemHealth:
@@ -347,6 +350,7 @@ def system_health(settings: Settings, store: Store) -> SystemHealth:
         datetime.fromisoformat(row[1]) if row[1] else None,
         int(row[2]),
         refreshed,
+        tuple(store.recent_incidents()),
     )
 
 
@@ -384,6 +388,8 @@ def problems(report: HealthReport, settings: Settings, now: datetime) -> list[Pr
     system = report.system
     if system is not None and system.disk_free < DISK_LOW_BYTES:
         found.append(Problem.DISK_LOW)
+    if system is not None and system.store_incidents:
+        found.append(Problem.STORE)
     if report.central_configured:
         since = report.last_sync_at or report.running_since
         if since is not None and now - since > SYNC_STALE_AFTER:
@@ -418,6 +424,8 @@ def heartbeat_health(report: HealthReport, found: Iterable[Problem]) -> dict[str
         )
         if system.trust_refreshed_at is not None:
             health["trust_store_refreshed_at"] = system.trust_refreshed_at.isoformat()
+        if system.store_incidents:
+            health["store"] = system.store_incidents[0][:1000]  # the API's longest text value
     return health
 
 

@@ -6,12 +6,24 @@ for one embedded file owned by one process this is the whole of what a migration
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from kiosk.store_recovery import (
+    StoreIncident,
+    check,
+    count_items,
+    marker_path,
+    recover,
+    vanished,
+    write_marker,
+)
 
 log = logging.getLogger(__name__)
 
@@ -100,23 +112,52 @@ MIGRATIONS: tuple[str, ...] = (
         details TEXT NOT NULL DEFAULT '{}'     -- JSON: setting keys, counts, item ids
     );
     """,
+    # What happened to the store before this one (kiosk.store_recovery): shown on the health page and in
+    # the heartbeat, in the store itself so that it survives the restarts after it.
+    """
+    CREATE TABLE store_incidents (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      TEXT NOT NULL,                 -- ISO 8601 in UTC
+        kind    TEXT NOT NULL,                 -- damaged | vanished
+        summary TEXT NOT NULL                  -- what was found, where the old file is, what was recovered
+    );
+    """,
 )
 
 
+# An incident this old no longer shows on the health page (it stays in the table and the log).
+INCIDENT_SHOWN_FOR = timedelta(days=7)
+
+
 class Store:
-    """One connection shared by the GUI and worker threads, serialised by a lock (SQLite writes serially)."""
+    """One connection shared by the GUI and worker threads, serialised by a lock (SQLite writes serially).
+
+    Opening checks the file first (:mod:`kiosk.store_recovery`): a damaged store is moved aside and what it
+    still holds is carried over, a vanished one is reported; :attr:`incident` says what happened."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
+        with _exclusive(path):
+            # One process at a time checks and, if need be, recovers; the others then find a sound store.
+            self.incident = _prepare(path)
+            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
         self._conn.row_factory = sqlite3.Row
         self._conn.execute("PRAGMA journal_mode=WAL")
         # FULL: a committed transaction survives power loss, which is what "written before shown" promises.
         self._conn.execute("PRAGMA synchronous=FULL")
         self._conn.execute("PRAGMA foreign_keys=ON")
+        # Whether the marker beside the store already says it holds items; see _note_items.
+        self._marked = False
         self._migrate()
+        if self.incident is not None:
+            with self.transaction() as conn:
+                conn.execute(
+                    "INSERT INTO store_incidents (at, kind, summary) VALUES (?, ?, ?)",
+                    (self.incident.at, self.incident.kind, self.incident.summary()),
+                )
+        self._note_items()
 
     def _migrate(self) -> None:
         with self._lock:
@@ -136,6 +177,30 @@ class Store:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+            if not self._marked:
+                try:
+                    self._note_items()
+                except OSError as err:  # committed all the same: the caller must not be told otherwise
+                    log.warning("store %s: item count not noted: %s", self.path.name, err)
+
+    def _note_items(self, always: bool = False) -> None:
+        """Keep the count of items in the marker beside the store at open, at close and at the first item,
+        so that a store that later vanishes is known to have held items (an fsynced write, so not at every
+        transaction)."""
+        with self._lock:
+            items = count_items(self._conn)
+            if always or items or not marker_path(self.path).exists():
+                write_marker(self.path, items)
+            self._marked = items > 0
+
+    def recent_incidents(self, now: datetime | None = None) -> list[str]:
+        """Summaries of what happened to the store in the last INCIDENT_SHOWN_FOR, newest first."""
+        since = (now or datetime.now(UTC)) - INCIDENT_SHOWN_FOR
+        rows = self.query(
+            "SELECT summary FROM store_incidents WHERE at >= ? ORDER BY id DESC",
+            (since.isoformat(timespec="seconds"),),
+        )
+        return [str(row[0]) for row in rows]
 
     def query(self, sql: str, params: tuple[object, ...] = ()) -> list[sqlite3.Row]:
         with self._lock:
@@ -146,4 +211,30 @@ class Store:
 
     def close(self) -> None:
         with self._lock:
+            try:
+                self._note_items(always=True)
+            except (sqlite3.Error, OSError) as err:  # closing must not fail on a full disk
+                log.warning("store %s: item count not noted at close: %s", self.path.name, err)
             self._conn.close()
+
+
+def _prepare(path: Path) -> StoreIncident | None:
+    gone = vanished(path)
+    if gone is not None:
+        log.error("%s", gone.summary())
+        return gone
+    damage = check(path)
+    if damage is None:
+        return None
+    log.error("store %s is damaged: %s; recovering what it holds", path.name, damage)
+    return recover(path, damage, MIGRATIONS)
+
+
+@contextmanager
+def _exclusive(path: Path) -> Iterator[None]:
+    with open(path.with_name(path.name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

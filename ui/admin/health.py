@@ -394,7 +394,12 @@ class HealthPage(QWidget):
                 ),
                 "bad" if Problem.DISK_LOW in bad else "ok",
             )
-            self._set("database", _size(system.db_bytes))
+            if system.store_incidents:
+                # The latest thing that happened to the store, with where the damaged file was kept.
+                text = translate("admin.health.database_incident", lang, size=_size(system.db_bytes))
+                self._set("database", f"{text}\n{system.store_incidents[0]}", "warn")
+            else:
+                self._set("database", _size(system.db_bytes))
             self._set(
                 "outbox",
                 translate("admin.health.outbox_value", lang, pending=system.pending, held=system.quarantined),

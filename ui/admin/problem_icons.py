@@ -89,6 +89,13 @@ def _draw(p: QPainter, problem: Problem, r: QRectF, ink: QColor) -> None:
         p.drawLine(QPointF(x + w * 0.1, y + h * 0.125), QPointF(x + w * 0.1, y + h * 0.875))
         p.drawLine(QPointF(x + w * 0.9, y + h * 0.125), QPointF(x + w * 0.9, y + h * 0.875))
         p.drawArc(QRectF(x + w * 0.1, y + h * 0.75, w * 0.8, h * 0.25), 180 * 16, 180 * 16)
+    elif problem is Problem.STORE:  # a cylinder with an exclamation mark
+        p.drawEllipse(QRectF(x + w * 0.1, y, w * 0.8, h * 0.25))
+        p.drawLine(QPointF(x + w * 0.1, y + h * 0.125), QPointF(x + w * 0.1, y + h * 0.875))
+        p.drawLine(QPointF(x + w * 0.9, y + h * 0.125), QPointF(x + w * 0.9, y + h * 0.875))
+        p.drawArc(QRectF(x + w * 0.1, y + h * 0.75, w * 0.8, h * 0.25), 180 * 16, 180 * 16)
+        p.drawLine(QPointF(x + w / 2, y + h * 0.4), QPointF(x + w / 2, y + h * 0.65))
+        p.drawPoint(QPointF(x + w / 2, y + h * 0.8))
     elif problem is Problem.SYNC_STALE:  # a cloud with a slash
         cloud = QPainterPath()
         cloud.addEllipse(QRectF(x, y + h * 0.4, w * 0.5, h * 0.45))
