@@ -54,8 +54,28 @@ class Unavailable(CentralError):
         self.retry_after = retry_after
 
 
+class RequestRefused(Unavailable):
+    """Something refused the request as a whole, not an item in it: 413 (from the server or anything on the
+    way), the API path not found, an answer that is not the API's (a portal's HTML page). Nothing is wrong
+    with the items, so none is quarantined: back off and try again later."""
+
+
+class TooLarge(RequestRefused):
+    """HTTP 413: smaller requests may pass; a single item that is still too large waits (never quarantined:
+    the limit is the middlebox's, not a verdict on the item)."""
+
+
+class ServerFailed(Unavailable):
+    """HTTP 500: the server failed on this request. Often the server is down, but it may be one item the
+    server cannot store (NaN in its JSON on PostgreSQL): the sync engine tells the two apart by splitting."""
+
+
 class Refused(CentralError):
-    """The server refused the request as invalid (4xx other than auth and throttling)."""
+    """The API refused the request as invalid (a 4xx with the API's JSON, other than auth and throttling)."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class Unauthorised(CentralError):
@@ -185,6 +205,15 @@ def _json(response: requests.Response, what: str) -> Any:
     return parse_json(response.content, what)
 
 
+def _from_api(response: requests.Response) -> bool:
+    """An answer in the API's shape (JSON with a ``detail``), not a proxy's or a portal's page."""
+    try:
+        answer = _json(response, "answer")
+    except ValueError:
+        return False
+    return isinstance(answer, dict) and "detail" in answer
+
+
 def _detail(response: requests.Response) -> str:
     try:
         detail = _json(response, "answer").get("detail")
@@ -240,25 +269,43 @@ class HttpCentral:
         if status in (401, 403):
             raise Unauthorised(_detail(response))
         if status == 409 and conflict_is_final:
-            raise Conflict(_detail(response))
+            raise Conflict(_detail(response), status)
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        if status == 413:
+            raise TooLarge(_detail(response), retry_after)
+        if status == 500:
+            raise ServerFailed(_detail(response), retry_after)
         # 408/409/425: the request was fine but raced or timed out; 429 and 5xx: come back later.
         if status in (408, 409, 425, 429) or status >= 500:
-            raise Unavailable(_detail(response), parse_retry_after(response.headers.get("Retry-After")))
+            raise Unavailable(_detail(response), retry_after)
         if status >= 400:
-            raise Refused(_detail(response))
+            if not _from_api(response):
+                raise RequestRefused(f"{_detail(response)} (not an answer of the API)", retry_after)
+            raise Refused(_detail(response), status)
         return response
 
     def upload(self, kind: str, items: Sequence[dict[str, Any]]) -> Answers:
-        body = json.dumps({"items": list(items)}, ensure_ascii=False).encode("utf-8")
-        response = self._request(
-            "POST", f"/v1/{kind}s/batch", data=body, headers={"Content-Type": "application/json"}
-        )
+        try:
+            body = json.dumps({"items": list(items)}, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except ValueError as err:
+            # NaN or Infinity stored before answers were checked for them: no server can take it. Refused
+            # here as the server would, so the engine finds and quarantines that item.
+            raise Refused(f"not valid JSON: {err}") from None
+        try:
+            response = self._request(
+                "POST", f"/v1/{kind}s/batch", data=body, headers={"Content-Type": "application/json"}
+            )
+        except Refused as err:
+            if err.status in (404, 405):
+                # The upload path exists on every server this kiosk talks to: a wrong address or a proxy.
+                raise RequestRefused(str(err)) from None
+            raise
         try:
             results = _json(response, "upload answer")["results"]
             return {str(r["id"]): (str(r["status"]), r.get("reason")) for r in results}
         except (ValueError, KeyError, TypeError):
-            # A 200 whose body did not arrive whole: nothing is known, so nothing is marked.
-            raise Unavailable("unreadable answer to an upload") from None
+            # A 200 whose body did not arrive whole, or a portal's page: nothing is known, nothing is marked.
+            raise RequestRefused("unreadable answer to an upload") from None
 
     def fetch_bundle(self, etag: str | None) -> bytes | None:
         headers = {"If-None-Match": f'"{etag}"'} if etag else {}
@@ -300,9 +347,9 @@ def enrol(url: str, code: str, device_seed: bytes, name: str, version: str) -> C
     if response.status_code != 201:
         raise (Unavailable if response.status_code >= 500 else Refused)(_detail(response))
     try:
-        data = _json(response, "enrolment answer")
-    except FileProblem as err:
-        raise Unavailable(str(err)) from None
+        data = response.json()
+    except (ValueError, RecursionError):  # RecursionError: JSON nested too deep for the parser
+        raise Unavailable("unreadable enrolment answer") from None
     person_key = data.get("person_hash_key")  # absent from servers older than shared person counting
     if person_key is not None and len(_b64d_or_empty(person_key)) != PERSON_KEY_BYTES:
         raise Refused("the server's person_hash_key is not 32 bytes in base64")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -104,16 +104,21 @@ class Outbox:
     def last_seq(self) -> int:
         return int(self.store.query("SELECT COALESCE(MAX(seq), 0) FROM outbox")[0][0])
 
-    def next_batch(self, limit: int, up_to: int | None = None) -> list[OutboxItem]:
-        """The oldest sendable items (up to sequence number ``up_to``), all of the oldest one's kind;
-        items whose personal data is still under the local key are never in a batch."""
+    def next_batch(
+        self, limit: int, up_to: int | None = None, skip: Collection[int] = ()
+    ) -> list[OutboxItem]:
+        """The oldest sendable items (up to sequence number ``up_to``, leaving out the sequence numbers in
+        ``skip``), all of the oldest one's kind; items whose personal data is still under the local key are
+        never in a batch."""
         bound = up_to if up_to is not None else 2**62
-        ready = f"quarantined_at IS NULL AND seq <= ? AND {_SENDABLE}"
+        left_out = f" AND seq NOT IN ({', '.join('?' * len(skip))})" if skip else ""
+        ready = f"quarantined_at IS NULL AND seq <= ? AND {_SENDABLE}{left_out}"
+        where = (bound, *_SENDABLE_ARGS, *skip)
         rows = self.store.query(
             "SELECT seq, kind, item_id, payload, sealed_personal FROM outbox"
             f" WHERE {ready} AND kind = (SELECT kind FROM outbox WHERE {ready} ORDER BY seq LIMIT 1)"
             " ORDER BY seq LIMIT ?",
-            (bound, *_SENDABLE_ARGS, bound, *_SENDABLE_ARGS, limit),
+            (*where, *where, limit),
         )
         return [_item(row) for row in rows]
 
@@ -177,6 +182,24 @@ class Outbox:
             QuarantinedItem(r["item_id"], r["kind"], r["quarantined_at"], r["quarantine_reason"])
             for r in rows
         ]
+
+    def release_matching(self, kind: str | None = None, reason: str | None = None) -> int:
+        """Put back every quarantined item of ``kind`` (any kind if None) whose reason contains ``reason``
+        (any reason if None); returns how many. For a cause fixed once for many items (a proxy's limit)."""
+        where, params = ["quarantined_at IS NOT NULL"], []
+        if kind is not None:
+            where.append("kind = ?")
+            params.append(kind)
+        if reason is not None:
+            where.append("instr(quarantine_reason, ?) > 0")
+            params.append(reason)
+        with self.store.transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE outbox SET quarantined_at = NULL, quarantine_reason = NULL WHERE "
+                + " AND ".join(where),
+                params,
+            )
+        return cursor.rowcount
 
     def release(self, item_id: str) -> bool:
         """Put a quarantined item back in the queue (the admin had the cause fixed on the server)."""

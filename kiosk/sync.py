@@ -13,12 +13,20 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kiosk.bundle import BundleError, BundleStore
-from kiosk.central_client import CentralApi, CentralError, Refused, Unauthorised, Unavailable
+from kiosk.central_client import (
+    CentralApi,
+    CentralError,
+    Refused,
+    ServerFailed,
+    TooLarge,
+    Unauthorised,
+    Unavailable,
+)
 from kiosk.outbox import Outbox, OutboxItem
 
 if TYPE_CHECKING:
@@ -27,6 +35,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 200
+# Requests a pass may see fail with a server error before the server took anything: past this the server is
+# taken to be down (not one bad item), and the pass ends. Enough to halve a batch of 500 down to one item.
+ISOLATION_BUDGET = 16
 
 
 @dataclass(frozen=True)
@@ -47,8 +58,20 @@ class PassResult:
     accepted: int = 0
     duplicate: int = 0
     rejected: int = 0
+    # Items the server failed on alone before it had taken anything in this pass: left for the next one.
+    deferred: int = 0
     bundle_updated: bool = False
     bundle_error: str | None = None
+
+
+@dataclass
+class _Drain:
+    """One pass's delivery: what it learnt about the server, and the items it set aside."""
+
+    result: PassResult
+    server_works: bool = False  # the server took an upload in this pass, so a lone failure is the item's
+    server_failures: int = 0
+    set_aside: dict[int, OutboxItem] = field(default_factory=dict)  # by sequence number
 
 
 def backoff_delay(
@@ -160,30 +183,60 @@ class SyncEngine:
     def _drain(self, result: PassResult) -> None:
         # Only what was queued when the pass began, so a busy checkpoint cannot keep one pass going forever.
         up_to = self.outbox.last_seq()
-        # Every batch leaves the queue (answered) or ends the pass (raised), so this loop ends.
-        while batch := self.outbox.next_batch(self.batch_size, up_to=up_to):
-            self._send(batch, result)
+        state = _Drain(result)
+        # Every batch leaves the queue (answered), is set aside for this pass, or ends the pass (raised).
+        while batch := self.outbox.next_batch(self.batch_size, up_to=up_to, skip=state.set_aside):
+            self._send(batch, state)
+        if state.server_works:
+            # Set aside before the server had taken anything; now that it has, one more try alone tells.
+            for item in list(state.set_aside.values()):
+                del state.set_aside[item.seq]
+                self._send([item], state)
+        result.deferred = len(state.set_aside)
 
-    def _send(self, batch: list[OutboxItem], result: PassResult) -> None:
-        kind = batch[0].kind
+    def _send(self, batch: list[OutboxItem], state: _Drain) -> None:
+        kind, result = batch[0].kind, state.result
+        ids = [item.item_id for item in batch]
         try:
             answers = self.client.upload(kind, [item.wire() for item in batch])
+        except TooLarge as err:
+            if len(batch) == 1:
+                # Too large even alone: the limit is on the way, not a verdict on the item. Back off.
+                self.outbox.note_failure(ids, str(err))
+                raise
+            self._split(batch, state)
+            return
+        except ServerFailed as err:
+            self.outbox.note_failure(ids, str(err))
+            if not state.server_works:
+                state.server_failures += 1
+                if state.server_failures > ISOLATION_BUDGET:
+                    raise  # nothing gets through: the server is down, not one item
+            if len(batch) > 1:
+                self._split(batch, state)
+            elif state.server_works:
+                # The server takes the others and fails on this one alone: it will never take it as it is.
+                log.warning("sync: %s %s fails on the server alone: %s", kind, ids[0], err)
+                self.outbox.quarantine(ids[0], f"server error on this item alone: {err}")
+                result.rejected += 1
+            else:
+                state.set_aside[batch[0].seq] = batch[0]
+            return
         except Refused as err:
             if len(batch) == 1:
                 # The server will never take this item as it is: set it aside, with the reason, for the admin.
-                log.warning("sync: %s %s refused: %s", kind, batch[0].item_id, err)
-                self.outbox.quarantine(batch[0].item_id, str(err))
+                log.warning("sync: %s %s refused: %s", kind, ids[0], err)
+                self.outbox.quarantine(ids[0], str(err))
                 result.rejected += 1
                 return
-            # Find the bad item(s) by halving, so that one bad item does not hold back the others.
-            middle = len(batch) // 2
-            self._send(batch[:middle], result)
-            self._send(batch[middle:], result)
+            self._split(batch, state)
             return
         except (Unavailable, Unauthorised) as err:
-            self.outbox.note_failure([item.item_id for item in batch], str(err))
+            # RequestRefused included: a refusal of the request, not of its items, quarantines nothing.
+            self.outbox.note_failure(ids, str(err))
             raise
-        sent = {item.item_id for item in batch}
+        state.server_works = True
+        sent = set(ids)
         mine = {item_id: answer for item_id, answer in answers.items() if item_id in sent}
         self.outbox.resolve(mine)
         for status, _ in mine.values():
@@ -191,6 +244,12 @@ class SyncEngine:
         if len(mine) < len(sent):
             # Items without an answer stay queued; stop here rather than loop on them in this pass.
             raise Unavailable(f"server answered for {len(mine)} of {len(sent)} items")
+
+    def _split(self, batch: list[OutboxItem], state: _Drain) -> None:
+        """Find the bad item(s) by halving, so that one bad item does not hold back the others."""
+        middle = len(batch) // 2
+        self._send(batch[:middle], state)
+        self._send(batch[middle:], state)
 
 
 class SyncLoop:

@@ -15,6 +15,9 @@ from typing import Any
 
 from kiosk.config import load_settings
 
+# `--release` given without an item id.
+ALL = "\0all"
+
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register the subcommands on ``kiosk``'s subparsers; each sets ``handler(args, data_dir) -> int``."""
@@ -34,7 +37,16 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     export.set_defaults(handler=cmd_export)
 
     outbox = sub.add_parser("outbox", parents=[common], help="show the outbox and quarantined items")
-    outbox.add_argument("--release", metavar="ITEM-ID", help="queue a quarantined item again")
+    outbox.add_argument(
+        "--release",
+        metavar="ITEM-ID",
+        nargs="?",
+        const=ALL,
+        help="queue a quarantined item again; without an id, every one --kind and --reason select",
+    )
+    outbox.add_argument("--all", action="store_true", help="with --release: every quarantined item selected")
+    outbox.add_argument("--kind", choices=("inspection", "submission"), help="with --release: this kind only")
+    outbox.add_argument("--reason", metavar="TEXT", help="with --release: reasons containing TEXT")
     outbox.add_argument("--json", action="store_true")
     outbox.set_defaults(handler=cmd_outbox)
 
@@ -84,9 +96,10 @@ def cmd_sync(args: argparse.Namespace, data_dir: Path) -> int:
         status, result = engine.run_once()
     finally:
         core.close()
+    deferred = f" ({result.deferred} failed on the server, tried again next pass)" if result.deferred else ""
     print(
         f"accepted {result.accepted}, duplicate {result.duplicate}, rejected {result.rejected};"
-        f" pending {status.pending}, quarantined {status.quarantined}"
+        f" pending {status.pending}{deferred}, quarantined {status.quarantined}"
     )
     if status.error:
         print(f"kiosk: {status.error}", file=sys.stderr)
@@ -122,11 +135,21 @@ def cmd_export(args: argparse.Namespace, data_dir: Path) -> int:
 def cmd_outbox(args: argparse.Namespace, data_dir: Path) -> int:
     from kiosk.core import open_core
 
+    one = args.release not in (None, ALL)
+    if (args.all or args.kind or args.reason) and (one or args.release is None):
+        print("kiosk: --all, --kind and --reason go with --release and no item id", file=sys.stderr)
+        return 2
+    if args.release == ALL and not args.all and not (args.kind or args.reason):
+        print("kiosk: --release needs an item id, or --all (optionally --kind, --reason)", file=sys.stderr)
+        return 2
     core = open_core(load_settings(data_dir, {"language": args.language}))
     try:
-        if args.release and not core.outbox.release(args.release):
+        if one and not core.outbox.release(args.release):
             print(f"kiosk: {args.release} is not a quarantined item", file=sys.stderr)
             return 2
+        if args.release == ALL:
+            released = core.outbox.release_matching(args.kind, args.reason)
+            print(f"released {released} item(s)")
         counts = core.outbox.counts()
         held = core.outbox.quarantined()
     finally:

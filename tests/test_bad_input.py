@@ -209,3 +209,15 @@ def test_a_deep_200_answer_from_the_server_is_unreadable_not_a_crash(
     client = HttpCentral(Credentials(url, "d", "t", "s", "k", "s"), b"\0" * 32)
     with pytest.raises(Unavailable, match="unreadable answer"):
         client.upload("inspection", [{"id": "a"}])
+
+
+@pytest.mark.parametrize("typed", ["1" + "0" * 400 + ".5", "-1" + "0" * 400 + ".0", 1e308 * 10, float("nan")])
+def test_a_number_field_without_bounds_never_takes_infinity_or_nan(typed: object) -> None:
+    from kiosk.forms.answers import AnswerError, check_field
+    from kiosk.forms.definition import FieldDef
+
+    unbounded = FieldDef("count", "number", {"en": "Count"})
+    assert check_field(unbounded, "12.5") == 12.5
+    with pytest.raises(AnswerError) as refused:
+        check_field(unbounded, typed)
+    assert refused.value.key == "form.error.number"

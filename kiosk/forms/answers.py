@@ -7,6 +7,7 @@ names the field by its path (``passengers[1].id_number``) and carries an i18n ke
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Mapping
@@ -66,6 +67,9 @@ def _number(fdef: FieldDef, value: Any, path: str) -> int | float:
         except ValueError:
             raise AnswerError(path, "form.error.number") from None
     if isinstance(value, bool) or not isinstance(value, int | float):
+        raise AnswerError(path, "form.error.number")
+    if isinstance(value, float) and not math.isfinite(value):
+        # "1" and 400 zeros ".5" reads as Infinity: without bounds it would be stored, and no server takes it.
         raise AnswerError(path, "form.error.number")
     if fdef.integer and value != int(value):
         raise AnswerError(path, "form.error.integer")
