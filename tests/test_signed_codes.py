@@ -18,14 +18,16 @@ from kiosk.codes.claims import ClaimsError
 from kiosk.codes.cose import ALG, CRIT, EDDSA, KID, decode_sign1, sig_structure, sign1
 from kiosk.codes.dcc import DccFormat
 from kiosk.codes.envelope import unwrap, wrap
+from kiosk.codes.errors import Rejected
 from kiosk.codes.keys import SigningKey, key_id, load_or_create_device_key
 from kiosk.codes.policy import TrustPolicy
 from kiosk.codes.registry import Verdict
 from kiosk.codes.setup import registry_for
 from kiosk.codes.signed import PREFIX, KioskCodeFormat, issue
-from kiosk.codes.truststore import TrustedKey, TrustStore
+from kiosk.codes.truststore import TrustedKey, TrustStore, certificate_key, load_certificate
 from kiosk.config import load_settings
 from kiosk.i18n import catalogue
+from tools import dcc_vectors
 
 NOW = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
 LATER = NOW + timedelta(hours=2)
@@ -196,14 +198,57 @@ def test_expiry(at: datetime, verdict: Verdict, reason: str) -> None:
     assert (result.verdict, result.reason.key) == (verdict, reason)
 
 
-def test_not_yet_valid_and_issued_in_the_future_are_red() -> None:
+def test_not_yet_valid_is_red() -> None:
     early = {**CLAIMS["vehicle-pass"], "valid_from": "2026-11-28T00:00:00+08:00"}
     result = _evaluate(issue("vehicle-pass", early, DEVICE, NOW))
     assert (result.verdict, result.reason.key) == (Verdict.RED, "signed.not_yet_valid")
-    result = _evaluate(
-        issue("queue-ticket", CLAIMS["queue-ticket"], DEVICE, NOW + timedelta(hours=1)), at=NOW
+
+
+@pytest.mark.parametrize(
+    ("ahead", "verdict", "reason"),
+    [
+        (timedelta(minutes=4), Verdict.GREEN, "signed.valid"),  # within the 5-minute tolerance
+        (timedelta(minutes=6), Verdict.YELLOW, "signed.check_clock"),
+        (timedelta(hours=1), Verdict.YELLOW, "signed.check_clock"),
+    ],
+)
+def test_genuine_code_issued_after_the_kiosk_clock_asks_to_check_the_clock(
+    ahead: timedelta, verdict: Verdict, reason: str
+) -> None:
+    # The kiosk's clock lags: the issuer's time is later than "now" here. The signature is good, so this is
+    # the kiosk's clock to check, not a forgery; nbf (= issue time) does not turn it red either.
+    text = issue("queue-ticket", CLAIMS["queue-ticket"], DEVICE, NOW + ahead)
+    result = _evaluate(text, at=NOW)
+    assert (result.verdict, result.reason.key) == (verdict, reason)
+    if verdict == Verdict.YELLOW:
+        assert result.reason.params == {"issued_at": (NOW + ahead).isoformat(" ", "minutes")}
+        assert result.claims["number"] == "B042"  # genuine content is shown
+        # Only a good signature earns it: the same time from a key this kiosk does not trust is red.
+        stranger = _evaluate(issue("queue-ticket", CLAIMS["queue-ticket"], STRANGER, NOW + ahead), at=NOW)
+        assert (stranger.verdict, stranger.reason.key) == (Verdict.RED, "signed.issuer_unknown")
+
+
+def test_expired_beats_the_clock_warning() -> None:
+    # A clock that is behind can still tell a code has expired: it is later than the kiosk thinks.
+    payload = _payload({c.IAT: int((NOW + timedelta(hours=2)).timestamp()), c.EXP: int(NOW.timestamp()) - 60})
+    result = _evaluate(_signed_payload(payload), at=NOW)
+    assert (result.verdict, result.reason.key) == (Verdict.RED, "signed.expired")
+
+
+def test_floating_point_times_are_numeric_dates() -> None:
+    # RFC 8392 §2: a NumericDate may be a floating-point number; another issuer's KP1 code may use one.
+    floats = _payload(
+        {
+            c.IAT: NOW.timestamp() + 0.5,
+            c.NBF: NOW.timestamp() - 0.25,
+            c.EXP: (NOW + timedelta(days=1)).timestamp(),
+        }
     )
-    assert (result.verdict, result.reason.key) == (Verdict.RED, "signed.issued_in_future")
+    result = _evaluate(_signed_payload(floats))
+    assert (result.kind, result.verdict) == ("queue-ticket", Verdict.GREEN)
+    for bad in (float("nan"), float("inf"), -1.0, 2.0**45, True, cbor2.CBORTag(1, int(NOW.timestamp()))):
+        result = _evaluate(_signed_payload(_payload({c.EXP: bad})))
+        assert (result.verdict, result.reason.key) == (Verdict.RED, "code.malformed"), bad
 
 
 def test_stale_trust_store_is_yellow_but_not_for_the_device_own_key() -> None:
@@ -340,10 +385,15 @@ def test_every_reason_key_used_by_the_signed_formats_is_translated() -> None:
         assert {f"kind.{k}" for k in [*CLAIMS, "eu-dcc", "kiosk-code"]} <= catalogue(language).keys()
 
 
-# --- hostile input: every input ends in a verdict, quickly, without raising -------------------------------
+# --- hostile input: every input ends in a verdict, quickly, without raising; a changed code is never green
 
 VALID = {kind: issue(kind, CLAIMS[kind], _signer(kind), NOW) for kind in CLAIMS}
-FORMATS = [KioskCodeFormat(_store()), DccFormat(_store())]
+# An EU DCC from a trusted document signer, so that mutated DCCs have a green to fall from.
+DCC_KEY = ec.generate_private_key(ec.SECP256R1())
+DCC_SIGNER = dcc_vectors.Signer(DCC_KEY, dcc_vectors.certificate(DCC_KEY))
+VALID["eu-dcc"] = dcc_vectors.hc1(DCC_SIGNER.sign1(cbor2.dumps(dcc_vectors.payload())))
+DCC_STORE = _store().with_keys([certificate_key(DCC_SIGNER.cert, ["eu-dcc"], pinned=True)])
+FORMATS = [KioskCodeFormat(_store()), DccFormat(DCC_STORE)]
 B45 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ $%*+-./:"
 
 cbor_values = st.recursive(
@@ -361,15 +411,34 @@ cbor_values = st.recursive(
 )
 
 
-def _check_all_formats(text: str) -> None:
+def test_every_valid_sample_is_green() -> None:
+    # The mutation tests below mean something only if each unmutated sample is green.
+    for kind, text in VALID.items():
+        fmt = FORMATS[1] if kind == "eu-dcc" else FORMATS[0]
+        assert fmt.evaluate(text, LATER).verdict == Verdict.GREEN, kind
+
+
+def _signed_parts(text: str) -> tuple[bytes, bytes] | None:
+    """What the signature covers (protected header bytes, payload), or ``None`` if the code does not parse."""
+    try:
+        message = decode_sign1(unwrap(text, text[:4]))
+    except Rejected:
+        return None
+    return message.protected_bytes, message.payload
+
+
+def _check_all_formats(text: str, original: str | None = None) -> None:
     for fmt in FORMATS:
         result = fmt.evaluate(text, LATER)
         assert result.verdict in (Verdict.GREEN, Verdict.YELLOW, Verdict.RED)
         assert result.reason.key
+        if original is not None and result.verdict == Verdict.GREEN:
+            # Green only if the change left every signed byte as it was (it hit unsigned framing).
+            assert _signed_parts(text) == _signed_parts(original), result.reason
 
 
 @st.composite
-def mutated_codes(draw: st.DrawFn) -> str:
+def mutated_codes(draw: st.DrawFn) -> tuple[str, str]:
     text = draw(st.sampled_from(sorted(VALID.values())))
     prefix = draw(st.sampled_from([PREFIX, "HC1:"]))
     chars = list(prefix + text[len(PREFIX) :])
@@ -386,7 +455,7 @@ def mutated_codes(draw: st.DrawFn) -> str:
             del chars[pos]
         elif op == "cut":
             chars = chars[: max(pos, 5)]
-    return "".join(chars)
+    return text, "".join(chars)
 
 
 FAST = settings(
@@ -396,8 +465,75 @@ FAST = settings(
 
 @FAST
 @given(mutated_codes())
-def test_mutated_codes_always_end_in_a_verdict(text: str) -> None:
-    _check_all_formats(text)
+def test_mutated_codes_end_in_a_verdict_and_are_never_green(case: tuple[str, str]) -> None:
+    original, text = case
+    _check_all_formats(text, original)
+
+
+# Green samples in the encodings other issuers use (indefinite lengths, non-shortest heads, tags, wrapped
+# payloads, P-384 and RSA keys), each with a DCC format trusting its signer.
+_VECTORS = [v for v in dcc_vectors.build_vectors() if v.verdict == "green"]
+SAMPLES = [(kind, text) for kind, text in VALID.items()] + [(v.name, v.text) for v in _VECTORS]
+SAMPLE_FORMAT = {kind: FORMATS[1] if kind == "eu-dcc" else FORMATS[0] for kind in VALID} | {
+    v.name: DccFormat(
+        TrustStore().with_keys([certificate_key(load_certificate(v.certificate), ["eu-dcc"], pinned=True)])
+    )
+    for v in _VECTORS
+}
+
+
+def _signed_spans(cose: bytes) -> list[int]:
+    """Offsets of the bytes a verifier must treat as signed: protected header, payload and signature, where
+    each lies in one piece in the message (indefinite-length encodings split them)."""
+    message = decode_sign1(cose)
+    offsets: list[int] = []
+    for part in (message.protected_bytes, message.payload, message.signature):
+        start = cose.find(part)
+        if start >= 0:
+            offsets += range(start, start + len(part))
+    return offsets
+
+
+# Where the signed parts are split into chunks, only the next test's property applies.
+SPANNED = [(kind, text) for kind, text in SAMPLES if _signed_spans(unwrap(text, text[:4]))]
+
+
+def test_most_samples_have_signed_spans() -> None:
+    assert len(SPANNED) >= len(SAMPLES) - 2
+
+
+@FAST
+@given(st.sampled_from(SPANNED), st.data())
+def test_any_change_to_a_signed_byte_is_never_green(sample: tuple[str, str], data: st.DataObject) -> None:
+    kind, text = sample
+    prefix = text[:4]
+    fmt = SAMPLE_FORMAT[kind]
+    assert fmt.evaluate(text, _sample_clock(kind)).verdict == Verdict.GREEN
+    cose = bytearray(unwrap(text, prefix))
+    offsets = _signed_spans(bytes(cose))
+    position = data.draw(st.sampled_from(offsets))
+    cose[position] ^= data.draw(st.sampled_from([1, 2, 4, 8, 16, 32, 64, 128]) | st.integers(1, 255))
+    result = fmt.evaluate(wrap(prefix, bytes(cose)), _sample_clock(kind))
+    assert result.verdict != Verdict.GREEN, (kind, position, result.reason)
+
+
+@FAST
+@given(st.sampled_from(SAMPLES), st.data())
+def test_any_byte_change_that_keeps_a_code_green_left_the_signed_bytes_alone(
+    sample: tuple[str, str], data: st.DataObject
+) -> None:
+    kind, text = sample
+    prefix = text[:4]
+    cose = bytearray(unwrap(text, prefix))
+    position = data.draw(st.integers(0, len(cose) - 1))
+    cose[position] = data.draw(st.integers(0, 255).filter(lambda b: b != cose[position]))
+    changed = wrap(prefix, bytes(cose))
+    if SAMPLE_FORMAT[kind].evaluate(changed, _sample_clock(kind)).verdict == Verdict.GREEN:
+        assert _signed_parts(changed) == _signed_parts(text), (kind, position)
+
+
+def _sample_clock(kind: str) -> datetime:
+    return LATER if kind in VALID else dcc_vectors.CLOCK
 
 
 @FAST

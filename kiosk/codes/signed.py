@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import cbor2
@@ -27,7 +27,7 @@ from kiosk.codes.cose import decode_sign1, sign1, strict_loads, verify_signature
 from kiosk.codes.envelope import unwrap, wrap
 from kiosk.codes.errors import Rejected
 from kiosk.codes.keys import SigningKey
-from kiosk.codes.policy import TrustPolicy, caution, check_times, unknown_issuer
+from kiosk.codes.policy import TrustPolicy, caution, check_times, numeric_date, unknown_issuer
 from kiosk.codes.registry import CodeResult, Verdict
 from kiosk.codes.truststore import TrustedKey, TrustStore
 from kiosk.i18n import Message
@@ -67,10 +67,10 @@ def subject_pseudonym(key: SigningKey, id_number: str) -> bytes:
 
 
 def _epoch(payload: Mapping[Any, Any], label: int) -> datetime:
-    value = payload.get(label)
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**40:
+    moment = numeric_date(payload.get(label))
+    if moment is None:
         raise Rejected("code.malformed")
-    return datetime.fromtimestamp(value, UTC)
+    return moment
 
 
 def _unverified_issue_time(payload: bytes) -> datetime | None:
@@ -147,7 +147,7 @@ class KioskCodeFormat:
                 raise Rejected("signed.key_not_valid_then")
             if code_id in self.trust.revoked_codes:
                 raise Rejected("signed.code_revoked")
-            check_times(issued_at, valid_from, valid_until, now, self.policy)
+            clock_warning = check_times(issued_at, valid_from, valid_until, now, self.policy)
             body = payload.get(c.BODY)
             shown = c.display_body(code_type, body, now.tzinfo) if isinstance(body, Mapping) else None
             if shown is None:
@@ -160,13 +160,19 @@ class KioskCodeFormat:
             "valid_until": c.show_epoch(int(valid_until.timestamp()), now.tzinfo),
             **issuer,
         }
-        verdict, reason = self._verdict(kind, shown, key, valid_until, now)
+        verdict, reason = self._verdict(kind, shown, key, valid_until, now, clock_warning)
         return CodeResult(
             kind, verdict, reason, claims, shown.get("name"), _subject(kind, payload, shown, key)
         )
 
     def _verdict(
-        self, kind: str, shown: dict[str, str], key: TrustedKey, valid_until: datetime, now: datetime
+        self,
+        kind: str,
+        shown: dict[str, str],
+        key: TrustedKey,
+        valid_until: datetime,
+        now: datetime,
+        clock_warning: Message | None,
     ) -> tuple[Verdict, Message]:
         if kind == "receipt":
             # Genuine, but it proves only that a declaration was submitted, not what was decided about it.
@@ -177,7 +183,7 @@ class KioskCodeFormat:
                 return Verdict.RED, Message("signed.health_red")
             if colour == "yellow":
                 return Verdict.YELLOW, Message("signed.health_yellow")
-        warning = caution(key, self.trust, valid_until, now, self.policy)
+        warning = clock_warning or caution(key, self.trust, valid_until, now, self.policy)
         if warning is not None:
             return Verdict.YELLOW, warning
         return Verdict.GREEN, Message("signed.valid")
