@@ -1,16 +1,24 @@
-"""QR decoder benchmark: speed on 1080p frames with and without a code, read rate on real photos, and the
-frame-to-verdict latency of the app's scanner.
+"""QR decoder benchmark: read rates on material kept apart from tuning, speed on 1080p frames with and
+without a code, and the frame-to-verdict latency of the app's scanner.
 
-    python -m bench.decoders [--photos DIR] [--repeat N] [--frames N] [--out FILE]
+    python -m bench.decoders [--photos DIR] [--renders N] [--repeat N] [--frames N] [--wechat-models DIR]
+    python -m bench.decoders --short        # latency only (zxing and the cascade), for a quiet re-run
 
-The photos default to ``$KIOSK_QR_PHOTOS`` or ``../shared/data/qr-photos`` beside the repository
-(``NAME.png|webp|jpg`` with the expected text in ``NAME.txt``); they are read where they are, never copied.
-The synthetic frames are generated with a fixed seed, so two runs measure the same images.
+Read rates, each candidate on the same pictures in one run, held-apart sets first:
+
+- the real photos (``$KIOSK_QR_PHOTOS`` or ``../shared/data/qr-photos``: ``NAME.png|webp|jpg`` with the
+  text in ``NAME.txt``, read in place, never copied), split by a hash of the file name into a reporting
+  half and a tuning half (``photo_half``);
+- camera-like renderings (``tools.qr_photos``) of the held-apart seed and of the tuning seed, 800x600, and
+  1080p ones of the held-apart seed.
+
+The synthetic timing frames are generated with a fixed seed, so two runs measure the same images.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import importlib.metadata
 import json
 import math
@@ -28,10 +36,19 @@ import numpy as np
 
 from devices.camera import desk_background, paste_code, qr_module_image
 from devices.image_file import UnreadableImage, read_image
-from devices.qr import CascadeDecoder, OpenCvDecoder, ZbarDecoder, ZxingDecoder, to_grey
+from devices.qr import (
+    CascadeDecoder,
+    OpenCvDecoder,
+    Stage,
+    ZbarDecoder,
+    ZxingDecoder,
+    dedupe,
+    to_grey,
+)
 from kiosk.codes import default_registry
 from kiosk.idnumber import check_digit
-from kiosk.scanning import Decoder, Scanner
+from kiosk.scanning import DecodedSymbol, Decoder, Scanner
+from tools.qr_photos import REPORT_SEED, TUNE_SEED, qr_photo_set
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "qr-photos"
@@ -120,6 +137,17 @@ class Photo:
     expected: str
 
 
+def photo_half(name: str) -> str:
+    """``report`` or ``tune``, fixed by a hash of the file's stem: the same photo always falls in the same
+    half, whatever else is in the folder. New decoder choices are tuned on ``tune`` only."""
+    return "report" if hashlib.sha256(Path(name).stem.encode("utf-8")).digest()[0] % 2 else "tune"
+
+
+def renderings(count: int, seed: int, width: int = 800, height: int = 600) -> list[Photo]:
+    rendered = qr_photo_set(count, seed, width, height)
+    return [Photo(f"render-{seed}-{i}", r.image, r.text) for i, r in enumerate(rendered)]
+
+
 def load_photos(folder: Path) -> list[Photo]:
     photos = []
     for path in sorted(folder.iterdir()):
@@ -160,48 +188,149 @@ def _timed(
     return results, times
 
 
-def candidates() -> list[Decoder]:
-    decoders: list[Decoder] = [ZxingDecoder(), OpenCvDecoder(), OpenCvDecoder(aruco=True)]
+class PassDecoder:
+    """One zxing-cpp pass on a preprocessed picture, as a candidate of its own."""
+
+    def __init__(self, name: str, fn: Callable[[np.ndarray], list[DecodedSymbol]]) -> None:
+        self.name = name
+        self._fn = fn
+
+    def decode(self, image: np.ndarray) -> list[DecodedSymbol]:
+        grey = to_grey(image)
+        return [] if grey is None else self._fn(grey)
+
+
+class WeChatDecoder:
+    """OpenCV's WeChat QR detector (SSD CNN detection, CNN super-resolution, its own ZXing port), for the
+    benchmark only: it needs an OpenCV contrib build whose ``wechat_qrcode`` loads the Caffe models (OpenCV
+    4.x; 5.x wants ONNX models) and the four model files in ``model_dir``."""
+
+    name = "wechat"
+
+    def __init__(self, model_dir: Path) -> None:
+        factory = getattr(cv2, "wechat_qrcode_WeChatQRCode", None)
+        if factory is None:
+            raise ImportError(f"OpenCV {cv2.__version__} has no wechat_qrcode module (needs a contrib build)")
+        files = [
+            model_dir / f for f in ("detect.prototxt", "detect.caffemodel", "sr.prototxt", "sr.caffemodel")
+        ]
+        self._detector = factory(*(str(f) for f in files))
+
+    def decode(self, image: np.ndarray) -> list[DecodedSymbol]:
+        grey = to_grey(image)
+        return [] if grey is None else self.decode_grey(grey)
+
+    def decode_grey(self, grey: np.ndarray) -> list[DecodedSymbol]:
+        try:
+            payloads, points = self._detector.detectAndDecode(grey)
+        except Exception:  # a library error counts as "not read"
+            return []
+        out = []
+        for text, quad in zip(payloads, points, strict=False):
+            corners = tuple((float(x), float(y)) for x, y in np.asarray(quad).reshape(-1, 2))
+            if text:
+                out.append(DecodedSymbol(text, "QRCode", corners))
+        return dedupe(out)
+
+
+def _passes() -> list[Decoder]:
+    """zxing-cpp variants: other binarisers and flags, and single passes on preprocessed pictures."""
+    local = ZxingDecoder()
+    fixed_bin = ZxingDecoder(binarizer="BoolCast")
+    clahe = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8))
+
+    def upscaled(grey: np.ndarray) -> list[DecodedSymbol]:
+        return local.decode_grey(cv2.resize(grey, None, fx=2.0, fy=2.0, interpolation=cv2.INTER_CUBIC))
+
+    def adaptive(grey: np.ndarray) -> list[DecodedSymbol]:
+        return fixed_bin.decode_grey(
+            cv2.adaptiveThreshold(grey, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 31, 5)
+        )
+
+    return [
+        ZxingDecoder(binarizer="GlobalHistogram", name="zxing-global"),
+        ZxingDecoder(binarizer="FixedThreshold", name="zxing-fixed"),
+        ZxingDecoder(try_downscale=False, name="zxing-no-downscale"),
+        ZxingDecoder(try_rotate=False, try_invert=False, name="zxing-no-rot-inv"),
+        ZxingDecoder(is_pure=True, name="zxing-pure"),
+        PassDecoder("zxing-up2x", upscaled),
+        PassDecoder("zxing-clahe", lambda g: local.decode_grey(clahe.apply(g))),
+        PassDecoder("zxing-adaptive", adaptive),
+        PassDecoder(
+            "zxing-median-glob",
+            lambda g: ZxingDecoder(binarizer="GlobalHistogram").decode_grey(cv2.medianBlur(g, 3)),
+        ),
+    ]
+
+
+def previous_cascade() -> CascadeDecoder:
+    """The cascade as it was before the suspect and upscaled stages: the baseline of this comparison."""
+    kept = ("zxing", "zxing-median-global", "zxing-sharpened")
+    cascade = CascadeDecoder(stages=[st for st in CascadeDecoder.default_stages() if st[0] in kept])
+    cascade.name = "cascade-before"
+    return cascade
+
+
+def candidates(wechat_models: Path | None, short: bool = False) -> list[Decoder]:
+    if short:
+        return [ZxingDecoder(), previous_cascade(), CascadeDecoder()]
+    decoders: list[Decoder] = [ZxingDecoder(), *_passes(), OpenCvDecoder(), OpenCvDecoder(aruco=True)]
     try:
         decoders.append(ZbarDecoder())
     except Exception as err:  # pyzbar or the zbar system library missing
         print(f"  zbar not measured: {err}", file=sys.stderr)
-    decoders.append(CascadeDecoder())
+    wechat = None
+    if wechat_models is not None:
+        try:
+            wechat = WeChatDecoder(wechat_models)
+            decoders.append(wechat)
+        except Exception as err:
+            print(f"  wechat not measured: {err}", file=sys.stderr)
+    decoders += [previous_cascade(), CascadeDecoder()]
+    if wechat is not None:
+        with_wechat: list[Stage] = [*CascadeDecoder.default_stages(), ("wechat", wechat.decode_grey)]
+        cascade = CascadeDecoder(stages=with_wechat)
+        cascade.name = "cascade+wechat"
+        decoders.append(cascade)
     return decoders
+
+
+@dataclass
+class ReadSet:
+    name: str
+    items: list[Photo]
+
+
+def read_rate(decoder: Decoder, items: list[Photo]) -> dict:
+    misses, ms = [], []
+    for item in items:
+        start = time.perf_counter()
+        texts = {s.text for s in decoder.decode(item.image)}
+        ms.append((time.perf_counter() - start) * 1000.0)
+        if item.expected not in texts:
+            misses.append(item.name)
+    return {"read": len(items) - len(misses), "total": len(items), "misses": misses, "ms": _stats(ms)}
 
 
 def bench_decoder(
     decoder: Decoder,
     with_code: list[SyntheticFrame],
     without: list[SyntheticFrame],
-    photos: list[Photo],
+    sets: list[ReadSet],
     repeat: int,
 ) -> dict:
     decoder.decode(with_code[0].image)  # warm-up (lazy initialisation in some libraries)
     found, code_ms = _timed(decoder.decode, [f.image for f in with_code], repeat)
     synthetic_read = sum(f.text in {s.text for s in syms} for f, syms in zip(with_code, found, strict=True))
     empty_found, empty_ms = _timed(decoder.decode, [f.image for f in without], repeat)
-    false_positives = sum(bool(syms) for syms in empty_found)
-    photo_hits, photo_misses, photo_ms = 0, [], []
-    for photo in photos:
-        start = time.perf_counter()
-        texts = {s.text for s in decoder.decode(photo.image)}
-        photo_ms.append((time.perf_counter() - start) * 1000.0)
-        if photo.expected in texts:
-            photo_hits += 1
-        else:
-            photo_misses.append(photo.name)
     return {
         "decoder": decoder.name,
         "with_code": _stats(code_ms),
         "without_code": _stats(empty_ms),
         "synthetic_read": synthetic_read,
         "synthetic_total": len(with_code),
-        "false_positives": false_positives,
-        "photos_read": photo_hits,
-        "photos_total": len(photos),
-        "photo_misses": photo_misses,
-        "photo_ms": _stats(photo_ms) if photo_ms else None,
+        "false_positives": sum(bool(syms) for syms in empty_found),
+        "reads": {rs.name: read_rate(decoder, rs.items) for rs in sets if rs.items},
     }
 
 
@@ -217,22 +346,28 @@ def bench_scanner(with_code: list[SyntheticFrame], without: list[SyntheticFrame]
     }
 
 
-def bench_cascade_stages(
-    with_code: list[SyntheticFrame], without: list[SyntheticFrame], photos: list[Photo]
-) -> dict:
-    """Which cascade stage read each frame / photo, and what each stage costs alone on a code-free frame."""
+def bench_cascade_stages(without: list[SyntheticFrame], sets: list[ReadSet]) -> dict:
+    """Which cascade stage read each picture, and what each stage costs alone on code-free 1080p and 720p
+    frames (the suspect stage is timed after the primary stage ran on the same frame, as in the cascade)."""
     cascade = CascadeDecoder()
-    read_by: dict[str, dict[str, int]] = {"synthetic": {}, "photos": {}}
-    for key, items in (("synthetic", [f.image for f in with_code]), ("photos", [p.image for p in photos])):
-        for image in items:
-            cascade.decode(image)
+    read_by: dict[str, dict[str, int]] = {}
+    for rs in sets:
+        counts: dict[str, int] = {}
+        for item in rs.items:
+            cascade.decode(item.image)
             stage = cascade.last_stage or "none"
-            read_by[key][stage] = read_by[key].get(stage, 0) + 1
-    greys = [to_grey(f.image) for f in without]
-    cost = {}
-    for name, stage in cascade.stages:
-        _, ms = _timed(stage, greys, 1)
-        cost[name] = _stats(ms)
+            counts[stage] = counts.get(stage, 0) + 1
+        read_by[rs.name] = counts
+    cost: dict[str, dict[str, dict[str, float]]] = {}
+    for label, size in (("1080p", (WIDTH, HEIGHT)), ("720p", (1280, 720))):
+        greys = [to_grey(cv2.resize(f.image, size, interpolation=cv2.INTER_AREA)) for f in without]
+        per_stage: dict[str, list[float]] = {name: [] for name, _ in cascade.stages}
+        for grey in greys:
+            for name, stage in cascade.stages:
+                start = time.perf_counter()
+                stage(grey)
+                per_stage[name].append((time.perf_counter() - start) * 1000.0)
+        cost[label] = {name: _stats(ms) for name, ms in per_stage.items()}
     return {"read_by_stage": read_by, "no_code_ms_per_stage": cost}
 
 
@@ -251,19 +386,58 @@ def machine() -> dict:
         "python": platform.python_version(),
         "versions": {
             dist: _version(dist)
-            for dist in ("zxing-cpp", "opencv-python-headless", "numpy", "segno", "pyzbar")
+            for dist in (
+                "zxing-cpp",
+                "opencv-python-headless",
+                "opencv-contrib-python-headless",
+                "numpy",
+                "segno",
+                "pyzbar",
+            )
         },
         "opencv_threads": cv2.getNumThreads(),
     }
 
 
-def _row(r: dict) -> str:
-    w, e = r["with_code"], r["without_code"]
-    photos = f"{r['photos_read']}/{r['photos_total']}" if r["photos_total"] else "n/a"
-    return (
-        f"| {r['decoder']:<12} | {w['median_ms']:7.1f} | {w['p95_ms']:7.1f} | {e['median_ms']:7.1f} | "
-        f"{e['p95_ms']:7.1f} | {r['synthetic_read']:>3}/{r['synthetic_total']:<3} | {photos:>7} |"
-    )
+def _read_cell(r: dict, key: str) -> str:
+    got = r["reads"].get(key)
+    return f"{got['read']}/{got['total']}" if got else "n/a"
+
+
+def print_table(results: list[dict], set_names: list[str]) -> None:
+    head = ["decoder", "code ms median", "code ms p95", "no-code ms median", "no-code ms p95", "synth read"]
+    print("| " + " | ".join(head + set_names) + " |")
+    print("|" + "|".join(["---"] + ["---:"] * (len(head) - 1 + len(set_names))) + "|")
+    for r in results:
+        w, e = r["with_code"], r["without_code"]
+        cells = [
+            r["decoder"],
+            f"{w['median_ms']:.1f}",
+            f"{w['p95_ms']:.1f}",
+            f"{e['median_ms']:.1f}",
+            f"{e['p95_ms']:.1f}",
+            f"{r['synthetic_read']}/{r['synthetic_total']}",
+        ] + [_read_cell(r, name) for name in set_names]
+        print("| " + " | ".join(cells) + " |")
+
+
+def read_sets(args: argparse.Namespace) -> list[ReadSet]:
+    """The pictures of the read rates, the held-apart ones first."""
+    photos: list[Photo] = []
+    if args.photos.is_dir():
+        photos = load_photos(args.photos)
+    else:
+        print(f"  no photo folder at {args.photos}: photo read rates not measured", file=sys.stderr)
+    n = args.renders
+    return [
+        ReadSet("photos report half", [p for p in photos if photo_half(p.name) == "report"]),
+        ReadSet(f"renders seed {REPORT_SEED}", renderings(n, REPORT_SEED)),
+        ReadSet(
+            f"1080p renders seed {REPORT_SEED}", renderings(max(n // 4, 1), REPORT_SEED + 1, WIDTH, HEIGHT)
+        ),
+        ReadSet("photos tune half", [p for p in photos if photo_half(p.name) == "tune"]),
+        ReadSet(f"renders seed {TUNE_SEED}", renderings(n, TUNE_SEED)),
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,37 +453,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--frames", type=int, default=60, help="synthetic 1080p frames with (and without) a code"
     )
+    parser.add_argument(
+        "--renders",
+        type=int,
+        default=200,
+        help="camera-like 800x600 renderings per seed (a quarter at 1080p)",
+    )
+    parser.add_argument(
+        "--wechat-models",
+        type=Path,
+        default=None,
+        help="folder with WeChat's detect/sr .prototxt/.caffemodel: measures OpenCV's WeChat detector "
+        "(needs an OpenCV 4.x contrib build)",
+    )
+    parser.add_argument(
+        "--short",
+        action="store_true",
+        help="latency only: zxing, the previous and the current cascade, 20 frames, no read rates",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     args = parser.parse_args(argv)
-    if args.frames < 1 or args.repeat < 1:
-        parser.error("--frames and --repeat must be at least 1")
+    if args.frames < 1 or args.repeat < 1 or args.renders < 1:
+        parser.error("--frames, --repeat and --renders must be at least 1")
+    if args.short:
+        args.frames = min(args.frames, 20)
 
     info = machine()
     print(f"machine: {info['cpu_count']} CPUs, {info['platform']}, Python {info['python']}")
     print("versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()))
     with_code, without = synthetic_frames(args.frames)
-    photos: list[Photo] = []
-    if args.photos.is_dir():
-        photos = load_photos(args.photos)
-    else:
-        print(f"  no photo folder at {args.photos}: photo read rate not measured", file=sys.stderr)
+    sets = [] if args.short else read_sets(args)
+    sets = [rs for rs in sets if rs.items]
     print(
         f"{len(with_code)} frames {WIDTH}x{HEIGHT} with a code and {len(without)} without, x{args.repeat} "
-        f"passes; {len(photos)} real photos\n"
+        f"passes; read sets: " + (", ".join(f"{rs.name} ({len(rs.items)})" for rs in sets) or "none") + "\n"
     )
 
-    results = [bench_decoder(d, with_code, without, photos, args.repeat) for d in candidates()]
-    print("| decoder      | code ms | code    | no-code | no-code | synth   | photos  |")
-    print("|              | median  | p95     | median  | p95     | read    | read    |")
-    print("|--------------|--------:|--------:|--------:|--------:|--------:|--------:|")
-    for r in results:
-        print(_row(r))
+    results = []
+    for decoder in candidates(args.wechat_models, args.short):
+        results.append(bench_decoder(decoder, with_code, without, sets, args.repeat))
+        print(f"  measured {decoder.name}", file=sys.stderr, flush=True)
+    print_table(results, [rs.name for rs in sets])
     fps = [r["decoder"] for r in results if r["false_positives"]]
     if fps:
         print(f"\nfalse positives on code-free frames: {', '.join(fps)}")
     for r in results:
-        if r["photo_misses"]:
-            print(f"{r['decoder']} misses {len(r['photo_misses'])} photos: {' '.join(r['photo_misses'])}")
+        if r["decoder"].startswith("cascade"):
+            for name, got in r["reads"].items():
+                if got["misses"] and "photos" in name:
+                    print(f"{r['decoder']} misses on {name}: {' '.join(got['misses'])}")
 
     scan = bench_scanner(with_code, without, args.repeat)
     print(
@@ -318,20 +510,20 @@ def main(argv: list[str] | None = None) -> int:
         f"median {scan['without_code']['median_ms']:.1f} ms, p95 {scan['without_code']['p95_ms']:.1f} ms"
     )
 
-    stages = bench_cascade_stages(with_code, without, photos)
-    print("\ncascade stages (no-code 1080p ms alone: median / p95; frames read by it: synthetic, photos):")
+    stages = bench_cascade_stages(without, sets)
+    print("\ncascade stages: no-code ms alone (median 1080p / 720p) and pictures read by each, per set:")
     read_by = stages["read_by_stage"]
-    for name, cost in stages["no_code_ms_per_stage"].items():
-        print(
-            f"  {name:<20} {cost['median_ms']:5.1f} / {cost['p95_ms']:5.1f} ms; read "
-            f"{read_by['synthetic'].get(name, 0)}, {read_by['photos'].get(name, 0)}"
-        )
+    cost = stages["no_code_ms_per_stage"]
+    for name in cost["1080p"]:
+        reads = ", ".join(f"{read_by[rs.name].get(name, 0)}" for rs in sets)
+        ms_1080, ms_720 = cost["1080p"][name]["median_ms"], cost["720p"][name]["median_ms"]
+        print(f"  {name:<20} {ms_1080:5.1f} / {ms_720:5.1f} ms; read {reads or '-'}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "machine": info,
         "frames": {"width": WIDTH, "height": HEIGHT, "count": len(with_code), "repeat": args.repeat},
-        "photos": {"count": len(photos)},
+        "read_sets": {rs.name: len(rs.items) for rs in sets},
         "decoders": results,
         "scanner_cascade": scan,
         "cascade_stages": stages,

@@ -81,6 +81,7 @@ class ZxingDecoder:
         try_rotate: bool = True,
         try_downscale: bool = True,
         try_invert: bool = True,
+        is_pure: bool = False,
         name: str = "zxing",
     ) -> None:
         self.name = name
@@ -90,35 +91,48 @@ class ZxingDecoder:
         # bindings print reference-leak warnings at exit. Building them per call costs microseconds.
         self._formats = formats
         self._binarizer = binarizer
-        self._flags = {"try_rotate": try_rotate, "try_downscale": try_downscale, "try_invert": try_invert}
+        self._flags = {
+            "try_rotate": try_rotate,
+            "try_downscale": try_downscale,
+            "try_invert": try_invert,
+            "is_pure": is_pure,
+        }
 
     def decode(self, image: np.ndarray) -> list[DecodedSymbol]:
         grey = to_grey(image)
         return [] if grey is None else self.decode_grey(grey)
 
     def decode_grey(self, grey: np.ndarray) -> list[DecodedSymbol]:
+        return self.decode_with_suspects(grey)[0]
+
+    def decode_with_suspects(self, grey: np.ndarray) -> tuple[list[DecodedSymbol], list[Corners]]:
+        """The decoded symbols, and the corners of QR symbols zxing-cpp located (finder patterns and
+        geometry found) but could not decode: cheap evidence that a further stage may be worth its cost.
+        Asking zxing-cpp for them does not slow it down: it keeps what it found instead of dropping it."""
         try:
             found = zxingcpp.read_barcodes(
                 grey,
                 formats=zxingcpp.barcode_formats_from_str(self._formats),
                 binarizer=getattr(zxingcpp.Binarizer, self._binarizer),
                 text_mode=zxingcpp.TextMode.Plain,
+                return_errors=True,
                 **self._flags,
             )
         except Exception as err:  # a library error must never reach the scanner loop
             log.debug("%s failed on a %s image: %s", self.name, grey.shape, type(err).__name__)
-            return []
-        out = []
+            return [], []
+        out, suspects = [], []
         for bar in found:
-            if not bar.valid or not bar.text:
-                continue
             pos = bar.position
             corners = tuple(
                 (float(p.x), float(p.y))
                 for p in (pos.top_left, pos.top_right, pos.bottom_right, pos.bottom_left)
             )
-            out.append(DecodedSymbol(bar.text, bar.format.name, corners))
-        return dedupe(out)
+            if bar.valid and bar.text:
+                out.append(DecodedSymbol(bar.text, bar.format.name, corners))
+            elif not bar.valid:
+                suspects.append(corners)
+        return dedupe(out), suspects
 
 
 class OpenCvDecoder:
@@ -194,21 +208,69 @@ def zbar_available() -> bool:
 Stage = tuple[str, Callable[[np.ndarray], list[DecodedSymbol]]]
 
 
+# The upscaled stage enlarges a picture towards this many pixels, at most 2x: a small photo costs at most
+# about one more 1080p pass. It is skipped when the factor would be under 1.6, so camera frames (1080p and
+# 720p, where the kiosk spends its time on code-free frames) never pay for it.
+UPSCALE_PIXELS = 1920 * 1080
+MAX_UPSCALE = 2.0
+MIN_UPSCALE = 1.6
+# A suspect crop keeps this much of the symbol's size as margin on each side (the quiet zone and some slack
+# for corners zxing-cpp placed a little inside the code), and is enlarged to about this long side.
+SUSPECT_MARGIN = 0.35
+SUSPECT_SIDE = 600
+MAX_SUSPECTS = 3  # bounds the stage's cost on a frame full of code-like clutter
+
+
+def _unsharp(grey: np.ndarray, sigma: float) -> np.ndarray:
+    return cv2.addWeighted(grey, 2.0, cv2.GaussianBlur(grey, (0, 0), sigma), -1.0, 0)
+
+
+def _shifted(
+    found: list[DecodedSymbol], factor: float, dx: float = 0.0, dy: float = 0.0
+) -> list[DecodedSymbol]:
+    """Symbols read on a crop enlarged by ``factor`` whose origin is at (dx, dy) in the frame."""
+    return [
+        DecodedSymbol(s.text, s.format, tuple((x / factor + dx, y / factor + dy) for x, y in s.corners))
+        for s in found
+    ]
+
+
+class _Primary:
+    """Stage 1, which also keeps the suspects (located but undecoded symbols) of the last frame for the
+    suspect stage, so that finding them costs no second pass."""
+
+    def __init__(self) -> None:
+        self._zxing = ZxingDecoder(name="zxing")
+        self.suspects: list[Corners] = []
+
+    def __call__(self, grey: np.ndarray) -> list[DecodedSymbol]:
+        found, self.suspects = self._zxing.decode_with_suspects(grey)
+        return found
+
+
 class CascadeDecoder:
     """The best single decoder first; cheap fallbacks only when it finds nothing.
 
     Stages, each on the grey frame (downscaled first only if its long side exceeds ``max_side``):
 
     1. ``zxing``: zxing-cpp, local-average binariser, rotations, its own downscaled pyramid and the inverted
-       image (light-on-dark phone screens in dark mode);
+       image (light-on-dark phone screens in dark mode). It also notes where it located a QR symbol it could
+       not decode;
     2. ``zxing-median-global``: a 3x3 median filter, then zxing-cpp with the global-histogram binariser: the
        filter removes print grain and module texture, the global threshold ignores it (rough paper, "artistic"
        codes filled with pictures); about 1 ms on a 1080p frame;
-    3. ``zxing-sharpened``: an unsharp mask (sigma 2) then zxing-cpp without the inverted pass: reads some
-       out-of-focus dense codes (long signed passes); about 6 ms on a 1080p frame.
+    3. ``zxing-suspects``: only where stage 1 located a symbol it could not decode (no cost otherwise, so
+       none on a code-free frame): that region cropped, enlarged and read plain, sharpened and through an
+       adaptive threshold (glare, shadows, blur on a code too small for zxing-cpp's sampling);
+    4. ``zxing-sharpened``: an unsharp mask (sigma 2) then zxing-cpp without the inverted pass: reads some
+       out-of-focus dense codes (long signed passes); about 6 ms on a 1080p frame;
+    5. ``zxing-upscaled``: pictures well under a 1080p frame (photos, crops; not 720p or 1080p camera frames)
+       enlarged up to 2x with bicubic interpolation: codes of 1.5-3 px a module, which zxing-cpp's sampling
+       misses at their own size. Camera frames skip it, so it costs nothing on the kiosk's code-free frames.
 
-    OpenCV's detectors were measured as a further fallback and read nothing zxing-cpp missed, at 25-55 ms a
-    frame, so they are not in the cascade.
+    OpenCV's classic and ArUco detectors were measured as a further fallback and read nothing zxing-cpp
+    missed, at 25-55 ms a frame, so they are not in the cascade; the WeChat CNN detector is discussed in
+    docs/benchmarks.md (it needs OpenCV 4's contrib build).
 
     ``last_stage`` names the stage that read the last image (``None`` when nothing was found).
     """
@@ -222,22 +284,55 @@ class CascadeDecoder:
 
     @staticmethod
     def default_stages() -> list[Stage]:
-        primary = ZxingDecoder(name="zxing")
+        primary = _Primary()
+        plain = ZxingDecoder(name="zxing-upscaled")
         global_hist = ZxingDecoder(binarizer="GlobalHistogram", name="zxing-median-global")
         no_invert = ZxingDecoder(try_invert=False, name="zxing-sharpened")
+        binary = ZxingDecoder(binarizer="BoolCast", name="zxing-suspects")
 
         def median_global(grey: np.ndarray) -> list[DecodedSymbol]:
             return global_hist.decode_grey(cv2.medianBlur(grey, 3))
 
+        def suspects(grey: np.ndarray) -> list[DecodedSymbol]:
+            for corners in primary.suspects[:MAX_SUSPECTS]:
+                xs, ys = [x for x, _ in corners], [y for _, y in corners]
+                margin = SUSPECT_MARGIN * max(max(xs) - min(xs), max(ys) - min(ys)) + 8
+                x0, y0 = max(0, int(min(xs) - margin)), max(0, int(min(ys) - margin))
+                x1, y1 = min(grey.shape[1], int(max(xs) + margin)), min(grey.shape[0], int(max(ys) + margin))
+                if min(x1 - x0, y1 - y0) < MIN_SIDE:
+                    continue
+                factor = max(1.0, SUSPECT_SIDE / max(x1 - x0, y1 - y0))
+                crop = cv2.resize(
+                    grey[y0:y1, x0:x1], None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC
+                )
+                thresholded = cv2.adaptiveThreshold(
+                    crop, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 31, 5
+                )
+                for found in (
+                    plain.decode_grey(crop),
+                    no_invert.decode_grey(_unsharp(crop, 2.0)),
+                    binary.decode_grey(thresholded),
+                ):
+                    if found:
+                        return _shifted(found, factor, x0, y0)
+            return []
+
         def sharpened(grey: np.ndarray) -> list[DecodedSymbol]:
-            return no_invert.decode_grey(
-                cv2.addWeighted(grey, 2.0, cv2.GaussianBlur(grey, (0, 0), 2.0), -1.0, 0)
-            )
+            return no_invert.decode_grey(_unsharp(grey, 2.0))
+
+        def upscaled(grey: np.ndarray) -> list[DecodedSymbol]:
+            factor = min(MAX_UPSCALE, (UPSCALE_PIXELS / grey.size) ** 0.5)
+            if factor < MIN_UPSCALE:
+                return []
+            big = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+            return _shifted(plain.decode_grey(big), factor)
 
         return [
-            ("zxing", primary.decode_grey),
+            ("zxing", primary),
             ("zxing-median-global", median_global),
+            ("zxing-suspects", suspects),
             ("zxing-sharpened", sharpened),
+            ("zxing-upscaled", upscaled),
         ]
 
     def decode(self, image: np.ndarray) -> list[DecodedSymbol]:

@@ -251,6 +251,68 @@ def test_cascade_stops_at_the_first_stage_that_reads_and_scales_corners_back() -
     assert cascade.decode(np.zeros((10, 10), np.uint8)) == [] and cascade.last_stage is None
 
 
+def small_code(
+    module_px: float, blur: float, angle: float = 0.0, shape: tuple[int, int] = (400, 400)
+) -> np.ndarray:
+    """A grey picture of ``shape`` with URL_TEXT at ``module_px`` px a module (area-averaged, as a sensor
+    integrates light), rotated by ``angle`` about the centre, then blurred by ``blur`` (sigma)."""
+    code = qr(URL_TEXT)
+    side = round(code.shape[0] / 8 * module_px)
+    picture = np.full(shape, 170, np.uint8)
+    y0, x0 = (shape[0] - side) // 2, (shape[1] - side) // 2
+    picture[y0 : y0 + side, x0 : x0 + side] = cv2.resize(code, (side, side), interpolation=cv2.INTER_AREA)
+    if angle:
+        turn = cv2.getRotationMatrix2D((shape[1] / 2, shape[0] / 2), angle, 1.0)
+        picture = cv2.warpAffine(picture, turn, (shape[1], shape[0]), borderValue=170)
+    return cv2.GaussianBlur(picture, (0, 0), blur) if blur else picture
+
+
+def test_upscaled_stage_reads_a_code_of_1_4_px_a_module_in_a_small_photo() -> None:
+    photo = small_code(1.4, 0.4, angle=20)
+    assert ZXING.decode(photo) == []
+    cascade = CascadeDecoder()
+    found = cascade.decode(photo)
+    assert texts(found) == [URL_TEXT] and cascade.last_stage == "zxing-upscaled"
+    xs = [x for x, _ in found[0].corners]
+    assert min(xs) >= 140 and max(xs) <= 260  # corners in the photo's pixels, not the enlarged picture's
+
+
+@pytest.mark.parametrize("shape", [(720, 1280), (1080, 1920)])
+def test_upscaled_stage_skips_camera_frames(shape: tuple[int, int]) -> None:
+    upscaled = dict(CascadeDecoder.default_stages())["zxing-upscaled"]
+    assert texts(upscaled(small_code(1.4, 0.4, angle=20))) == [URL_TEXT]
+    assert upscaled(small_code(1.4, 0.4, angle=20, shape=shape)) == []
+
+
+def test_zxing_reports_located_but_undecoded_symbols_as_suspects() -> None:
+    found, suspects = ZXING.decode_with_suspects(small_code(1.5, 0.6, shape=(1080, 1920)))
+    assert found == [] and suspects
+    centre_x = sum(x for x, _ in suspects[0]) / 4
+    assert 900 <= centre_x <= 1020
+    assert ZXING.decode_with_suspects(np.full((1080, 1920), 170, np.uint8)) == ([], [])
+    assert ZXING.decode_with_suspects(scene(qr(ID_TEXT), size=300))[1] == []
+
+
+@pytest.mark.parametrize(("module_px", "blur"), [(1.5, 0.6), (1.4, 0.7)])
+def test_suspect_stage_reads_a_blurred_small_code_in_a_1080p_frame(module_px: float, blur: float) -> None:
+    frame = small_code(module_px, blur, shape=(1080, 1920))
+    assert ZXING.decode(frame) == []
+    cascade = CascadeDecoder()
+    found = cascade.decode(cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR))
+    assert texts(found) == [URL_TEXT] and cascade.last_stage == "zxing-suspects"
+    xs = [x for x, _ in found[0].corners]
+    ys = [y for _, y in found[0].corners]
+    assert min(xs) >= 925 and max(xs) <= 995 and min(ys) >= 505 and max(ys) <= 575  # in frame pixels
+
+
+def test_suspect_stage_does_nothing_without_suspects() -> None:
+    stages = dict(CascadeDecoder.default_stages())
+    frame = small_code(1.5, 0.6, shape=(1080, 1920))
+    assert stages["zxing-suspects"](frame) == []  # stage 1 has not run on it: no evidence, no work
+    assert stages["zxing"](frame) == []
+    assert texts(stages["zxing-suspects"](frame)) == [URL_TEXT]
+
+
 def test_cascade_survives_a_failing_stage() -> None:
     def boom(grey: np.ndarray) -> list[DecodedSymbol]:
         raise RuntimeError("library bug")
