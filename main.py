@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from pathlib import Path
 
 from kiosk.config import MODES, SettingsError, load_settings
+from kiosk.disk import is_disk_full
 from kiosk.fileio import FileProblem
 from kiosk.i18n import LANGUAGES
 from kiosk.paths import resolve_data_dir
@@ -111,8 +113,25 @@ def _cmd_scan(args: argparse.Namespace, data_dir: Path) -> int:
     return 1 if failures else 0
 
 
+# The exit status of any command stopped by a full disk.
+DISK_FULL_EXIT = 4
+_WHAT_BECAME = {
+    "submit": " This submission was NOT stored; ask the person to come back or take it on paper.",
+    "sync": " Items stay queued and are sent again once there is room (the server ignores repeats).",
+    "export": " The items stay queued; nothing was marked as exported.",
+}
+
+
+def _disk_full_message(command: str, err: BaseException) -> str:
+    return (
+        f"kiosk {command}: the disk is full ({err}). Nothing was lost: everything stored before is intact."
+        f"{_WHAT_BECAME.get(command, '')} Free some space and run the command again."
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    data_dir: Path | None = None
     try:
         data_dir = resolve_data_dir(args.data_dir)
         from kiosk.logs import configure_logging
@@ -120,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(data_dir, verbose=args.verbose)
         handler = {"run": _cmd_run, "scan": _cmd_scan}.get(args.command) or args.handler
         return handler(args, data_dir)
+    except (sqlite3.OperationalError, OSError) as err:
+        if not is_disk_full(err, data_dir):
+            raise
+        print(_disk_full_message(args.command, err), file=sys.stderr)
+        return DISK_FULL_EXIT
     except (SettingsError, FileProblem) as err:
         # FileProblem: a file the kiosk reads (keys, enrolment, trust store…) is damaged; its name and what
         # is wrong go to the operator instead of a traceback.

@@ -157,7 +157,10 @@ class Store:
                     "INSERT INTO store_incidents (at, kind, summary) VALUES (?, ?, ?)",
                     (self.incident.at, self.incident.kind, self.incident.summary()),
                 )
-        self._note_items()
+        try:
+            self._note_items()
+        except OSError as err:  # a full disk: the store itself still opens, and says so when written to
+            log.warning("store %s: item count not noted: %s", self.path.name, err)
 
     def _migrate(self) -> None:
         with self._lock:
@@ -174,7 +177,10 @@ class Store:
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                # SQLite has already rolled back after some errors (a full disk): the original error is
+                # what the caller must see, not "no transaction is active".
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
             if not self._marked:

@@ -109,6 +109,7 @@ def cmd_sync(args: argparse.Namespace, data_dir: Path) -> int:
 def cmd_export(args: argparse.Namespace, data_dir: Path) -> int:
     from kiosk.central_client import DEVICE_KEY_FILE, load_credentials
     from kiosk.core import open_core
+    from kiosk.disk import is_disk_full
     from kiosk.forms.protect import reseal_pending
     from kiosk.keystore import load_or_create_secret
     from kiosk.sneakernet import export_pending
@@ -124,6 +125,8 @@ def cmd_export(args: argparse.Namespace, data_dir: Path) -> int:
             core.outbox, credentials, load_or_create_secret(settings.secrets_dir / DEVICE_KEY_FILE), args.out
         )
     except OSError as err:
+        if is_disk_full(err):
+            raise  # said by the command line as for every command
         print(f"kiosk: cannot write {args.out}: {err}", file=sys.stderr)
         return 2
     finally:

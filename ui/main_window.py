@@ -256,6 +256,12 @@ class MainWindow(QMainWindow):
         return step
 
     def show_service(self, service_id: str) -> None:
+        if self.self_service is not None:
+            # A full disk: say so on the home screen rather than take a form that cannot be stored.
+            full = self.self_service.storage_full()
+            self.home.set_storage_full(full)
+            if full:
+                return
         if self.self_service is not None and self.self_service.open(service_id):
             self._show(self.self_service.screen)
             if self.self_service.screen.page.step.kind == "id_capture":

@@ -7,6 +7,7 @@ printed afterwards, on another worker, so a slow or failed printer never holds u
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 import uuid
@@ -17,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from devices.printer import Printer, PrinterState
 from kiosk import pinyin
 from kiosk.core import KioskCore
+from kiosk.disk import storage_full
 from kiosk.forms.definition import Catalogue, ServiceDefinition, catalogue_for
 from kiosk.forms.slots import SlotSource, SlotTaken
 from kiosk.forms.submissions import Submission, SubmissionDesk
@@ -83,7 +85,15 @@ class SelfService(QObject):
         self.screen.start(definition)
         return True
 
+    def storage_full(self) -> bool:
+        """No room for a new submission: the home screen says so instead of opening a form."""
+        return storage_full(self.core.settings.data_dir)
+
     def _confirmed(self, definition: ServiceDefinition, answers: dict) -> None:
+        if self.storage_full():
+            # The disk filled while the form was being filled in: refuse before storing, not half-way.
+            self._refused(OSError(errno.ENOSPC, "no room left for new submissions"))
+            return
         self.confirmed_at = time.perf_counter()
         desk, language = self.desk, self.screen.language
         if self._submission_id is None:

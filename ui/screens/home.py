@@ -54,6 +54,9 @@ class HomeScreen(QWidget):
         super().__init__(parent)
         # (service id, titles by language), in home-screen order.
         self.services = list(services) if self_service else []
+        self.self_service = self_service
+        self.storage_full = False
+        self.language = language
         self.service_buttons: dict[str, QPushButton] = {}
         self.setObjectName("homeScreen")
         self.title_label = QLabel()
@@ -151,11 +154,22 @@ class HomeScreen(QWidget):
             self.service_grid.removeWidget(button)
             self.service_grid.addWidget(button, i // columns, i % columns)
 
+    def set_storage_full(self, full: bool) -> None:
+        """While the kiosk has no room for new submissions the notice says so; a tapped service stays shut."""
+        self.storage_full = full
+        self.notice_label.setText(self._notice())
+        self.notice_label.setVisible(full or (self.self_service and not self.services))
+
+    def _notice(self) -> str:
+        key = "home.storage_full" if self.storage_full else "home.self_service_missing"
+        return translate(key, self.language)
+
     def retranslate(self, language: str) -> None:
         self.title_label.setText(translate("home.title", language))
         self.scan_button.setText(translate("home.scan", language))
         self.manual_button.setText(translate("home.manual", language))
-        self.notice_label.setText(translate("home.self_service_missing", language))
+        self.language = language
+        self.notice_label.setText(self._notice())
         if self.services:
             self.title_label.setText(translate("home.self_service_title", language))
         for service_id, titles in self.services:

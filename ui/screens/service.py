@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.disk import is_disk_full
 from kiosk.forms.answers import AnswerError, check_field, display_value, mask_answers
 from kiosk.forms.definition import FieldDef, ServiceDefinition, Step, text_in
 from kiosk.forms.slots import Slot, SlotSource, SlotsUnavailable
@@ -461,6 +462,8 @@ class ServiceScreen(QWidget):
             key = "form.slot_taken" if type(error).__name__ == "SlotTaken" else "form.submit_failed"
             if isinstance(error, SlotsUnavailable):
                 key = "form.slots_offline"
+            if is_disk_full(error):
+                key = "form.storage_full"
             self._show_error_text(translate(key, self.language))
 
     def show_done(self, number: str, ticket: str | None, job_id: int) -> None:
