@@ -77,6 +77,27 @@ class CharScoringEngine(OcrEngine, Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class OnnxSettings:
+    """How ONNX Runtime runs the models. The defaults suit a two-core kiosk whose GUI and camera threads
+    need the CPU between model runs (bench/idcard_latency.py measures them against ``BASELINE_ONNX``)."""
+
+    threads: int = 2
+    # Idle worker threads busy-wait for the next operator by default: on two cores shared with the GUI and
+    # the camera's decoding that steals the very CPU the next operator needs.
+    spinning: bool = False
+    # Reuse buffers between runs instead of allocating every tensor afresh (rapidocr turns this off).
+    memory_arena: bool = True
+
+
+# The text detector sees the rectified card (856 x 540) shrunk to this longest side: its lines are 20 px
+# high or more there, plenty to find them, and the recogniser still reads them from the full-size card.
+# At 960 (no shrinking) detection took about 35 % of a read.
+DET_LIMIT_SIDE = 640
+
+BASELINE_ONNX = OnnxSettings(spinning=True, memory_arena=False)  # what rapidocr itself sets up
+
+
 class RapidOcrEngine:
     """PP-OCR (det + rec) on ONNX Runtime through the ``rapidocr`` package, with the models in its wheel.
 
@@ -88,15 +109,15 @@ class RapidOcrEngine:
 
     def __init__(
         self,
-        det_limit_side: int = 960,
-        threads: int = 2,
+        det_limit_side: int = DET_LIMIT_SIDE,
         use_cls: bool = False,
         params: Mapping[str, Any] | None = None,
+        onnx: OnnxSettings = OnnxSettings(),
     ) -> None:
         self.det_limit_side = det_limit_side
-        self.threads = threads
         self.use_cls = use_cls
         self.params = dict(params or {})  # further rapidocr settings, e.g. other shipped model files
+        self.onnx = onnx
         self._engine: Any = None
         self._alphabet: tuple[list[str], dict[str, int]] | None = None
         self._lock = threading.Lock()
@@ -116,11 +137,12 @@ class RapidOcrEngine:
                 "Global.use_cls": self.use_cls,
                 "Det.limit_type": "max",
                 "Det.limit_side_len": self.det_limit_side,
-                "EngineConfig.onnxruntime.intra_op_num_threads": self.threads,
-                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
                 **self.params,
             }
-            self._engine = RapidOCR(params=params)
+            engine = RapidOCR(params=params)
+            for section in ("Det", "Rec", "Cls") if self.use_cls else ("Det", "Rec"):
+                _own_session(engine.cfg[section], engine.cfg.Global.model_root_dir, self.onnx)
+            self._engine = engine
 
     def recognise(self, image: np.ndarray) -> list[TextLine]:
         self.load()
@@ -155,6 +177,43 @@ class RapidOcrEngine:
             probs = rec.session(batch)[0]
             out.append(CharMatrix(np.log(np.clip(probs, 1e-30, 1.0)), alphabet, index))
         return out
+
+
+def _own_session(section: Any, model_root: str, settings: OnnxSettings) -> None:
+    """Give a rapidocr model section an ONNX Runtime session built with ``settings``, before rapidocr
+    builds its own (which would not let us choose them): the same shipped model file rapidocr would load,
+    and a missing file is an error here, never a download."""
+    import onnxruntime as ort
+    from omegaconf import flag_override
+    from rapidocr.inference_engine.base import FileInfo, InferSession
+
+    if section.get("model_path"):
+        model = Path(section.model_path)
+    else:
+        info = InferSession.get_model_url(
+            FileInfo(
+                engine_type=section.engine_type,
+                ocr_version=section.ocr_version,
+                task_type=section.task_type,
+                lang_type=section.lang_type,
+                model_type=section.model_type,
+            )
+        )
+        model = Path(model_root) / Path(info["model_dir"]).name
+    if not model.is_file():
+        raise OcrUnavailable(f"the OCR model file {model.name} is not installed")
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = settings.threads
+    options.inter_op_num_threads = 1
+    options.enable_cpu_mem_arena = settings.memory_arena
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings.spinning else "0")
+    session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+    # rapidocr takes a ready session from its section's "session" key (an object, so the config must allow
+    # one for this assignment).
+    with flag_override(section, "allow_objects", True):
+        section.session = session
 
 
 class PaddleOcrEngine:

@@ -43,6 +43,20 @@ def test_forward_algorithm_matches_the_sum_over_all_alignments(label: list[int])
     assert ctc.log_likelihood(logp, label) == pytest.approx(_brute_force(logp, label), rel=1e-9)
 
 
+def test_labels_scored_together_match_the_sum_over_all_alignments() -> None:
+    # Candidates of one length share one forward pass, a row each: no row may leak into another, and
+    # mixed lengths, repeats, the empty label and one too long for the steps each keep their own value.
+    rng = np.random.default_rng(5)
+    logits = rng.normal(size=(5, 3))
+    logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    labels = [[1, 2], [2, 2], [2, 1], [1, 1], [1], [], [2, 1, 2], [1, 2, 1, 2, 1, 2]]
+    together = ctc.log_likelihoods(logp, labels)
+    for label, value in zip(labels[:-1], together[:-1], strict=True):
+        assert value == pytest.approx(_brute_force(logp, label), rel=1e-9), label
+    assert together[-1] == ctc.UNSCORABLE
+    assert list(together) == [ctc.log_likelihood(logp, label) for label in labels]
+
+
 def test_label_longer_than_the_steps_cannot_be_scored() -> None:
     logp = np.log(np.full((2, 3), 1 / 3))
     assert ctc.log_likelihood(logp, [1, 2, 1]) == ctc.UNSCORABLE

@@ -184,6 +184,23 @@ def test_engine_is_chosen_by_configuration(tmp_path) -> None:
         make_engine("tesseract")
 
 
+def test_engine_runs_the_shipped_models_in_its_own_sessions(recogniser: IdCardRecogniser) -> None:
+    # Two cores shared with the GUI and the camera: worker threads must not busy-wait between operators,
+    # and buffers are reused between runs. These are the sessions the engine really runs.
+    engine = recogniser.engine
+    assert isinstance(engine, RapidOcrEngine)
+    for part in (engine._engine._load_det_model(), engine._engine._load_rec_model()):
+        options = part.session.session.get_session_options()
+        assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+        assert options.enable_cpu_mem_arena and options.intra_op_num_threads == 2
+
+
+def test_missing_model_file_is_refused_not_fetched(tmp_path) -> None:
+    engine = RapidOcrEngine(params={"Det.model_path": str(tmp_path / "absent.onnx")})
+    with pytest.raises(OcrUnavailable, match=r"absent\.onnx"):
+        engine.load()
+
+
 def test_engine_scores_characters_on_a_crop(recogniser: IdCardRecogniser) -> None:
     engine = recogniser.engine
     assert isinstance(engine, CharScoringEngine)
