@@ -110,10 +110,6 @@ def wide_map(items: list[tuple[bytes, bytes]]) -> bytes:
     return head(5, len(items), 8) + b"".join(k + v for k, v in items)
 
 
-def float64(value: float) -> bytes:
-    return b"\xfb" + struct.pack(">d", value)
-
-
 def float32(value: float) -> bytes:
     return b"\xfa" + struct.pack(">f", value)
 
@@ -317,7 +313,7 @@ class _Builder:
 
 def _legal(b: _Builder) -> None:
     s = b.p256
-    t_iat, t_exp = ISSUED.timestamp() + 0.25, EXPIRES.timestamp() + 0.5
+    t_iat, t_exp = ISSUED.timestamp() + 0.25, EXPIRES.timestamp() + 0.5  # cbor2 writes floats as float64
     b.add(
         "float64-times",
         "legal",
