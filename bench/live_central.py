@@ -45,7 +45,9 @@ def postgres() -> Iterator[str]:
 
 
 @contextmanager
-def central_server(database_url: str, key_dir: Path, workers: int) -> Iterator[str]:
+def central_server(
+    database_url: str, key_dir: Path, workers: int, extra_env: dict[str, str] | None = None
+) -> Iterator[str]:
     """The API as ``kiosk-central serve --workers N`` runs it (uvicorn, factory mode, N processes) on a free
     loopback port; its base URL while it runs.
 
@@ -71,12 +73,18 @@ def central_server(database_url: str, key_dir: Path, workers: int) -> Iterator[s
         "--log-level",
         "warning",
         "--no-access-log",
+        # As `kiosk-central serve`: forwarded headers count only from the proxies the app is told of.
+        "--no-proxy-headers",
     ]
-    env = os.environ | {
-        "KIOSK_CENTRAL_DATABASE": database_url,
-        "KIOSK_CENTRAL_KEY_DIR": str(key_dir),
-        "KIOSK_CENTRAL_DEVICE_RATE": "100000,100000",
-    }
+    env = (
+        os.environ
+        | {
+            "KIOSK_CENTRAL_DATABASE": database_url,
+            "KIOSK_CENTRAL_KEY_DIR": str(key_dir),
+            "KIOSK_CENTRAL_DEVICE_RATE": "100000,100000",
+        }
+        | (extra_env or {})
+    )
     proc = subprocess.Popen(cmd, env=env)
     try:
         deadline = time.monotonic() + 60
@@ -120,6 +128,7 @@ def enrol_devices(
                 public_key=signing_public_key(seed),
                 token_hash=hash_secret(token),
                 created_at=now,
+                checkpoints=["CP-001"],
             )
             session.add(device)
             credentials = Credentials(

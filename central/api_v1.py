@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -25,6 +25,7 @@ from central.schemas import (
     BookingIn,
     BookingOut,
     Bundle,
+    Day,
     EnrolIn,
     EnrolOut,
     HeartbeatIn,
@@ -125,6 +126,7 @@ def enrol(body: EnrolIn, request: Request, session: SessionDep) -> EnrolOut:
         public_key=b64d(body.public_key),
         token_hash=hash_secret(token),
         created_at=now,
+        checkpoints=list(code.checkpoints or []),
     )
     code.used_at, code.device_id = now, device.id
     session.add(device)
@@ -159,13 +161,13 @@ def bundle(
 @router.post("/inspections/batch", response_model=BatchOut, responses=_ERRORS)
 def upload_inspections(body: InspectionBatch, device: DeviceDep, session: SessionDep) -> BatchOut:
     """Idempotent by item id: a result per item (accepted, duplicate, or rejected with a reason)."""
-    return BatchOut(results=ingest(session, device, body.items, via="api"))
+    return BatchOut(results=body.answer(ingest(session, device, body.items, via="api")))
 
 
 @router.post("/submissions/batch", response_model=BatchOut, responses=_ERRORS)
 def upload_submissions(body: SubmissionBatch, device: DeviceDep, session: SessionDep) -> BatchOut:
     """Idempotent by item id: a result per item (accepted, duplicate, or rejected with a reason)."""
-    return BatchOut(results=ingest(session, device, body.items, via="api"))
+    return BatchOut(results=body.answer(ingest(session, device, body.items, via="api")))
 
 
 @router.post("/heartbeat", response_model=HeartbeatOut, responses=_ERRORS)
@@ -184,7 +186,7 @@ def slots(
     device: DeviceDep,
     session: SessionDep,
     service_id: Annotated[str, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")],
-    day: date,
+    day: Day,
 ) -> list[SlotOut]:
     """Appointment slots of a service at the device's site on one (UTC) day, with the places left."""
     start = datetime.combine(day, time(), tzinfo=utcnow().tzinfo)
@@ -247,7 +249,7 @@ def book(body: BookingIn, device: DeviceDep, session: SessionDep) -> BookingOut:
 
 @router.get("/stats", response_model=Stats, responses=_ERRORS)
 def stats(
-    device: DeviceDep, session: SessionDep, since: date | None = None, until: date | None = None
+    device: DeviceDep, session: SessionDep, since: Day | None = None, until: Day | None = None
 ) -> Stats:
     """Per checkpoint and day (inspections, unique persons, by verdict) and per service and day
     (submissions), for the device's site."""

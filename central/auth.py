@@ -92,10 +92,8 @@ def authenticate(
     if not authorization or not authorization.startswith("Bearer "):
         raise _unauthorised("missing bearer token")
     device = session.scalar(select(Device).where(Device.token_hash == hash_secret(authorization[7:].strip())))
-    if device is None:
-        raise _unauthorised("unknown token")
-    if device.revoked_at is not None:
-        raise HTTPException(403, "device revoked")
+    # Until the signature shows the request comes from the device, every failure gets the same answer:
+    # otherwise a token alone would tell whether it is known or revoked.
     if not (timestamp and nonce and signature) or not (16 <= len(nonce) <= 64):
         raise _unauthorised("missing or malformed request signature headers")
     try:
@@ -106,8 +104,11 @@ def authenticate(
     now = utcnow()
     if abs(now.timestamp() - sent) > CLOCK_SKEW.total_seconds():
         raise _unauthorised("request timestamp outside the allowed clock skew; check the kiosk's clock")
-    if not verify(device.public_key, sig, request_message(method, path, timestamp, nonce, body)):
-        raise _unauthorised("bad request signature")
+    message = request_message(method, path, timestamp, nonce, body)
+    if device is None or not verify(device.public_key, sig, message):
+        raise _unauthorised("unknown token or bad request signature")
+    if device.revoked_at is not None:
+        raise HTTPException(403, "device revoked")
     session.add(RequestNonce(device_id=device.id, nonce=nonce, seen_at=now))
     if random.random() < 0.01:
         # Nonces older than the skew window can no longer be replayed (their timestamp is refused).

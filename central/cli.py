@@ -41,6 +41,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     if args.workers > 1:
         # Worker processes build the app themselves from the environment (uvicorn's factory mode).
+        os.environ["KIOSK_CENTRAL_FORWARDED_ALLOW_IPS"] = args.forwarded_allow_ips
         os.environ["KIOSK_CENTRAL_DATABASE"] = args.database
         os.environ["KIOSK_CENTRAL_KEY_DIR"] = str(args.key_dir)
         os.environ["KIOSK_CENTRAL_TIMEZONE"] = args.timezone
@@ -55,36 +56,49 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level=args.log_level,
+            proxy_headers=False,
         )
         return 0
-    from central.app import create_app
+    from central.app import create_app, proxy_list
 
     uvicorn.run(
-        create_app(args.database, args.key_dir, dashboard=dashboard),
+        create_app(
+            args.database,
+            args.key_dir,
+            dashboard=dashboard,
+            trusted_proxies=proxy_list(args.forwarded_allow_ips),
+        ),
         host=args.host,
         port=args.port,
         log_level=args.log_level,
+        # The app reads X-Forwarded-For itself, from the configured proxies only.
+        proxy_headers=False,
     )
     return 0
 
 
 def cmd_enrol_code(args: argparse.Namespace) -> int:
-    from central.auth import hash_secret, new_enrolment_code
-    from central.models import EnrolmentCode
+    from central.enrolment import EnrolmentError, issue_code
 
-    code = new_enrolment_code()
-    now = utcnow()
     with _session(args) as session:
-        session.add(
-            EnrolmentCode(
-                code_hash=hash_secret(code),
-                site=args.site,
-                created_at=now,
-                expires_at=now + timedelta(hours=args.valid_hours),
-            )
-        )
-        session.commit()
+        try:
+            code = issue_code(session, args.site, args.checkpoint, timedelta(hours=args.valid_hours))
+        except EnrolmentError as err:
+            print(f"kiosk-central: {err}", file=sys.stderr)
+            return 2
     print(code)
+    return 0
+
+
+def cmd_device_checkpoints(args: argparse.Namespace) -> int:
+    from central.enrolment import EnrolmentError, bind_checkpoints
+
+    with _session(args) as session:
+        try:
+            bind_checkpoints(session, args.device_id, args.checkpoint)
+        except EnrolmentError as err:
+            print(f"kiosk-central: {err}", file=sys.stderr)
+            return 2
     return 0
 
 
@@ -244,12 +258,34 @@ def _parser() -> argparse.ArgumentParser:
         default=float(os.environ.get("KIOSK_CENTRAL_ONLINE_MINUTES", "10")),
         help="the dashboard counts a kiosk online when its last heartbeat is this recent (default 10)",
     )
+    serve.add_argument(
+        "--forwarded-allow-ips",
+        default=os.environ.get("KIOSK_CENTRAL_FORWARDED_ALLOW_IPS", ""),
+        metavar="ADDRESSES",
+        help="comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the "
+        "client (default none: the client is the connecting address, whatever headers it sends)",
+    )
     serve.set_defaults(handler=cmd_serve)
 
     code = sub.add_parser("enrol-code", parents=[common], help="print a one-time enrolment code")
     code.add_argument("--site", default="default")
     code.add_argument("--valid-hours", type=int, default=24)
+    code.add_argument(
+        "--checkpoint",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="a checkpoint the device may report inspections under (repeat for several; none for a "
+        "self-service kiosk); it must not belong to another site",
+    )
     code.set_defaults(handler=cmd_enrol_code)
+
+    bind = sub.add_parser(
+        "device-checkpoints", parents=[common], help="set the checkpoints a device may report under"
+    )
+    bind.add_argument("device_id", metavar="DEVICE-ID")
+    bind.add_argument("checkpoint", nargs="*", metavar="ID")
+    bind.set_defaults(handler=cmd_device_checkpoints)
 
     stats = sub.add_parser("stats", parents=[common], help="print the statistics")
     stats.add_argument("--site", help="only this site")

@@ -32,16 +32,25 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from central.api_v1 import SessionDep
+from central.api_v1 import CentralState
 from central.auth import RateLimiter, enforce
 from central.db import as_utc, utcnow
-from central.managers import check_manager
+from central.managers import stored_hash
 from central.models import BundlePart, Device
+from central.signin import (
+    COOKIE_NAME,
+    AccountThrottle,
+    DeviceCookies,
+    PasswordChecker,
+    SignInBusy,
+    cookie_key,
+)
 from central.stats import VERDICTS, statistics, unique_persons
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -79,6 +88,12 @@ class DashboardSettings:
     trust_store_max_age: timedelta = timedelta(days=7)
     # Sign-in attempts per client address: (per second, burst). Each costs a slow hash.
     login_rate: tuple[float, float] = (0.5, 20.0)
+    # Failures on one account: that many free, then a delay from the first figure doubling up to the second
+    # (seconds); see central.signin.
+    account_free_failures: int = 5
+    account_delay: tuple[float, float] = (1.0, 300.0)
+    # Password checks waiting their turn beyond this are refused with 503 (a flood).
+    max_waiting_checks: int = 64
     clock: Callable[[], datetime] = utcnow
 
     def __post_init__(self) -> None:
@@ -106,6 +121,9 @@ class DashboardSettings:
 class DashboardState:
     settings: DashboardSettings
     login_limiter: RateLimiter
+    accounts: AccountThrottle
+    checker: PasswordChecker
+    cookies: DeviceCookies
     templates: Environment = field(
         default_factory=lambda: Environment(
             loader=FileSystemLoader(TEMPLATES_DIR),
@@ -117,8 +135,17 @@ class DashboardState:
     )
 
 
-def install_dashboard(app: FastAPI, settings: DashboardSettings) -> None:
-    app.state.dashboard = DashboardState(settings, RateLimiter(*settings.login_rate))
+def install_dashboard(app: FastAPI, settings: DashboardSettings, server_secret: bytes) -> None:
+    base, cap = settings.account_delay
+    checker = PasswordChecker(settings.max_waiting_checks)
+    app.state.dashboard = DashboardState(
+        settings,
+        RateLimiter(*settings.login_rate),
+        AccountThrottle(settings.account_free_failures, base, cap),
+        checker,
+        DeviceCookies(cookie_key(server_secret)),
+    )
+    app.router.on_shutdown.append(checker.close)
     app.include_router(router)
 
 
@@ -312,21 +339,51 @@ def service_names(session: Session) -> dict[str, str]:
 # --- the page -----------------------------------------------------------------------------------------------
 
 
-def signed_in_manager(request: Request, session: Session) -> str | None:
-    """The manager's name when the request carries their valid Basic credentials, else None."""
+def _too_many(wait: float) -> HTTPException:
+    return HTTPException(429, "too many requests", headers={"Retry-After": str(max(1, math.ceil(wait)))})
+
+
+async def signed_in_manager(request: Request) -> str | None:
+    """The manager's name when the request carries their valid Basic credentials, else None. Refuses with
+    429 while the address or the account must wait, 503 while too many checks are waiting."""
     scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "basic" or not encoded:
         return None
     state = _dashboard_state(request)
-    # Counted before the slow hash, so guessing costs the server no more than the limit allows.
-    enforce(state.login_limiter, request.client.host if request.client else "?")
     try:
         name, sep, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
     if not sep:
         return None
-    return name if check_manager(session, name, password) else None
+    cookie = request.cookies.get(COOKIE_NAME)
+    known_browser = state.cookies.account(cookie) == name
+    # Counted before the slow hash, so guessing costs the server no more than the limits allow. A browser
+    # this account signed in from has an allowance of its own, which guessing elsewhere cannot use up.
+    enforce(state.login_limiter, f"cookie:{cookie}" if known_browser else _client(request))
+    if not known_browser and (wait := state.accounts.wait(name)):
+        raise _too_many(wait)
+
+    def read_hash() -> str | None:
+        with _central(request).sessions() as session:
+            return stored_hash(session, name)
+
+    stored = await run_in_threadpool(read_hash)
+    try:
+        ok = await state.checker.check(stored, password)
+    except SignInBusy:
+        raise HTTPException(503, "sign-in busy, retry later", headers={"Retry-After": "5"}) from None
+    if not known_browser:
+        state.accounts.record(name, ok)
+    return name if ok else None
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+def _central(request: Request) -> CentralState:
+    return request.app.state.central  # type: ignore[no-any-return]
 
 
 def _page(state: DashboardState, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -335,18 +392,36 @@ def _page(state: DashboardState, template: str, status: int = 200, **context: An
 
 
 @router.get("/dashboard")
-def dashboard(
-    request: Request,
-    session: SessionDep,
-    day: str = "",
-    checkpoint: str = Query("", max_length=64),
+async def dashboard(
+    request: Request, day: str = "", checkpoint: str = Query("", max_length=64)
 ) -> HTMLResponse:
     state = _dashboard_state(request)
-    manager = signed_in_manager(request, session)
+    manager = await signed_in_manager(request)
     if manager is None:
         response = _page(state, "signin.html", status=401)
         response.headers["WWW-Authenticate"] = _REALM
         return response
+
+    def render() -> HTMLResponse:
+        with _central(request).sessions() as session:
+            return _dashboard_page(session, state, manager, day, checkpoint)
+
+    response = await run_in_threadpool(render)
+    response.set_cookie(
+        COOKIE_NAME,
+        state.cookies.issue(manager),
+        max_age=int(state.cookies.lifetime_s),
+        path="/dashboard",
+        secure=request.url.scheme == "https",
+        httponly=True,
+        samesite="strict",
+    )
+    return response
+
+
+def _dashboard_page(
+    session: Session, state: DashboardState, manager: str, day: str, checkpoint: str
+) -> HTMLResponse:
     settings = state.settings
     now = settings.clock()
     today = now.astimezone(settings.zone).date()

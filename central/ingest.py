@@ -38,6 +38,8 @@ def _day_mismatch(moment: Any, day: Any) -> str | None:
 
 
 def _inspection_row(item: InspectionIn, device: Device) -> tuple[dict[str, Any] | None, str | None]:
+    if item.checkpoint_id not in (device.checkpoints or []):
+        return None, f"checkpoint {item.checkpoint_id} is not one this device is enrolled for"
     problem = _day_mismatch(item.at, item.local_day)
     if problem:
         return None, problem

@@ -52,17 +52,25 @@ def verify_password(stored: str, password: str) -> bool:
 
 
 @cache
-def _decoy_hash() -> str:
+def decoy_hash() -> str:
+    """A hash no password matches, checked for unknown names so that they take as long as known ones."""
     return hash_password(secrets.token_urlsafe(16))
 
 
-def check_manager(session: Session, name: str, password: str) -> bool:
+def stored_hash(session: Session, name: str) -> str | None:
+    """The account's password hash, read and let go at once: the slow check must hold no transaction."""
     manager = session.get(Manager, name) if NAME_PATTERN.match(name) else None
-    if manager is None:
+    session.rollback()
+    return None if manager is None else manager.password_hash
+
+
+def check_manager(session: Session, name: str, password: str) -> bool:
+    stored = stored_hash(session, name)
+    if stored is None:
         # Same work as for a real account, so the answer's timing does not tell which names exist.
-        verify_password(_decoy_hash(), password)
+        verify_password(decoy_hash(), password)
         return False
-    return verify_password(manager.password_hash, password)
+    return verify_password(stored, password)
 
 
 def set_manager(session: Session, name: str, password: str) -> bool:

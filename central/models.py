@@ -23,6 +23,8 @@ class EnrolmentCode(Base):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     device_id: Mapped[str | None] = mapped_column(String(36))
+    # The checkpoint ids the enrolled device may report inspections under (central.enrolment).
+    checkpoints: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class Device(Base):
@@ -36,6 +38,8 @@ class Device(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     heartbeat: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Inspections under any other checkpoint id are rejected; a self-service kiosk has none.
+    checkpoints: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class RequestNonce(Base):

@@ -26,9 +26,8 @@ import uvicorn
 from fastapi import FastAPI
 
 from central.app import create_app
-from central.auth import hash_secret, new_enrolment_code
-from central.db import make_engine, session_factory, utcnow
-from central.models import EnrolmentCode
+from central.db import make_engine, session_factory
+from central.enrolment import issue_code
 from kiosk.central_client import DEVICE_KEY_FILE, Credentials, enrol, save_credentials
 from kiosk.keystore import load_or_create_secret
 
@@ -53,24 +52,28 @@ class LiveServer:
     key_dir: Path
     app: FastAPI | None = None
 
-    def new_code(self, site: str = "default", valid: timedelta = timedelta(hours=1)) -> str:
-        code = new_enrolment_code()
+    def new_code(
+        self, site: str = "default", valid: timedelta = timedelta(hours=1), checkpoints: tuple[str, ...] = ()
+    ) -> str:
         engine = make_engine(self.database_url)
-        with session_factory(engine)() as session:
-            now = utcnow()
-            session.add(
-                EnrolmentCode(code_hash=hash_secret(code), site=site, created_at=now, expires_at=now + valid)
-            )
-            session.commit()
-        engine.dispose()
-        return code
+        try:
+            with session_factory(engine)() as session:
+                return issue_code(session, site, checkpoints, valid)
+        finally:
+            engine.dispose()
 
     def enrol(
-        self, data_dir: Path, site: str = "default", url: str | None = None
+        self,
+        data_dir: Path,
+        site: str = "default",
+        url: str | None = None,
+        checkpoints: tuple[str, ...] = ("CP-001",),
     ) -> tuple[Credentials, bytes]:
         """Enrol a kiosk data folder like `kiosk enroll` does; ``url`` lets it talk through a proxy."""
         seed = load_or_create_secret(data_dir / "secrets" / DEVICE_KEY_FILE)
-        credentials = enrol(self.url, self.new_code(site), seed, "test kiosk", "0.1.0")
+        credentials = enrol(
+            self.url, self.new_code(site, checkpoints=checkpoints), seed, "test kiosk", "0.1.0"
+        )
         if url is not None:
             credentials = Credentials(**(vars(credentials) | {"url": url}))
         save_credentials(data_dir / "secrets", credentials)
@@ -88,7 +91,9 @@ def running_server(
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1))
+    # As `kiosk-central serve` runs it: forwarded headers are the app's business (``trusted_proxies``).
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1, proxy_headers=False)
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
@@ -105,9 +110,12 @@ def running_server(
 class ServerProcess:
     """`kiosk-central serve` as a child process, so that tests can kill and restart it."""
 
-    def __init__(self, database_url: str, key_dir: Path, port: int | None = None) -> None:
+    def __init__(
+        self, database_url: str, key_dir: Path, port: int | None = None, options: list[str] | None = None
+    ) -> None:
         self.database_url = database_url
         self.key_dir = key_dir
+        self.options = options or []
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
@@ -126,6 +134,7 @@ class ServerProcess:
             self.database_url,
             "--key-dir",
             str(self.key_dir),
+            *self.options,
         ]
         self.proc = subprocess.Popen(cmd, env=os.environ | {"PYTHONUNBUFFERED": "1"})
         deadline = time.monotonic() + 30

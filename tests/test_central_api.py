@@ -94,14 +94,26 @@ def test_semantic_problems_are_rejected_per_item(device: tuple[HttpCentral, requ
     assert answers[bad["id"]][0] == "rejected" and "local_day" in str(answers[bad["id"]][1])
 
 
-def test_schema_violations_refuse_the_batch_with_422(device: tuple[HttpCentral, requests.Session]) -> None:
-    client, _ = device
+def test_schema_violations_are_refused_per_item_or_with_422(
+    server: LiveServer, device: tuple[HttpCentral, requests.Session]
+) -> None:
+    client, session = device
+    # An item that breaks the schema is rejected by id, naming the field; the others of its batch go ahead.
+    for kind, bad, field in (
+        ("inspection", inspection(verdict="purple"), "verdict"),
+        ("inspection", inspection(extra="field"), "extra"),
+        ("submission", submission(sealed_personal=b64e(b"not sealed at all, too short")), "sealed_personal"),
+    ):
+        good = inspection() if kind == "inspection" else submission()
+        answers = client.upload(kind, [bad, good])
+        assert answers[good["id"]] == ("accepted", None)
+        assert answers[bad["id"]][0] == "rejected" and field in str(answers[bad["id"]][1])
+    with session_factory(make_engine(server.database_url))() as db:
+        assert db.get(Submission, bad["id"]) is None
+    # The envelope itself wrong: nothing to answer per item, the whole request is refused.
     with pytest.raises(Refused, match="422"):
-        client.upload("inspection", [inspection(verdict="purple")])
-    with pytest.raises(Refused, match="422"):
-        client.upload("inspection", [inspection(extra="field")])
-    with pytest.raises(Refused, match="422"):
-        client.upload("submission", [submission(sealed_personal=b64e(b"not sealed at all, too short"))])
+        client._request("POST", "/v1/inspections/batch", json={"items": [inspection()], "extra": 1})
+    assert session.post(server.url + "/v1/inspections/batch", json={"items": []}).status_code == 422
 
 
 def test_personal_fields_rest_sealed_and_open_only_with_the_server_key(

@@ -97,10 +97,16 @@ class Kiosk:
     credentials: Credentials
 
 
-def kiosk(server: LiveServer, folder: Path, site: str = "default", name: str = "test kiosk") -> Kiosk:
+def kiosk(
+    server: LiveServer,
+    folder: Path,
+    site: str = "default",
+    name: str = "test kiosk",
+    checkpoints: tuple[str, ...] = (),
+) -> Kiosk:
     """An enrolled device that talks through the kiosk's own client (no kiosk core behind it)."""
     seed = load_or_create_secret(folder / "secrets" / DEVICE_KEY_FILE)
-    credentials = enrol(server.url, server.new_code(site), seed, name, "0.1.0")
+    credentials = enrol(server.url, server.new_code(site, checkpoints=checkpoints), seed, name, "0.1.0")
     return Kiosk(HttpCentral(credentials, seed), credentials)
 
 
@@ -177,9 +183,10 @@ def test_sign_in_attempts_are_rate_limited(tmp_path: Path) -> None:
 
 
 def test_figures_per_checkpoint_day_and_service(server: LiveServer, tmp_path: Path) -> None:
+    # Two kiosks of one site; CP-2 has one of each (a checkpoint id belongs to one site).
     north, south = (
-        kiosk(server, tmp_path / "n", "north").client,
-        kiosk(server, tmp_path / "s", "south").client,
+        kiosk(server, tmp_path / "n", "north", checkpoints=("CP-1", "CP-2")).client,
+        kiosk(server, tmp_path / "s", "north", checkpoints=("CP-2",)).client,
     )
     yesterday = DAY - timedelta(days=1)
     # Person "a" twice at CP-1 and once at CP-2 (same kiosk key, so the same hash): three inspections, one

@@ -129,7 +129,7 @@ def submission(service: str) -> dict[str, Any]:
 def run_kiosk(server: LiveServer, core: KioskCore, spec: SimulatedKiosk) -> str:
     """Enrol, record, sync and report like a kiosk in the field; returns the device id."""
     folder = core.settings.data_dir
-    credentials, _ = server.enrol(folder, site=spec.site)
+    credentials, _ = server.enrol(folder, site=spec.site, checkpoints=(spec.checkpoint_id,))
     for code in spec.codes:
         core.checkpoint.inspect(code, source="manual")
     for service, count in spec.submissions.items():

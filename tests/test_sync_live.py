@@ -74,7 +74,12 @@ def test_cli_enroll_sync_and_stats(server: LiveServer, tmp_path: Path, capsys: A
 
     data = tmp_path / "kiosk"
     assert kiosk_main(["sync", "--data-dir", str(data)]) == 2  # not enrolled yet
-    assert central_main(["enrol-code", "--site", "north", "--database", server.database_url]) == 0
+    assert (
+        central_main(
+            ["enrol-code", "--site", "north", "--checkpoint", "CP-001", "--database", server.database_url]
+        )
+        == 0
+    )
     code = capsys.readouterr().out.strip()
     assert kiosk_main(["enroll", server.url, code, "--data-dir", str(data)]) == 0
     assert kiosk_main(["enroll", server.url, code, "--data-dir", str(tmp_path / "other")]) == 1
@@ -100,8 +105,8 @@ def test_two_kiosks_of_one_checkpoint_count_a_person_once(
     person, other = valid_id_number(), valid_id_number("34052419800101001")
     # One kiosk enrolled while it runs (as from the admin page), the other before it starts.
     east = open_core(Settings(data_dir=tmp_path / "east", checkpoint_id="CP-GATE"))
-    server.enrol(east.settings.data_dir)
-    server.enrol(tmp_path / "west")
+    server.enrol(east.settings.data_dir, checkpoints=("CP-GATE",))
+    server.enrol(tmp_path / "west", checkpoints=("CP-GATE",))
     west = open_core(Settings(data_dir=tmp_path / "west", checkpoint_id="CP-GATE"))
     east.checkpoint.inspect(person, source="manual")
     east.checkpoint.inspect(other, source="manual")
