@@ -39,3 +39,12 @@ def test_shipped_font_is_truetype_with_cjk_glyphs() -> None:
     assert font[:4] == b"\x00\x01\x00\x00"  # TrueType outlines (reportlab cannot embed CFF)
     assert b"glyf" in font[:1024]
     assert Path(ASSETS_DIR / "fonts" / "LICENSE-Apache-2.0.txt").exists()
+
+
+def test_every_card_warning_has_a_message_and_no_message_is_left_unused() -> None:
+    # The ID-capture screen says each warning of kiosk.idcard.model.WARNINGS in words; a message key for a
+    # warning the reader can no longer raise would be dead text.
+    from kiosk.idcard.model import WARNINGS
+
+    keys = {k.removeprefix("ocr.warning.") for k in _catalogues()["zh-CN"] if k.startswith("ocr.warning.")}
+    assert keys == set(WARNINGS)

@@ -167,8 +167,13 @@ def test_the_fields_to_check_are_marked_on_the_read_card(
     screen.captured.connect(lambda result, to_check: captured.append((result, to_check)))
     camera.place([sample.image])
     qtbot.waitUntil(lambda: bool(captured), timeout=20000)
-    _, to_check = captured[0]
+    result, to_check = captured[0]
     assert to_check  # this card has something to check
+    # Each warning the reader raised is said in words, in the person's language.
+    assert result.warnings
+    shown = screen.warnings_label.text().split("\n")
+    assert shown == [translate(f"ocr.warning.{code}", "zh-CN") for code in result.warnings]
+    assert all(not line.startswith("ocr.warning.") for line in shown)
     marked = {}
     for row in range(screen.fields_form.rowCount()):
         caption = screen.fields_form.itemAt(row, QFormLayout.ItemRole.LabelRole).widget()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
 from devices.camera import desk_background
 from kiosk.idcard.data import ETHNICITIES, provinces
@@ -72,6 +72,8 @@ VILLAGES = ("村", "组", "屯")
 MUNICIPALITIES = ("11", "12", "31", "50")
 
 LABEL_BLUE = (28, 110, 176)
+# Label inks as card batches and fading print give them: the design's blue, a greyer one, a pale one.
+LABEL_INKS = (LABEL_BLUE, (70, 110, 150), (95, 140, 185))
 INK = (18, 18, 22)
 
 
@@ -313,6 +315,8 @@ class CardStyle:
     number_face: str = "ocrb"
     layout: Layout = field(default_factory=Layout)
     stock: Stock | None = None  # None: the side's usual stock
+    label_ink: tuple[int, int, int] = LABEL_BLUE
+    portrait_saturation: float = 1.0  # a faded photo holds less colour
 
     @property
     def family(self) -> str:
@@ -328,6 +332,8 @@ def random_style(rng: np.random.Generator, faces: tuple[str, ...] | list[str]) -
         number_face=_pick(rng, tuple(NUMBER_FACES)),
         layout=LAYOUTS[_pick(rng, tuple(LAYOUTS))],
         stock=Stock(tint=tint, pattern=_pick(rng, PATTERNS), pattern_colour=colour),  # type: ignore[arg-type]
+        label_ink=LABEL_INKS[int(rng.integers(len(LABEL_INKS)))],
+        portrait_saturation=float(rng.uniform(0.3, 1.0)),
     )
 
 
@@ -460,7 +466,7 @@ def render_front(identity: Identity, rng: np.random.Generator, style: CardStyle 
     d = ImageDraw.Draw(img)
 
     def label(xy: tuple[float, float], text: str) -> float:
-        return _draw_text(d, xy, _label(text, lay), 25, LABEL_BLUE, lay.label_spacing, face=face)
+        return _draw_text(d, xy, _label(text, lay), 25, style.label_ink, lay.label_spacing, face=face)
 
     def value(xy: tuple[float, float], text: str, px: int, spacing: float = 0.0, stroke: int = 0) -> float:
         return _draw_text(d, xy, text, px, INK, spacing, stroke, face=face)
@@ -477,21 +483,23 @@ def render_front(identity: Identity, rng: np.random.Generator, style: CardStyle 
     label((x0, y0 + 140), "出生")
     born = identity.birth_date
     x = value((vx, y0 + 138), f"{born.year}", px) + 10
-    x = _draw_text(d, (x, y0 + 140), "年", 25, LABEL_BLUE, face=face) + 10
+    x = _draw_text(d, (x, y0 + 140), "年", 25, style.label_ink, face=face) + 10
     x = value((x, y0 + 138), f"{born.month}", px) + 10
-    x = _draw_text(d, (x, y0 + 140), "月", 25, LABEL_BLUE, face=face) + 10
+    x = _draw_text(d, (x, y0 + 140), "月", 25, style.label_ink, face=face) + 10
     x = value((x, y0 + 138), f"{born.day}", px) + 10
-    _draw_text(d, (x, y0 + 140), "日", 25, LABEL_BLUE, face=face)
+    _draw_text(d, (x, y0 + 140), "日", 25, style.label_ink, face=face)
     label((x0, y0 + 208), "住址")
     # The address column stops short of the photo, as printed cards do; text under the photo would be a
     # character no reader could see but the truth still expects.
     width = PORTRAIT_X - lay.address_gap - vx
     for i, line in enumerate(_wrap(identity.address, px, width, lay.address_spacing, face)[:4]):
         value((vx, y0 + 206 + i * lay.address_pitch), line, px, lay.address_spacing)
-    _draw_text(d, (x0, y0 + 398), "公民身份号码", 25, LABEL_BLUE, face=face)
+    _draw_text(d, (x0, y0 + 398), "公民身份号码", 25, style.label_ink, face=face)
     number = _font(style.number_face, 36)
     d.text((_s(x0 + 215), _s(y0 + 384)), identity.id_number, font=number, fill=INK)
     portrait = _portrait(rng, (_s(250), _s(310)))
+    if style.portrait_saturation < 1.0:
+        portrait = ImageEnhance.Color(portrait).enhance(style.portrait_saturation)
     img.paste(portrait, (_s(PORTRAIT_X), _s(60)))
     return cv2.cvtColor(np.array(img), cv2.COLOR_RGB2BGR)
 

@@ -182,6 +182,11 @@ class IdCaptureScreen(QWidget):
         self.check_label = QLabel()
         self.check_label.setObjectName("captureStatus")
         self.check_label.setWordWrap(True)
+        # What the reader noticed about the picture (glare, a photocopy …) and what the card's own rules
+        # found (a corrected number, an expired card), one line each: why the marked fields are marked.
+        self.warnings_label = QLabel()
+        self.warnings_label.setObjectName("captureWarnings")
+        self.warnings_label.setWordWrap(True)
         columns = QHBoxLayout()
         columns.setSpacing(28)
         columns.addWidget(self.portrait_label, 0, Qt.AlignmentFlag.AlignTop)
@@ -190,6 +195,7 @@ class IdCaptureScreen(QWidget):
         layout.setContentsMargins(28, 28, 28, 28)
         layout.addLayout(columns)
         layout.addStretch(1)
+        layout.addWidget(self.warnings_label)
         layout.addWidget(self.check_label)
         return panel
 
@@ -236,6 +242,7 @@ class IdCaptureScreen(QWidget):
         while self.fields_form.rowCount():
             self.fields_form.removeRow(0)
         self.check_label.clear()
+        self.warnings_label.clear()
         self.pages.setCurrentWidget(self.preview)
         self._refresh()
 
@@ -341,6 +348,9 @@ class IdCaptureScreen(QWidget):
             self.portrait_label.setPixmap(
                 pixmap.scaledToHeight(PORTRAIT_HEIGHT, Qt.TransformationMode.SmoothTransformation)
             )
+        self.warnings_label.setText(
+            "\n".join(translate(f"ocr.warning.{code}", self.language) for code in result.warnings)
+        )
         to_check = len(doubtful)
         self.check_label.setText(
             translate("idcapture.to_check", self.language, n=to_check) if to_check else ""

@@ -1,0 +1,30 @@
+"""Picture-quality warnings on rectified cards whose defects are known (they were rendered)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from devices.card_finder import find_card, rectify
+from devices.card_quality import is_photocopy
+from tools.idcard_synth import TYPEFACES, make_sample, missing_typefaces
+
+FACES = [f for f in TYPEFACES if not missing_typefaces([f])]
+
+
+def _card(seed: int, index: int, **overrides: object) -> np.ndarray:
+    sample = make_sample(seed, "front", "hard", index, FACES, **overrides)
+    location = find_card(sample.image)
+    return rectify(sample.image, location.quad if location is not None else sample.quad)
+
+
+# Fronts 4 and 13 of seed 7 are the kind the saturation-count check called photocopies; 0 and 1 are
+# ordinary.
+@pytest.mark.parametrize("index", [0, 1, 4, 13])
+def test_photocopy_is_told_from_a_faded_colour_card(index: int) -> None:
+    # Hard fronts: dim, uneven light, pale or greyish label ink, faded portraits. A colour photo of such a
+    # card is no photocopy; the same card copied in black and white is.
+    if len(FACES) < len(TYPEFACES):
+        pytest.skip("typefaces not installed (bash .ci/fonts.sh)")
+    assert not is_photocopy(_card(7, index))
+    assert is_photocopy(_card(7, index, photocopy=True))
