@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     from kiosk.admin import add_commands as add_admin_commands
 
     add_admin_commands(sub, common)
+    from kiosk.id_reader_commands import add_commands as add_id_reader_commands
+
+    add_id_reader_commands(sub, common)
 
     ocr = sub.add_parser("ocr", parents=[common], help="read resident ID cards in image files (JSON lines)")
     ocr.add_argument("files", nargs="+", type=Path, metavar="IMAGE")

@@ -370,3 +370,72 @@ def decode_photo(photo: bytes, library: str | Path | None) -> bytes | None:
         log.info("WLT photo library could not decode this card's photo")
         return None
     return out.raw
+
+
+# After the device went away, look for it again no more often than this (a probe opens every candidate).
+REPROBE_S = 2.0
+
+
+class ReaderMonitor:
+    """The reader a setting names, kept usable across unplugging, with what the health page shows.
+
+    ``state``: ``none`` (no reader configured, or ``auto`` found none), ``ready``, ``card_error`` (the
+    last card could not be read), ``unplugged``. With ``auto`` the usual device names are probed at the
+    first poll and again after the reader went away (a hot-plug); a ``serial:`` device is reopened."""
+
+    def __init__(self, spec: str, opener: Callable[[str], IdReader | None] = open_reader) -> None:
+        self.spec = spec
+        self._opener = opener
+        self._reader: IdReader | None = None
+        self._next_try = 0.0
+        self.state = "none"
+        self.last_read_at: float | None = None  # time.time() of the last card read whole
+        self.last_ms: float | None = None
+        self.errors = 0
+        self.last_error = ""
+
+    @property
+    def configured(self) -> bool:
+        return self.spec.strip() != "none"
+
+    @property
+    def device(self) -> str:
+        return self._reader.name if self._reader is not None else ""
+
+    def poll(self) -> ChipRead | None:
+        """The card on the reader, None when there is none (or no reader yet); raises :class:`ReaderError`
+        for a card it could not read or a reader that went away (the next poll tries again)."""
+        if not self.configured:
+            return None
+        if self._reader is None:
+            if time.monotonic() < self._next_try:
+                return None
+            self._next_try = time.monotonic() + REPROBE_S
+            self._reader = self._opener(self.spec)
+            if self._reader is None:
+                self.state = "none"
+                return None
+        try:
+            read = self._reader.read_card()
+        except ReaderError as exc:
+            if exc.kind == "no_card":
+                self.state = "ready"
+                return None
+            self.errors += 1
+            self.last_error = str(exc)
+            if exc.kind in ("unplugged", "timeout"):
+                self.state = "unplugged"
+                self._reader.close()
+                self._reader = None
+            else:
+                self.state = "card_error"
+            raise
+        self.state = "ready"
+        self.last_read_at = time.time()
+        self.last_ms = read.ms
+        return read
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None

@@ -63,6 +63,11 @@ class Settings:
     receipt_paper: str = "80mm"  # 58mm | 80mm | A5 | A4
     # ESC/POS: "raster" prints the rendered receipt as an image; "text" sends printer text and a native QR.
     escpos_mode: str = "raster"
+    # The resident ID card reader (SAM protocol, devices/id_reader.py): "none", "serial:DEVICE[:BAUD]",
+    # or "auto" (the usual device names probed at start and after the reader is plugged back in).
+    id_reader: str = "none"
+    # The vendor's WLT photo decoder (a shared library); without it the chip's photo is not shown.
+    id_photo_library: str = ""
 
     @property
     def store_path(self) -> Path:
@@ -130,6 +135,12 @@ def _validate(s: Settings) -> Settings:
         (s.receipt_paper in ("58mm", "80mm", "A5", "A4"), "receipt_paper", "must be 58mm, 80mm, A5 or A4"),
         (s.escpos_mode in ("raster", "text"), "escpos_mode", "must be raster or text"),
     ]
+    from devices.id_reader import parse_spec
+
+    try:
+        parse_spec(s.id_reader)
+    except ValueError as exc:
+        checks.append((False, "id_reader", str(exc)))
     for ok, key, why in checks:
         if not ok:
             raise SettingsError(f"setting {key!r} {why} (got {getattr(s, key)!r})", key)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -14,6 +16,7 @@ from devices.id_reader import (
     FakeIdReader,
     Garbled,
     ReaderError,
+    ReaderMonitor,
     SerialIdReader,
     answer_frame,
     command_frame,
@@ -22,7 +25,9 @@ from devices.id_reader import (
     parse_spec,
     read_answer,
 )
+from kiosk.config import SettingsError, load_settings
 from kiosk.idcard.chip import ChipRefused, decode_text
+from main import main
 from tools.id_reader_sim import LONG_TERM_CARD, RARE_NAME_CARD, ReaderSimulator, text_block
 from tools.synth_frames import wrong_check_digit
 
@@ -205,3 +210,57 @@ def test_fake_reader() -> None:
 def test_photo_is_not_available_without_a_vendor_library(tmp_path) -> None:
     assert decode_photo(b"\x00" * 1024, None) is None
     assert decode_photo(b"\x00" * 1024, tmp_path / "libwlt.so") is None
+
+
+def test_monitor_keeps_state_and_reopens_after_unplugging(sim: ReaderSimulator) -> None:
+    specs: list[str] = []
+    current = {"device": sim.device}
+
+    def opener(spec: str) -> SerialIdReader | None:
+        specs.append(spec)  # "auto" probes again: here the device comes back under a new name
+        return SerialIdReader(current["device"], timeout_s=0.3, retries=0)
+
+    monitor = ReaderMonitor("auto", opener)
+    assert monitor.poll() is not None and monitor.state == "ready" and monitor.last_read_at
+    sim.unplug()
+    with pytest.raises(ReaderError):
+        monitor.poll()
+    assert monitor.state == "unplugged" and monitor.errors == 1
+    assert monitor.poll() is None  # not probed again at once
+    back = ReaderSimulator(text_block(LONG_TERM_CARD))
+    current["device"] = back.device
+    monitor._next_try = 0.0  # the re-probe interval has passed
+    try:
+        read = monitor.poll()
+    finally:
+        monitor.close()
+        back.close()
+    assert read is not None and decode_text(read.text, TODAY).fields["name"] == "禤国强"
+    assert specs == ["auto", "auto"] and monitor.state == "ready"
+
+
+def test_monitor_without_a_reader() -> None:
+    monitor = ReaderMonitor("none")
+    assert not monitor.configured and monitor.poll() is None and monitor.state == "none"
+
+
+def test_id_reader_setting_is_validated(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, {"id_reader": "serial:/dev/ttyUSB0:9600"}).id_reader.endswith("9600")
+    with pytest.raises(SettingsError) as error:
+        load_settings(tmp_path, {"id_reader": "usb:1234"})
+    assert error.value.key == "id_reader"
+
+
+def test_read_id_command_prints_the_card(
+    sim: ReaderSimulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = ["--data-dir", str(tmp_path)]
+    assert main(["read-id", "--device", f"serial:{sim.device}", "--json", *data]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["fields"] == RARE_NAME_CARD  # the full number: this command is for operators
+    assert out["source"] == "chip" and out["ms"] > 0 and out["photo"] == "not available"
+    sim.card = None
+    assert main(["read-id", "--device", f"serial:{sim.device}", *data]) == 1
+    assert "no_card" in capsys.readouterr().out
+    assert main(["read-id", *data]) == 2  # no reader configured
+    assert "no ID-card reader" in capsys.readouterr().err
