@@ -24,6 +24,7 @@ import urllib3
 
 from kiosk.fileio import FileProblem, parse_json, read_json, write_atomically
 from kiosk.forms.slots import Slot
+from kiosk.http_deadline import deadline, deadline_session
 from kiosk.keystore import PERSON_KEY_FILE, load_secret, save_secret
 from kiosk.sealing import b64d, b64e, request_message, sign, signing_public_key
 
@@ -223,16 +224,16 @@ def _detail(response: requests.Response) -> str:
     return f"HTTP {response.status_code}: {text or response.reason}"[:500]
 
 
-def _read_answer(response: requests.Response, deadline: float, deadline_s: float) -> None:
-    """Read the body into ``response`` (so ``.content`` works) in pieces, giving up at ``deadline`` or
-    past MAX_ANSWER_BYTES; each piece still waits at most the read timeout."""
+def _read_answer(response: requests.Response, until: float, late: str) -> None:
+    """Read the body into ``response`` (so ``.content`` works) in pieces, giving up at ``until`` (saying
+    ``late``) or past MAX_ANSWER_BYTES; the deadline's watchdog ends a piece that waits past it."""
     body = bytearray()
     while piece := response.raw.read1(65536, decode_content=True):
         body += piece
         if len(body) > MAX_ANSWER_BYTES:
             raise Unavailable(f"answer larger than {MAX_ANSWER_BYTES} bytes")
-        if time.monotonic() > deadline:
-            raise Unavailable(f"no complete answer within {deadline_s:g} s")
+        if time.monotonic() > until:
+            raise Unavailable(late)
     response._content = bytes(body)  # what requests itself does after reading a body
 
 
@@ -248,23 +249,24 @@ class HttpCentral:
         self.base = credentials.url.rstrip("/")
         self.timeout = timeout
         self.deadline_s = deadline_s
-        self.session = session or requests.Session()
+        self.session = deadline_session(session)
         self.session.auth = DeviceAuth(credentials.token, device_seed)
 
     def _request(
         self, method: str, path: str, conflict_is_final: bool = False, **kwargs: Any
     ) -> requests.Response:
         """``conflict_is_final``: a 409 is the answer (:class:`Conflict`), not a race to retry."""
-        deadline = time.monotonic() + self.deadline_s
+        late = f"no complete answer within {self.deadline_s:g} s"
         try:
-            response = self.session.request(
-                method, self.base + path, timeout=self.timeout, stream=True, **kwargs
-            )
-            with response:
-                _read_answer(response, deadline, self.deadline_s)
+            with deadline(self.deadline_s) as watch:
+                response = self.session.request(
+                    method, self.base + path, timeout=self.timeout, stream=True, **kwargs
+                )
+                with response:
+                    _read_answer(response, time.monotonic() + self.deadline_s, late)
         except (requests.RequestException, urllib3.exceptions.HTTPError, OSError) as err:
             # urllib3's errors come through as they are when the body is read piece by piece.
-            raise Unavailable(f"{type(err).__name__}: {err}"[:500]) from None
+            raise Unavailable(late if watch.fired else f"{type(err).__name__}: {err}"[:500]) from None
         status = response.status_code
         if status in (401, 403):
             raise Unauthorised(_detail(response))

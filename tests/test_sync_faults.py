@@ -232,26 +232,30 @@ def test_a_stored_infinity_is_quarantined_without_holding_back_the_others(core: 
     assert held.item_id == "bad" and "not valid JSON" in held.reason
 
 
-def test_a_dripping_answer_is_given_up_at_the_deadline() -> None:
+@pytest.mark.parametrize("headers_first", [True, False], ids=["body-drips", "everything-drips"])
+def test_a_dripping_answer_is_given_up_at_the_deadline(headers_first: bool) -> None:
     listener = socket.create_server(("127.0.0.1", 0))
     stop = threading.Event()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 508\r\n\r\n" + b" " * 508
 
     def drip() -> None:
         conn, _ = listener.accept()
         with conn:
             conn.recv(65536)
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 508\r\n\r\n")
-            while not stop.wait(0.2):  # one byte every 0.2 s: each read is well within the read timeout
+            sent = answer.index(b"\r\n\r\n") + 4 if headers_first else 0
+            conn.sendall(answer[:sent])
+            # One byte every 0.2 s: each read is well within the read timeout, the whole would take minutes.
+            while not stop.wait(0.2) and sent < len(answer):
                 try:
-                    conn.sendall(b" ")
+                    conn.sendall(answer[sent : sent + 1])
                 except OSError:
                     return
+                sent += 1
 
     threading.Thread(target=drip, daemon=True).start()
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    client = HttpCentral(
-        Credentials(url, "d", "t", "s", "k", "s"), b"\0" * 32, timeout=(5, 5), deadline_s=1.5
-    )
+    credentials = Credentials(url, "d", "t", "s", "k", "s")
+    client = HttpCentral(credentials, b"\0" * 32, timeout=(5, 5), deadline_s=1.5)
     started = time.monotonic()
     try:
         with pytest.raises(Unavailable, match=r"no complete answer within 1\.5 s"):
