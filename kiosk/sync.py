@@ -38,6 +38,9 @@ DEFAULT_BATCH = 200
 # Requests a pass may see fail with a server error before the server took anything: past this the server is
 # taken to be down (not one bad item), and the pass ends. Enough to halve a batch of 500 down to one item.
 ISOLATION_BUDGET = 16
+# Times an item must fail alone, while the server takes the others, before it is quarantined: a server
+# error that merely happened to fall on a lone item (a restart, a proxy) must not set a good item aside.
+LONE_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,7 @@ class _Drain:
     server_works: bool = False  # the server took an upload in this pass, so a lone failure is the item's
     server_failures: int = 0
     set_aside: dict[int, OutboxItem] = field(default_factory=dict)  # by sequence number
+    lone_failures: dict[int, int] = field(default_factory=dict)  # by sequence number
 
 
 def backoff_delay(
@@ -187,10 +191,13 @@ class SyncEngine:
         # Every batch leaves the queue (answered), is set aside for this pass, or ends the pass (raised).
         while batch := self.outbox.next_batch(self.batch_size, up_to=up_to, skip=state.set_aside):
             self._send(batch, state)
-        if state.server_works:
-            # Set aside before the server had taken anything; now that it has, one more try alone tells.
-            for item in list(state.set_aside.values()):
-                del state.set_aside[item.seq]
+        # Items the server failed on alone are tried alone again, now that the rest is through: an item
+        # that fails every time is quarantined, one that met a passing error is delivered.
+        for _ in range(LONE_TRIES):
+            if not (state.server_works and state.set_aside):
+                break
+            again, state.set_aside = list(state.set_aside.values()), {}
+            for item in again:
                 self._send([item], state)
         result.deferred = len(state.set_aside)
 
@@ -214,13 +221,16 @@ class SyncEngine:
                     raise  # nothing gets through: the server is down, not one item
             if len(batch) > 1:
                 self._split(batch, state)
-            elif state.server_works:
+                return
+            item = batch[0]
+            state.lone_failures[item.seq] = state.lone_failures.get(item.seq, 0) + 1
+            if state.server_works and state.lone_failures[item.seq] >= LONE_TRIES:
                 # The server takes the others and fails on this one alone: it will never take it as it is.
-                log.warning("sync: %s %s fails on the server alone: %s", kind, ids[0], err)
-                self.outbox.quarantine(ids[0], f"server error on this item alone: {err}")
+                log.warning("sync: %s %s fails on the server alone: %s", kind, item.item_id, err)
+                self.outbox.quarantine(item.item_id, f"server error on this item alone: {err}")
                 result.rejected += 1
             else:
-                state.set_aside[batch[0].seq] = batch[0]
+                state.set_aside[item.seq] = item
             return
         except Refused as err:
             if len(batch) == 1:

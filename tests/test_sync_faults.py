@@ -85,7 +85,36 @@ def test_an_item_the_server_fails_on_is_quarantined_and_the_rest_delivered(
     [held] = core.outbox.quarantined()
     assert held.item_id == poison
     assert held.reason == "server error on this item alone: HTTP 500: invalid input syntax for type json"
-    assert server.requests <= 2 * 8 + 1  # halving: two requests per level of a batch of 200
+    # Halving: two requests per level of a batch of 200, then the item alone twice more.
+    assert server.requests <= 2 * 8 + 1 + 2
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_passing_server_error_on_a_lone_good_item_does_not_quarantine_it(
+    core: KioskCore, seed: int
+) -> None:
+    import random
+
+    rng = random.Random(seed)
+    ids = queue(core.outbox, 200)
+    poison = ids[57]
+    server = Scripted(
+        lambda items: (
+            ServerFailed("HTTP 500: poisoned")
+            if any(item["id"] == poison for item in items)
+            # One request in four fails for no reason of its items (a restart, a proxy).
+            else ServerFailed("HTTP 500: passing")
+            if rng.random() < 0.25
+            else None
+        )
+    )
+    engine = SyncEngine(core.outbox, server, batch_size=200)
+    for _ in range(20):
+        status, _ = engine.run_once()
+        if status.pending == 0:
+            break
+    assert [item.item_id for item in core.outbox.quarantined()] == [poison]
+    assert set(server.stored) == set(ids) - {poison}
 
 
 def test_a_server_that_fails_everything_is_down_and_nothing_is_quarantined(core: KioskCore) -> None:
