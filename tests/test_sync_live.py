@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from central_helpers import LiveServer, ServerProcess, running_server
-from faultproxy import FAULTS, FaultProxy
 from sqlalchemy import select
 
 from central.db import make_engine, session_factory
@@ -24,6 +23,7 @@ from kiosk.core import KioskCore, open_core
 from kiosk.sealing import b64d, seal
 from kiosk.sync import SyncEngine, open_sync
 from main import main as kiosk_main
+from tools.faultproxy import FAULTS, FaultProxy
 from tools.synth_frames import valid_id_number
 
 

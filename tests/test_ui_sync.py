@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from central_helpers import LiveServer, running_server
-from faultproxy import FaultProxy
 from sqlalchemy import func, select
 
 from central.db import make_engine, session_factory
@@ -17,6 +16,7 @@ from central.models import Inspection
 from kiosk.config import Settings
 from kiosk.core import open_core
 from kiosk.i18n import translate
+from tools.faultproxy import FaultProxy
 from tools.synth_frames import valid_id_number
 
 WAIT_MS = 20_000

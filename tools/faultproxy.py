@@ -3,7 +3,14 @@
 Faults: ``drop`` (close before forwarding), ``reset`` (forward, let the server answer, then reset the client
 connection half-way through the answer — the server has committed, the client never learns it),
 ``lost_answer`` (forward, then close without a byte of the answer), ``timeout`` (hold the connection, say
-nothing), ``error500``, ``throttle`` (429 with Retry-After: 1), ``slow`` (forward, trickle the answer).
+nothing), ``error500``, ``throttle`` (429 with Retry-After: 1), ``slow`` (forward, trickle the answer),
+``too_large`` (413 with a middlebox's HTML page, not forwarded), ``drip`` (forward, then send the answer,
+status line included, one byte every ``drip_s``).
+
+``poison``: a request whose body holds these bytes is answered 500 as a server that cannot store one item
+answers (PostgreSQL's "invalid input syntax for type json" for a NaN), whatever fault was drawn.
+
+Used by the tests and by ``bench.fault_soak``; loopback only.
 """
 
 from __future__ import annotations
@@ -15,8 +22,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from typing import Any
 
 FAULTS = ("drop", "reset", "lost_answer", "timeout", "error500", "throttle", "slow")
+# Refusals of the request, not of an item: the kiosk must back off without quarantining anything.
+REQUEST_FAULTS = ("too_large", "drip")
 
 
 def _read_request(conn: socket.socket) -> bytes | None:
@@ -41,12 +51,21 @@ def _read_request(conn: socket.socket) -> bytes | None:
     return b"\r\n".join([*lines, b"Connection: close"]) + b"\r\n\r\n" + body
 
 
-def _canned(status: str, extra: str = "") -> bytes:
-    body = b'{"detail": "injected"}'
+def _canned(
+    status: str, extra: str = "", body: bytes = b'{"detail": "injected"}', kind: str = "application/json"
+) -> bytes:
     return (
-        f"HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n{extra}"
+        f"HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {len(body)}\r\n{extra}"
         "Connection: close\r\n\r\n"
     ).encode() + body
+
+
+TOO_LARGE = _canned(
+    "413 Request Entity Too Large",
+    body=b"<html><body>413 Request Entity Too Large</body></html>",
+    kind="text/html",
+)
+POISONED = _canned("500 Internal Server Error", body=b'{"detail": "invalid input syntax for type json"}')
 
 
 def _reset(conn: socket.socket) -> None:
@@ -57,11 +76,18 @@ def _reset(conn: socket.socket) -> None:
 
 class FaultProxy:
     def __init__(
-        self, upstream_port: int, choose: Callable[[], str | None] | None = None, hold_s: float = 3.0
+        self,
+        upstream_port: int,
+        choose: Callable[[], str | None] | None = None,
+        hold_s: float = 3.0,
+        poison: bytes | None = None,
+        drip_s: float = 1.0,
     ) -> None:
         self.upstream_port = upstream_port
         self.choose = choose or (lambda: None)
         self.hold_s = hold_s
+        self.poison = poison
+        self.drip_s = drip_s
         self.seen: Counter[str] = Counter()
         self._sock = socket.socket()
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -74,7 +100,12 @@ class FaultProxy:
 
     @classmethod
     def random(
-        cls, upstream_port: int, rate: float, seed: int, faults: tuple[str, ...] = FAULTS
+        cls,
+        upstream_port: int,
+        rate: float,
+        seed: int,
+        faults: tuple[str, ...] = FAULTS,
+        **options: Any,
     ) -> FaultProxy:
         rng = random.Random(seed)
         lock = threading.Lock()
@@ -83,7 +114,7 @@ class FaultProxy:
             with lock:
                 return rng.choice(faults) if rng.random() < rate else None
 
-        return cls(upstream_port, choose)
+        return cls(upstream_port, choose, **options)
 
     def close(self) -> None:
         self._closed.set()
@@ -103,6 +134,15 @@ class FaultProxy:
         try:
             request = _read_request(conn)
             if request is None or fault == "drop":
+                conn.close()
+                return
+            if self.poison is not None and self.poison in request:
+                self.seen["poisoned"] += 1
+                conn.sendall(POISONED)
+                conn.close()
+                return
+            if fault == "too_large":
+                conn.sendall(TOO_LARGE)
                 conn.close()
                 return
             if fault == "timeout":
@@ -125,6 +165,12 @@ class FaultProxy:
             elif fault == "reset":
                 conn.sendall(answer[: len(answer) // 2])
                 _reset(conn)
+            elif fault == "drip":
+                for index in range(len(answer)):
+                    if self._closed.wait(self.drip_s):
+                        break
+                    conn.sendall(answer[index : index + 1])
+                conn.close()
             elif fault == "slow":
                 for start in range(0, len(answer), 512):
                     conn.sendall(answer[start : start + 512])
