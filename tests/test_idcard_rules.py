@@ -265,6 +265,16 @@ def test_misread_authority_label_is_stripped() -> None:
         assert parse_back(lines).fields["authority"] == "深圳市公安局南山分局"
 
 
+def test_authority_after_a_label_without_its_last_character_is_highlighted() -> None:
+    # 签发机关 with its 关 read as 美 (brush typefaces): 美 now leads the value, and 美兰区公安局 is a real
+    # authority, so nothing is cut; the person checks it.
+    lines = [_line("签发机美建设区公安局", 0.17, 0.72), _line("有效期限2015.03.04-长期", 0.17, 0.84)]
+    result = check_back(parse_back(lines), date(2026, 1, 1))
+    assert "authority" in result.low_confidence_fields()
+    whole = check_back(parse_back([_line("签发机关建设区公安局", 0.17, 0.72), lines[1]]), date(2026, 1, 1))
+    assert whole.fields["authority"] == "建设区公安局" and "authority" not in whole.low_confidence_fields()
+
+
 def test_parse_back_by_layout() -> None:
     lines = [
         _line("中华人民共和国", 0.3, 0.12),

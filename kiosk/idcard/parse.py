@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kiosk.idcard.model import CardResult
-from kiosk.idcard.rules import normalise_id_text
+from kiosk.idcard.rules import DOUBTFUL_CONFIDENCE, normalise_id_text
 
 FRONT_KEYWORDS = ("姓名", "性别", "民族", "出生", "住址", "公民身份号码")
 BACK_KEYWORDS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")
@@ -184,6 +184,11 @@ def parse_back(lines: list[Line]) -> CardResult:
     if authority is not None:
         f["authority"] = _strip("authority", authority.text)
         conf["authority"] = authority.confidence
+        label = re.match(_LABELS["authority"], authority.text)
+        if label is not None and not label.group().endswith("关"):
+            # The label's 关 was not read as such: it is either missing or read as another character (美 in a
+            # brush typeface), now the value's first, and the two cannot be told apart here.
+            conf["authority"] = min(conf["authority"], DOUBTFUL_CONFIDENCE)
     if validity is not None:
         text = _strip("validity", validity.text)
         start, _, end = text.partition("-") if "-" in text else (text[:10], "", text[10:])
