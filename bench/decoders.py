@@ -34,7 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from devices.camera import desk_background, paste_code, qr_module_image
+from devices.camera.demo import desk_background, paste_code, qr_module_image
 from devices.image_file import UnreadableImage, read_image
 from devices.qr import (
     CascadeDecoder,

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QEventLoop, Qt, QTimer
 
-from devices.camera import FakeCamera
+from devices.camera.fake import FakeCamera
 from devices.qr import get_decoder
 from devices.speaker import FakeSpeaker
 from kiosk.config import Settings

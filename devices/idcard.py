@@ -7,7 +7,6 @@ per-frame step that ``kiosk.idcard.reader.CardReader`` drives during live captur
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -259,24 +258,3 @@ def ocr_file(recogniser: IdCardRecogniser, path: Path, side: str = "auto") -> di
     out: dict[str, Any] = {"file": str(path), **result.to_json()}
     out["ms"] = round((time.perf_counter() - started) * 1000)
     return out
-
-
-def run_ocr_command(paths: list[Path], side: str = "auto") -> int:
-    """``kiosk ocr``: one JSON line per image on stdout; exit 1 if any image could not be read."""
-    import json
-
-    from devices.ocr import OcrUnavailable, make_engine
-
-    try:
-        engine = make_engine()
-        engine.load()
-    except OcrUnavailable as err:
-        print(f"kiosk: {err}", file=sys.stderr)
-        return 2
-    recogniser = IdCardRecogniser(engine)
-    failures = 0
-    for path in paths:
-        out = ocr_file(recogniser, path, side)
-        failures += "error" in out
-        print(json.dumps(out, ensure_ascii=False), flush=True)
-    return 1 if failures else 0

@@ -79,25 +79,6 @@ def load_manifest(path: Path = MANIFEST_PATH) -> dict[str, dict[str, Path]]:
     }
 
 
-class FakeVoice:
-    """For tests: remembers what it was asked to say, as ``(key, language)``."""
-
-    def __init__(self) -> None:
-        self.muted = False
-        self.said: list[tuple[str, str]] = []
-        self.stops = 0
-
-    def say(self, key: str, language: str, *, interrupt: bool = True, delay_s: float = 0.0) -> None:
-        if not self.muted:
-            self.said.append((key, language))
-
-    def stop(self) -> None:
-        self.stops += 1
-
-    def close(self) -> None:
-        self.stop()
-
-
 @dataclass(frozen=True)
 class _Utterance:
     clips: tuple[Path, ...]

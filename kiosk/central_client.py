@@ -15,7 +15,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -371,86 +371,3 @@ def _b64d_or_empty(text: object) -> bytes:
         return b64d(str(text))
     except ValueError:
         return b""
-
-
-@dataclass
-class FakeCentral:
-    """In memory: stores what it accepts, answers duplicates, and fails as scripted by ``failures`` (each an
-    exception raised by the next call instead of answering) or ``reject`` (item ids to refuse)."""
-
-    stored: dict[str, dict[str, Any]] = field(default_factory=dict)
-    failures: list[CentralError] = field(default_factory=list)
-    reject: dict[str, str] = field(default_factory=dict)
-    invalid: set[str] = field(default_factory=set)
-    bundle: bytes | None = None
-    heartbeats: list[dict[str, Any]] = field(default_factory=list)
-    calls: list[int] = field(default_factory=list)
-    # Appointment slots: id -> (service id, start, end, capacity); bookings: id -> slot id.
-    open_slots: dict[str, tuple[str, datetime, datetime, int]] = field(default_factory=dict)
-    bookings: dict[str, str] = field(default_factory=dict)
-
-    def add_slot(self, service_id: str, starts_at: datetime, minutes: int = 30, capacity: int = 1) -> str:
-        """Open a slot, as `kiosk-central slot-add` does; returns its id."""
-        slot_id = f"slot-{len(self.open_slots) + 1}"
-        self.open_slots[slot_id] = (service_id, starts_at, starts_at + timedelta(minutes=minutes), capacity)
-        return slot_id
-
-    def _maybe_fail(self) -> None:
-        if self.failures:
-            raise self.failures.pop(0)
-
-    def upload(self, kind: str, items: Sequence[dict[str, Any]]) -> Answers:
-        self._maybe_fail()
-        self.calls.append(len(items))
-        if any(item["id"] in self.invalid for item in items):
-            raise Refused("HTTP 422: invalid item")
-        answers: Answers = {}
-        for item in items:
-            if item["id"] in self.reject:
-                answers[item["id"]] = ("rejected", self.reject[item["id"]])
-            elif item["id"] in self.stored:
-                answers[item["id"]] = ("duplicate", None)
-            else:
-                self.stored[item["id"]] = {"kind": kind} | dict(item)
-                answers[item["id"]] = ("accepted", None)
-        return answers
-
-    def fetch_bundle(self, etag: str | None) -> bytes | None:
-        self._maybe_fail()
-        if self.bundle is None:
-            return None
-        # The fake answers 304 only when it can read its own bundle's version; anything else is sent.
-        try:
-            version = json.loads(self.bundle).get("version")
-        except (ValueError, AttributeError):
-            version = None
-        return None if etag is not None and etag == version else self.bundle
-
-    def heartbeat(self, status: dict[str, Any]) -> None:
-        self._maybe_fail()
-        self.heartbeats.append(status | {"at": datetime.now(UTC).isoformat()})
-
-    def _remaining(self, slot_id: str) -> int:
-        return self.open_slots[slot_id][3] - sum(1 for s in self.bookings.values() if s == slot_id)
-
-    def slots(self, service_id: str, day: date) -> list[Slot]:
-        self._maybe_fail()
-        found = [
-            Slot(slot_id, start, end, max(0, self._remaining(slot_id)))
-            for slot_id, (service, start, end, _) in self.open_slots.items()
-            if service == service_id and start.astimezone(UTC).date() == day
-        ]
-        return sorted(found, key=lambda slot: slot.starts_at)
-
-    def book(self, booking_id: str, slot_id: str, reference: str) -> str:
-        self._maybe_fail()
-        if booking_id in self.bookings:
-            if self.bookings[booking_id] != slot_id:
-                raise Conflict("HTTP 409: booking id already used for another booking")
-            return "duplicate"
-        if slot_id not in self.open_slots:
-            raise Refused("HTTP 404: no such slot")
-        if self._remaining(slot_id) <= 0:
-            raise Conflict("HTTP 409: slot full")
-        self.bookings[booking_id] = slot_id
-        return "booked"

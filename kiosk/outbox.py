@@ -132,6 +132,15 @@ class Outbox:
         )
         return [_item(row) for row in rows]
 
+    def all_items(self, *, sendable_only: bool = False) -> list[OutboxItem]:
+        """Every item, the quarantined ones too (an export for the centre to examine)."""
+        sendable = f" WHERE {_SENDABLE}" if sendable_only else ""
+        rows = self.store.query(
+            f"SELECT seq, kind, item_id, payload, sealed_personal FROM outbox{sendable} ORDER BY seq",
+            _SENDABLE_ARGS if sendable_only else (),
+        )
+        return [_item(row) for row in rows]
+
     def resolve(self, answers: Mapping[str, tuple[str, str | None]]) -> None:
         """Apply the server's answers {item_id: (status, reason)} in one transaction."""
         now = _now()

@@ -28,15 +28,25 @@ def signed_header(document: dict[str, Any]) -> bytes:
     )
 
 
-def export_pending(outbox: Outbox, credentials: Credentials, device_seed: bytes, out: Path) -> int:
+def export_pending(
+    outbox: Outbox,
+    credentials: Credentials,
+    device_seed: bytes,
+    out: Path,
+    *,
+    include_quarantined: bool = False,
+    now: datetime | None = None,
+) -> int:
     """Write every pending item to ``out`` (atomically, synced to the stick); returns how many. Items whose
-    personal data is still under the kiosk's local key stay behind: the centre could not open it."""
+    personal data is still under the kiosk's local key stay behind: the centre could not open it.
+    ``include_quarantined`` adds the items the server refused, so the centre can examine them too."""
+    queued = outbox.all_items if include_quarantined else outbox.pending
     # Wrapped, not merged: an inspection's own "kind" field is the kind of code it inspected.
-    items = [{"type": item.kind, "item": item.wire()} for item in outbox.pending(sendable_only=True)]
+    items = [{"type": item.kind, "item": item.wire()} for item in queued(sendable_only=True)]
     document: dict[str, Any] = {
         "format": FORMAT,
         "device_id": credentials.device_id,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds"),
         "count": len(items),
         "sealed": b64e(seal(b64d(credentials.seal_key), gzip.compress(canonical_json(items)))),
     }

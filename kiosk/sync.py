@@ -343,7 +343,7 @@ def open_sync(core: KioskCore, health: Callable[[], dict[str, Any]] | None = Non
     ``health`` gives the heartbeat's health object (the GUI's, with its devices); without it, what the disk
     and the store tell (``kiosk.admin.core_health``)."""
     from kiosk import __version__
-    from kiosk.admin import core_health
+    from kiosk.admin.health import core_health
     from kiosk.central_client import DEVICE_KEY_FILE, HttpCentral, load_credentials
     from kiosk.codes.setup import install_bundle_trust
     from kiosk.forms.protect import reseal_pending

@@ -82,7 +82,9 @@ def make_window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Call
     starts so that no frame goes by unscanned. ``ocr_loader_factory`` gives the ID-card OCR models (none by
     default: ID cards are typed in). Every window and core is shut down at the end of the test.
     """
-    from devices.camera import FakeCamera
+    from fakes import FakeVoice
+
+    from devices.camera.fake import FakeCamera
     from devices.qr import get_decoder
     from devices.speaker import FakeSpeaker
     from ui.app import build_main_window
@@ -107,6 +109,7 @@ def make_window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Call
             FakeSpeaker(),
             camera_backoff_s=(0.05, 0.2),
             ocr_loader_factory=ocr_loader_factory,
+            voice=FakeVoice(),
         )
         qtbot.addWidget(window)
         window.show()

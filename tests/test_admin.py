@@ -13,27 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakeCentral
 
-from kiosk.admin import (
-    FREE_FAILURES,
-    LOCKOUT_MAX_S,
-    PIN_FILE,
-    AdminGate,
-    AuditLog,
-    HealthReport,
-    PinError,
-    Problem,
-    SystemHealth,
-    core_health,
-    export_logs,
-    export_outbox,
-    heartbeat_health,
-    problems,
-    removable_mounts,
-    save_settings,
-    scrub,
-)
-from kiosk.central_client import Credentials, FakeCentral, save_credentials
+from kiosk.admin.audit import AuditLog
+from kiosk.admin.export import NotEnrolled, export_outbox
+from kiosk.admin.health import HealthReport, Problem, SystemHealth, core_health, heartbeat_health, problems
+from kiosk.admin.logs import export_logs, scrub
+from kiosk.admin.pin import FREE_FAILURES, LOCKOUT_MAX_S, PIN_FILE, AdminGate, PinError
+from kiosk.admin.settings import save_settings
+from kiosk.admin.usb import removable_mounts
+from kiosk.central_client import Credentials, save_credentials
 from kiosk.config import SETTINGS_FILE, Settings, SettingsError, load_settings
 from kiosk.core import open_core
 from kiosk.outbox import Outbox
@@ -342,7 +331,7 @@ def test_the_outbox_export_needs_enrolment_and_holds_pending_and_quarantined_ite
     core.checkpoint.inspect("second", source="manual")
     first = core.outbox.pending()[0].item_id
     core.outbox.quarantine(first, "HTTP 422: bad checkpoint")
-    with pytest.raises(LookupError):
+    with pytest.raises(NotEnrolled):
         export_outbox(core.store, core.settings.secrets_dir, tmp_path, NOW)
     central_private = bytes(range(32))
     save_credentials(

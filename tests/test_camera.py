@@ -10,20 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
-from devices.camera import (
-    DEMO_TEXTS,
-    Camera,
-    CameraDisconnected,
-    CameraError,
-    CameraSourceInvalid,
-    DemoCamera,
-    FakeCamera,
-    ImageFolderCamera,
-    NoCameraFound,
-    OpenCvCamera,
-    open_camera,
-    qr_module_image,
-)
+from devices.camera import Camera, CameraDisconnected, CameraError, CameraSourceInvalid, NoCameraFound
+from devices.camera.demo import DEMO_TEXTS, DemoCamera, qr_module_image
+from devices.camera.factory import open_camera
+from devices.camera.fake import FakeCamera
+from devices.camera.folder import ImageFolderCamera
+from devices.camera.opencv import OpenCvCamera
 from devices.qr import CascadeDecoder
 from kiosk.idnumber import parse_id_number
 

@@ -22,9 +22,10 @@ import pytest
 
 import kiosk.disk
 from kiosk.central_client import Credentials, save_credentials
+from kiosk.cli import DISK_FULL_EXIT
 from kiosk.i18n import translate
 from kiosk.store import Store
-from main import DISK_FULL_EXIT, main
+from main import main
 from tools.service_driver import click, complete_service
 
 

@@ -276,7 +276,9 @@ def test_cli_services_submit_and_receipt(tmp_path: Path, capsys: Any) -> None:
 
 
 def test_central_slots_ask_the_client_for_each_utc_day_and_book_by_submission_id() -> None:
-    from kiosk.central_client import FakeCentral, Unavailable
+    from fakes import FakeCentral
+
+    from kiosk.central_client import Unavailable
     from kiosk.forms.slots import CentralSlots, SlotTaken
 
     central = FakeCentral()

@@ -10,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fakes import FakeCentral
 
 from kiosk.bundle import BundleStore
-from kiosk.central_client import FakeCentral, Unauthorised, Unavailable, parse_retry_after
+from kiosk.central_client import Unauthorised, Unavailable, parse_retry_after
 from kiosk.config import Settings
 from kiosk.core import KioskCore, open_core
 from kiosk.outbox import Outbox, enqueue

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from central_helpers import running_server
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from fakes import FakeCentral
 
 from kiosk.bundle import BundleStore
-from kiosk.central_client import FakeCentral
 from kiosk.codes.keys import SigningKey, key_id
 from kiosk.codes.registry import Verdict
 from kiosk.codes.setup import install_bundle_trust

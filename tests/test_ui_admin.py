@@ -14,7 +14,9 @@ from PySide6.QtWidgets import QPushButton
 
 from devices.camera import CameraSourceInvalid
 from devices.printer import PrinterState
-from kiosk.admin import AdminGate, AuditLog, Problem
+from kiosk.admin.audit import AuditLog
+from kiosk.admin.health import Problem
+from kiosk.admin.pin import AdminGate
 from kiosk.config import SETTINGS_FILE, Settings
 from kiosk.core import open_core
 from kiosk.forms.answers import example_answers

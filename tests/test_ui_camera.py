@@ -6,7 +6,8 @@ from typing import Any
 
 from PySide6.QtCore import QTimer
 
-from devices.camera import CameraSourceInvalid, FakeCamera, NoCameraFound
+from devices.camera import CameraSourceInvalid, NoCameraFound
+from devices.camera.fake import FakeCamera
 from kiosk.i18n import translate
 from tools.synth_frames import POSES, code_frame, scene, valid_id_number
 from ui.scan_pipeline import FAILED_AFTER_ATTEMPTS

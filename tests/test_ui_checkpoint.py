@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from devices.camera import FakeCamera
+from devices.camera.fake import FakeCamera
 from kiosk.i18n import Message, render, translate
 from tools.synth_frames import POSES, code_frame, scene, valid_id_number, wrong_check_digit
 

@@ -12,7 +12,8 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFormLayout, QLabel
 
-from devices.camera import NoCameraFound, desk_background
+from devices.camera import NoCameraFound
+from devices.camera.demo import desk_background
 from devices.ocr import BackgroundLoader, OcrUnavailable, RapidOcrEngine, TextLine
 from kiosk.forms.answers import check_field
 from kiosk.forms.definition import SERVICES_DIR, load_definition

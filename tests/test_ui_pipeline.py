@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QThread
 
-from devices.camera import FakeCamera
+from devices.camera.fake import FakeCamera
 from tools.synth_frames import scene
 from ui.scan_pipeline import PREVIEW_WIDTH, Debouncer, FrameMailbox
 from ui.workers import run_in_background

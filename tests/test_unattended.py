@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from devices.camera import FakeCamera
+from devices.camera.fake import FakeCamera
 from devices.printer import FakePrinter, PrinterState
 from kiosk.config import Settings
 from kiosk.core import open_core

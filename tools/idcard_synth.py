@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
-from devices.camera import desk_background
+from devices.camera.demo import desk_background
 from kiosk.idcard.data import ETHNICITIES, provinces
 from kiosk.idcard.rules import add_years, age_on, allowed_span
 from kiosk.idnumber import check_digit

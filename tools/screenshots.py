@@ -19,7 +19,8 @@ from pathlib import Path
 from PySide6.QtCore import QEventLoop, QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter
 
-from devices.camera import FakeCamera, desk_background
+from devices.camera.demo import desk_background
+from devices.camera.fake import FakeCamera
 from devices.qr import get_decoder
 from devices.speaker import FakeSpeaker
 from kiosk.config import Settings
@@ -124,7 +125,7 @@ def admin_shots(data_dir: Path, out: Path) -> None:
     paper-out printer, outbox with quarantined items, on a self-service kiosk with a fake printer."""
     from devices.camera import CameraSourceInvalid
     from devices.printer import FakePrinter, PrinterState
-    from kiosk.admin import AdminGate
+    from kiosk.admin.pin import AdminGate
     from kiosk.forms.answers import example_answers
 
     def no_camera() -> FakeCamera:

@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from devices.camera import FakeCamera
+from devices.camera.fake import FakeCamera
 from devices.printer import FakePrinter
 from devices.speaker import FakeSpeaker
 from kiosk.config import Settings

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from devices.camera import desk_background, paste_code, qr_module_image
+from devices.camera.demo import desk_background, paste_code, qr_module_image
 from kiosk.idnumber import check_digit
 
 

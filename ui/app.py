@@ -91,7 +91,7 @@ def create_application(argv: Sequence[str]) -> QApplication:
 
 def make_camera(spec: str) -> Camera:
     """The camera for a settings spec; called on the camera thread, so OpenCV is imported there."""
-    from devices.camera import open_camera
+    from devices.camera.factory import open_camera
 
     return open_camera(spec)
 
@@ -127,7 +127,7 @@ def build_main_window(
     ``camera_backoff_s`` is the first and the longest wait before reopening a failed camera;
     ``ocr_loader_factory`` (None: ID cards are typed in) gives the ID-card OCR models, loading;
     ``printer`` and ``slots`` replace the configured receipt printer and appointment slot source;
-    ``voice`` speaks the prompts (None: one that only records them).
+    ``voice`` speaks the prompts (None: a silent one).
     """
     settings = core.settings
     first, longest = camera_backoff_s

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QApplication, QLayout, QMainWindow, QStackedWidget
 
 from devices.printer import Printer
 from devices.speaker import SilentSpeaker, Speaker, SystemSpeaker, cue_seconds
-from devices.voice import FakeVoice, Voice
+from devices.voice import Voice, create_voice
 from kiosk.checkpoint import Counters, Inspection
 from kiosk.config import Settings
 from kiosk.core import KioskCore
@@ -108,9 +108,8 @@ class MainWindow(QMainWindow):
         self.speaker = speaker
         self._speaker_at_start = speaker  # what admin mode's sound switch goes back to
         self.admin: AdminMode | None = None  # built once the parts it works on exist
-        # None: a voice that only records what it is asked to say (tests, screenshots); run_gui passes the
-        # real one.
-        self.voice: Voice = voice or FakeVoice()
+        # None: a silent voice (tests, screenshots, benches); run_gui passes the one the settings ask for.
+        self.voice: Voice = voice or create_voice(enabled=False)
         self._capture_prompt: tuple[str, float] = ("", 0.0)  # the last ID-capture prompt spoken, and when
         self._ocr_loader_factory = ocr_loader_factory
         self.language = settings.language

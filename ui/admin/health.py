@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QScrollArea, QVB
 
 from devices.printer import Printer, PrinterState
 from kiosk import __version__
-from kiosk.admin import HealthReport, Problem, SystemHealth, heartbeat_health, problems, system_health
+from kiosk.admin.health import HealthReport, Problem, SystemHealth, heartbeat_health, problems, system_health
 from kiosk.core import KioskCore
 from kiosk.forms.receipts import ReceiptData
 from kiosk.i18n import translate

@@ -17,19 +17,14 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
 
 from devices.printer import PrinterError
-from kiosk.admin import (
-    AdminGate,
-    Attempt,
-    AuditLog,
-    SavedSettings,
-    enrol_kiosk,
-    export_logs,
-    export_outbox,
-    printer_check_receipt,
-    recent_receipts,
-    removable_mounts,
-    save_settings,
-)
+from kiosk.admin.audit import AuditLog
+from kiosk.admin.enrolment import enrol_kiosk
+from kiosk.admin.export import NotEnrolled, export_outbox
+from kiosk.admin.logs import export_logs
+from kiosk.admin.pin import AdminGate, Attempt
+from kiosk.admin.receipts import printer_check_receipt, recent_receipts
+from kiosk.admin.settings import SavedSettings, save_settings
+from kiosk.admin.usb import removable_mounts
 from kiosk.config import SettingsError
 from kiosk.i18n import translate
 from printing.jobs import PrintOutcome, PrintQueue
@@ -371,7 +366,7 @@ class AdminMode(QObject):
             self.record("outbox_export", count=count)
 
         def failed(error: Exception) -> None:
-            if isinstance(error, LookupError):
+            if isinstance(error, NotEnrolled):
                 self._status("admin.outbox.not_enrolled", "error")
             else:
                 self._status("admin.usb.failed", "error", error=str(error))

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.admin import RecentReceipt
+from kiosk.admin.receipts import RecentReceipt
 from kiosk.i18n import translate
 from kiosk.outbox import QuarantinedItem
 from ui.admin.keyboard import OnScreenKeyboard

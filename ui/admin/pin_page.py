@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from kiosk.admin import PIN_DIGITS
+from kiosk.admin.pin import PIN_DIGITS
 from kiosk.i18n import translate
 from ui.widgets.style import set_style_state
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kiosk.admin import EDITABLE
+from kiosk.admin.settings import EDITABLE
 from kiosk.config import MODES, Settings
 from kiosk.i18n import LANGUAGES, translate
 from ui.admin.keyboard import OnScreenKeyboard

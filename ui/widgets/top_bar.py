@@ -10,7 +10,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from kiosk.admin import Problem
+from kiosk.admin.health import Problem
 from kiosk.i18n import translate
 from ui.admin.problem_icons import ProblemIcons
 from ui.scan_pipeline import CameraState
