@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from kiosk.codes.registry import CodeRegistry, CodeResult, Verdict
+from kiosk.config import SettingsSource
 from kiosk.outbox import enqueue
 from kiosk.store import Store
 
@@ -63,21 +64,29 @@ class Checkpoint:
         store: Store,
         registry: CodeRegistry,
         hash_key: bytes,
-        checkpoint_id: str,
-        duplicate_window: timedelta = timedelta(minutes=10),
+        settings: SettingsSource,
         clock: Clock = local_now,
         person_key: KeySource | None = None,
     ) -> None:
         """``hash_key``: the device's own key, for the code hash (the duplicate window is looked up only
-        here). ``person_key``: asked at every inspection for the subject hash's key, so that the key the
-        server hands out at enrolment is used from the next inspection on; without it, ``hash_key``."""
+        here). ``settings``: asked at every inspection, so a checkpoint ID or duplicate window changed in
+        admin mode applies to the next code. ``person_key``: asked at every inspection for the subject
+        hash's key, so that the key the server hands out at enrolment is used from the next inspection on;
+        without it, ``hash_key``."""
         self.store = store
         self.registry = registry
         self._hash_key = hash_key
         self._person_key = person_key or (lambda: hash_key)
-        self.checkpoint_id = checkpoint_id
-        self.duplicate_window = duplicate_window
+        self._settings = settings
         self.clock = clock
+
+    @property
+    def checkpoint_id(self) -> str:
+        return self._settings().checkpoint_id
+
+    @property
+    def duplicate_window(self) -> timedelta:
+        return timedelta(seconds=self._settings().duplicate_window_s)
 
     def keyed_hash(self, text: str) -> str:
         """HMAC-SHA256 under the device key: equal texts match, yet the store cannot be reversed to codes."""
@@ -95,6 +104,9 @@ class Checkpoint:
         # A code that names nobody counts as its own person: the same code, the same holder. Hashed before
         # the transaction, which need not wait on the key file being read.
         subject_hash = self.subject_hash(result.subject or f"code:{text}")
+        # Read once: an inspection is recorded under one checkpoint ID and window, even if admin mode
+        # changes them meanwhile.
+        checkpoint_id, window = self.checkpoint_id, self.duplicate_window
         with self.store.transaction() as conn:
             # A zero window switches duplicate suppression off: otherwise two scans within the same
             # stored millisecond would still match "at >= now" and the second would be lost.
@@ -102,9 +114,9 @@ class Checkpoint:
                 conn.execute(
                     "SELECT at FROM inspections WHERE checkpoint_id = ? AND code_hash = ? AND at >= ?"
                     " ORDER BY at DESC LIMIT 1",
-                    (self.checkpoint_id, code_hash, _utc(now - self.duplicate_window)),
+                    (checkpoint_id, code_hash, _utc(now - window)),
                 ).fetchone()
-                if self.duplicate_window > timedelta(0)
+                if window > timedelta(0)
                 else None
             )
             if previous is None:
@@ -112,7 +124,7 @@ class Checkpoint:
                     "id": str(uuid.uuid4()),
                     "at": _utc(now),
                     "local_day": now.date().isoformat(),
-                    "checkpoint_id": self.checkpoint_id,
+                    "checkpoint_id": checkpoint_id,
                     "source": source,
                     "kind": result.kind,
                     "code_hash": code_hash,
@@ -135,14 +147,15 @@ class Checkpoint:
 
     def counters(self, now: datetime | None = None) -> Counters:
         day = (now or self.clock()).date().isoformat()
+        checkpoint_id = self.checkpoint_id
         rows = self.store.query(
             "SELECT verdict, COUNT(*) AS n FROM inspections WHERE checkpoint_id = ? AND local_day = ?"
             " GROUP BY verdict",
-            (self.checkpoint_id, day),
+            (checkpoint_id, day),
         )
         persons = self.store.query(
             "SELECT COUNT(DISTINCT subject_hash) FROM inspections WHERE checkpoint_id = ? AND local_day = ?",
-            (self.checkpoint_id, day),
+            (checkpoint_id, day),
         )[0][0]
         by_verdict = {v.value: 0 for v in Verdict} | {row["verdict"]: row["n"] for row in rows}
         return Counters(sum(by_verdict.values()), persons, by_verdict)

@@ -7,6 +7,7 @@ import dataclasses
 import datetime
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,16 @@ class Settings:
 
 
 _FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "data_dir"}
+
+
+# How long-lived collaborators hold the settings: asked at each use, so a change made in admin mode
+# (``KioskCore.apply``) reaches them without anyone rewriting their fields.
+SettingsSource = Callable[[], Settings]
+
+
+def fixed(settings: Settings) -> SettingsSource:
+    """A source that always gives ``settings`` (one command-line run, a test)."""
+    return lambda: settings
 
 
 def _coerce(key: str, value: Any) -> Any:

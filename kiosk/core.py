@@ -1,18 +1,20 @@
 """Wires the core together for one data folder: settings, store, hash keys, checkpoint.
 
-Both the GUI and the command line start from here, so they see the same data the same way.
+Both the GUI and the command line start from here, so they see the same data the same way. The core holds
+the one current copy of the settings; whoever needs them later is given ``lambda: core.settings`` (a
+:data:`~kiosk.config.SettingsSource`) and asks at each use, so :meth:`KioskCore.apply` is the only step a
+change made in admin mode needs.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from kiosk.checkpoint import Checkpoint
 from kiosk.codes.registry import CodeRegistry
-from kiosk.codes.setup import registry_for
+from kiosk.codes.setup import policy_for, registry_for
 from kiosk.config import Settings, load_settings
 from kiosk.keystore import PERSON_KEY_FILE, load_or_create_secret, load_secret
 from kiosk.outbox import Outbox
@@ -27,6 +29,19 @@ class KioskCore:
     checkpoint: Checkpoint
     # Everything the central API has yet to acknowledge; kiosk.sync.open_sync delivers it.
     outbox: Outbox
+
+    def current_settings(self) -> Settings:
+        """The settings in force now (a :data:`~kiosk.config.SettingsSource`)."""
+        return self.settings
+
+    def apply(self, settings: Settings) -> None:
+        """Put changed settings in force. What reads them at each use (the checkpoint, the submission desk,
+        the sync engine's bundle step) follows by itself; the code formats carry the trust policy, so they
+        are rebuilt when it changed. Reads keys and the trust store: call it off the GUI thread."""
+        before, self.settings = self.settings, settings
+        if policy_for(settings) != policy_for(before):
+            # One assignment: a scan running now finishes with the old formats, the next one uses the new.
+            self.registry.formats = registry_for(settings).formats
 
     def close(self) -> None:
         self.store.close()
@@ -45,15 +60,12 @@ def open_core(settings: Settings) -> KioskCore:
         # sent no key, persons are counted under the local key.
         return load_secret(person_key_file) or local_key
 
-    checkpoint = Checkpoint(
-        store,
-        registry,
-        hash_key=local_key,
-        checkpoint_id=settings.checkpoint_id,
-        duplicate_window=timedelta(seconds=settings.duplicate_window_s),
-        person_key=person_key,
-    )
-    return KioskCore(settings, store, registry, checkpoint, Outbox(store))
+    def current() -> Settings:
+        return core.settings
+
+    checkpoint = Checkpoint(store, registry, hash_key=local_key, settings=current, person_key=person_key)
+    core = KioskCore(settings, store, registry, checkpoint, Outbox(store))
+    return core
 
 
 def open_core_at(data_dir: Path, overrides: dict[str, Any] | None = None) -> KioskCore:

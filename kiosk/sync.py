@@ -360,7 +360,10 @@ def open_sync(core: KioskCore, health: Callable[[], dict[str, Any]] | None = Non
     bundles = BundleStore(settings.data_dir / "bundle", b64d(credentials.bundle_signing_key))
 
     def on_bundle(bundle: dict[str, Any], changed: bool) -> None:
-        if install_bundle_trust(settings, core.registry, bundle, changed=changed, now=datetime.now(UTC)):
+        # The settings in force at this pass, not those at start: a trust-age limit changed in admin mode
+        # must not be undone by the formats rebuilt for the next bundle.
+        current = core.settings
+        if install_bundle_trust(current, core.registry, bundle, changed=changed, now=datetime.now(UTC)):
             log.info("sync: trust store from the central bundle now in force")
 
     return SyncEngine(
@@ -371,5 +374,5 @@ def open_sync(core: KioskCore, health: Callable[[], dict[str, Any]] | None = Non
         __version__,
         on_bundle,
         before_pass=lambda: reseal_pending(core.store, settings.secrets_dir),
-        health=health or (lambda: core_health(settings, core.store)),
+        health=health or (lambda: core_health(core.settings, core.store)),
     )

@@ -12,7 +12,7 @@ from kiosk import central_client
 from kiosk.central_client import Credentials, Refused, load_credentials, save_credentials
 from kiosk.checkpoint import Checkpoint
 from kiosk.codes.registry import default_registry
-from kiosk.config import load_settings
+from kiosk.config import Settings, fixed, load_settings
 from kiosk.core import KioskCore, open_core
 from kiosk.keystore import PERSON_KEY_FILE
 from kiosk.sealing import b64e
@@ -38,8 +38,12 @@ def clock() -> FakeClock:
     return FakeClock("2026-11-26T09:00:00+08:00")
 
 
+def rules(path: Path, checkpoint_id: str = "CP-1", window_s: int = 600) -> Settings:
+    return Settings(data_dir=path.parent, checkpoint_id=checkpoint_id, duplicate_window_s=window_s)
+
+
 def _checkpoint(path: Path, clock: FakeClock, checkpoint_id: str = "CP-1") -> Checkpoint:
-    return Checkpoint(Store(path), default_registry(), b"k" * 32, checkpoint_id, timedelta(minutes=10), clock)
+    return Checkpoint(Store(path), default_registry(), b"k" * 32, fixed(rules(path, checkpoint_id)), clock)
 
 
 def test_inspections_are_counted_by_verdict_and_person(tmp_path: Path, clock: FakeClock) -> None:
@@ -70,7 +74,13 @@ def test_same_code_within_window_is_a_duplicate_and_not_recorded(tmp_path: Path,
 
 
 def test_zero_window_counts_every_scan_even_within_one_millisecond(tmp_path: Path, clock: FakeClock) -> None:
-    cp = Checkpoint(Store(tmp_path / "db"), default_registry(), b"k" * 32, "CP-1", timedelta(0), clock)
+    cp = Checkpoint(
+        Store(tmp_path / "db"),
+        default_registry(),
+        b"k" * 32,
+        fixed(rules(tmp_path / "db", window_s=0)),
+        clock,
+    )
     scans = [cp.inspect(ID_A) for _ in range(3)]  # the fake clock stands still: all at the same instant
     assert not any(scan.duplicate for scan in scans)
     assert (scans[-1].counters.inspections, scans[-1].counters.persons) == (3, 1)
@@ -107,8 +117,8 @@ def test_store_keeps_keyed_hashes_not_codes(tmp_path: Path, clock: FakeClock) ->
 
 
 def test_the_hash_depends_on_the_device_key(tmp_path: Path, clock: FakeClock) -> None:
-    a = Checkpoint(Store(tmp_path / "a"), default_registry(), b"a" * 32, "CP", clock=clock)
-    b = Checkpoint(Store(tmp_path / "b"), default_registry(), b"b" * 32, "CP", clock=clock)
+    a = Checkpoint(Store(tmp_path / "a"), default_registry(), b"a" * 32, fixed(rules(tmp_path / "a")), clock)
+    b = Checkpoint(Store(tmp_path / "b"), default_registry(), b"b" * 32, fixed(rules(tmp_path / "b")), clock)
     assert a.keyed_hash(ID_A) != b.keyed_hash(ID_A)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QSize, QThreadPool, Signal
@@ -20,7 +19,6 @@ from devices.printer import Printer
 from devices.speaker import SilentSpeaker, Speaker, SystemSpeaker, cue_seconds
 from devices.voice import Voice, create_voice
 from kiosk.checkpoint import Counters, Inspection
-from kiosk.config import Settings
 from kiosk.core import KioskCore
 from kiosk.forms.slots import SlotSource
 from kiosk.i18n import LANGUAGES, translate
@@ -107,6 +105,7 @@ class MainWindow(QMainWindow):
         self.pipeline = pipeline
         self.speaker = speaker
         self._speaker_at_start = speaker  # what admin mode's sound switch goes back to
+        self._sound = settings.sound  # the sound setting the speaker was chosen for
         self.admin: AdminMode | None = None  # built once the parts it works on exist
         # None: a silent voice (tests, screenshots, benches); run_gui passes the one the settings ask for.
         self.voice: Voice = voice or create_voice(enabled=False)
@@ -318,18 +317,14 @@ class MainWindow(QMainWindow):
 
     # --- settings changed in admin mode -----------------------------------------------------------------
 
-    def apply_settings(self, settings: Settings, code_formats: list | None) -> None:
-        """Take saved settings into the running kiosk, those that can be (``kiosk.admin.LIVE``); the others
-        wait for a restart. ``code_formats`` is the registry rebuilt for a new trust policy, else None."""
-        before, self.core.settings = self.core.settings, settings
-        checkpoint = self.core.checkpoint
-        checkpoint.checkpoint_id = settings.checkpoint_id
-        checkpoint.duplicate_window = timedelta(seconds=settings.duplicate_window_s)
-        if code_formats is not None:
-            self.core.registry.formats = code_formats  # one assignment: the next scan uses the new policy
+    def settings_applied(self) -> None:
+        """Show what ``KioskCore.apply`` put in force (``kiosk.admin.settings.LIVE``); the core's own users
+        read the settings at each use. The others wait for a restart."""
+        settings = self.core.settings
         self.idle.configure(settings.idle_timeout_s * 1000, settings.idle_countdown_s)
         self.top_bar.set_site(settings.site_name, settings.checkpoint_id)
-        if settings.sound != before.sound:
+        if settings.sound != self._sound:
+            self._sound = settings.sound
             self.speaker = self._speaker_for(settings.sound)
         if settings.language != self.language:
             self.set_language(settings.language)

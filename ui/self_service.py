@@ -53,7 +53,7 @@ class SelfService(QObject):
         self.core = core
         self.printer = printer
         self.catalogue: Catalogue = catalogue_for(core.settings.data_dir)
-        self.desk = SubmissionDesk(core.store, core.settings, slots)
+        self.desk = SubmissionDesk(core.store, core.current_settings, slots)
         self.queue = PrintQueue(core.store)
         # Each receipt on a thread of its own, given up after a timeout: a hung printer driver cannot hold
         # a worker (or the kiosk's exit) forever, and the job stays for a reprint.

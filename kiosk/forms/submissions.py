@@ -19,7 +19,7 @@ from typing import Any
 from kiosk.codes.claims import CODE_TYPES, ClaimsError, parse_claims
 from kiosk.codes.keys import SigningKey, load_or_create_device_key
 from kiosk.codes.signed import issue
-from kiosk.config import Settings
+from kiosk.config import Settings, SettingsSource, fixed
 from kiosk.forms.answers import (
     AnswerError,
     display_value,
@@ -111,18 +111,25 @@ class SubmissionDesk:
     def __init__(
         self,
         store: Store,
-        settings: Settings,
+        settings: Settings | SettingsSource,
         slots: SlotSource | None = None,
         clock: Clock = local_now,
         signing_key: SigningKey | None = None,
     ) -> None:
+        """``settings``: fixed (one command-line run) or a source asked at each submission, so a site name
+        or checkpoint ID changed in admin mode reaches the next number and receipt."""
         self.store = store
-        self.settings = settings
+        self._settings = fixed(settings) if isinstance(settings, Settings) else settings
         self.slots = slots or OfflineSlots()
         self.clock = clock
-        self.lock = PersonalDataLock(settings.secrets_dir)
-        self.key = signing_key or load_or_create_device_key(settings.secrets_dir)
-        self.prefix = device_prefix(settings.checkpoint_id)
+        start = self._settings()
+        # The folder of secrets is not a live setting: it moves only with the data folder.
+        self.lock = PersonalDataLock(start.secrets_dir)
+        self.key = signing_key or load_or_create_device_key(start.secrets_dir)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings()
 
     def submit(
         self,
@@ -137,6 +144,7 @@ class SubmissionDesk:
         ``submission_id`` (a UUID; new if not given) is also the booking's id: a retry of a submission
         whose booking answer was lost passes the same one, so the place is not taken twice."""
         now = self.clock()
+        settings = self.settings  # one submission, one checkpoint ID, whatever admin mode does meanwhile
         checked = validate_answers(definition, answers, now.date())
         self._check_slots(definition, checked)
         submission_id = submission_id or str(uuid.uuid4())
@@ -156,7 +164,7 @@ class SubmissionDesk:
         with self.store.transaction() as conn:
             seq = _next(conn, f"submission:{day.isoformat()}")
             # Short enough to read out and to fit a code's 16-character number; unique with its day.
-            number = f"{self.prefix}-{day:%m%d}-{seq:04d}"
+            number = f"{device_prefix(settings.checkpoint_id)}-{day:%m%d}-{seq:04d}"
             ticket = None
             if definition.ticket_field is not None:
                 option = definition.field(definition.ticket_field).option(checked[definition.ticket_field])
@@ -177,7 +185,7 @@ class SubmissionDesk:
                     number,
                     definition.id,
                     definition.version,
-                    self.settings.checkpoint_id,
+                    settings.checkpoint_id,
                     at,
                     day.isoformat(),
                     json.dumps(clear, ensure_ascii=False),
@@ -189,7 +197,7 @@ class SubmissionDesk:
             fields = _scalar_fields(definition.fields, checked) | {
                 "number": number,
                 "service_version": definition.version,
-                "device": self.settings.checkpoint_id,
+                "device": settings.checkpoint_id,
             }
             if ticket:
                 fields["ticket"] = ticket
@@ -202,7 +210,7 @@ class SubmissionDesk:
             }
             # Same transaction: a stored submission is always one the sync will deliver.
             enqueue(conn, kind="submission", item_id=submission_id, payload=payload, sealed_personal=sealed)
-            receipt = self._receipt(definition, clear, meta, code, valid_until, language)
+            receipt = self._receipt(definition, clear, meta, code, valid_until, language, settings.site_name)
             job_id = conn.execute(
                 "INSERT INTO print_jobs (submission_id, created_at, status, receipt)"
                 " VALUES (?, ?, 'pending', ?)",
@@ -226,19 +234,20 @@ class SubmissionDesk:
         from kiosk.forms.answers import example_answers
 
         now = self.clock()
+        settings = self.settings
         checked = validate_answers(definition, example_answers(definition, now.date()), now.date())
         ticket = None
         if definition.ticket_field is not None:
             ticket = f"{definition.field(definition.ticket_field).options[0].prefix}000"
         meta = {
-            "number": f"{self.prefix}-{now:%m%d}-0000",
+            "number": f"{device_prefix(settings.checkpoint_id)}-{now:%m%d}-0000",
             "ticket": ticket,
             "time": now.isoformat(timespec="seconds"),
             "title": definition.title["zh-CN"][:SERVICE_CLAIM_MAX],
         }
         _, code, valid_until = self._issue(definition, checked, meta, now)
         clear = mask_answers(definition.fields, checked)
-        receipt = self._receipt(definition, clear, meta, code, valid_until, language)
+        receipt = self._receipt(definition, clear, meta, code, valid_until, language, settings.site_name)
         return replace(receipt, notes=[*receipt.notes, translate("receipt.sample", language)])
 
     def _check_slots(self, definition: ServiceDefinition, checked: Mapping[str, Any]) -> None:
@@ -283,6 +292,7 @@ class SubmissionDesk:
         code: str,
         valid_until: datetime,
         language: str,
+        site_name: str,
     ) -> ReceiptData:
         lines = []
         for field_id in definition.receipt.fields:
@@ -299,7 +309,7 @@ class SubmissionDesk:
             )
         fmt = "%Y-%m-%d %H:%M"
         return ReceiptData(
-            site_name=self.settings.site_name,
+            site_name=site_name,
             title=definition.title_in(language),
             number_label=translate("receipt.number", language),
             number=meta["number"],

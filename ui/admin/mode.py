@@ -252,19 +252,15 @@ class AdminMode(QObject):
     def _save_settings(self, changes: dict[str, Any]) -> None:
         core = self.window.core
 
-        def save() -> tuple[SavedSettings, Any]:
-            from kiosk.codes.setup import registry_for
-
+        def save() -> SavedSettings:
             saved = save_settings(core.settings, changes)
-            # The trust policy lives in the code formats: rebuilt here (it reads keys and the trust store).
-            formats = registry_for(saved.settings).formats if "trust_max_age_days" in saved.changed else None
-            return saved, formats
+            core.apply(saved.settings)  # here, off the GUI thread: a new trust policy reads keys and files
+            return saved
 
         run_in_background(self, save, on_success=self._saved, on_failure=self._save_failed)
 
-    def _saved(self, result: tuple[SavedSettings, Any]) -> None:
-        saved, formats = result
-        self.window.apply_settings(saved.settings, formats)
+    def _saved(self, saved: SavedSettings) -> None:
+        self.window.settings_applied()
         self.settings_page.load(saved.settings)
         self.settings_page.show_saved(saved.changed, saved.needs_restart)
         self.record("settings_saved", keys=list(saved.changed), restart=list(saved.needs_restart))
@@ -280,16 +276,17 @@ class AdminMode(QObject):
             self.settings_page.show_error(None, translate("admin.enrol.no_code", self.window.language))
             return
         name = socket.gethostname()[:100]
-        run_in_background(
-            self,
-            lambda: enrol_kiosk(core.settings, core.store, url, code, name),
-            on_success=self._enrolled,
-            on_failure=self._enrol_failed,
-        )
+
+        def enrol() -> tuple[str, SavedSettings]:
+            device_id, saved = enrol_kiosk(core.settings, core.store, url, code, name)
+            core.apply(saved.settings)
+            return device_id, saved
+
+        run_in_background(self, enrol, on_success=self._enrolled, on_failure=self._enrol_failed)
 
     def _enrolled(self, result: tuple[str, SavedSettings]) -> None:
         device_id, saved = result
-        self.window.apply_settings(saved.settings, None)
+        self.window.settings_applied()
         self.settings_page.load(saved.settings)
         self.settings_page.show_enrolment(True, device_id)
         self.record("enrolled", device=device_id)
