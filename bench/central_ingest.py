@@ -31,8 +31,8 @@ from typing import Any
 
 from bench.live_central import central_server, enrol_devices, postgres, row_count
 from kiosk.central_client import Credentials, HttpCentral, Unavailable
-from kiosk.sealing import b64d, b64e, seal
 from kiosk.sync import backoff_delay
+from protocol.sealing import b64d, b64e, seal
 
 TARGET_PER_S = 1000
 

@@ -19,7 +19,7 @@ from central.keys import load_keys
 from central.models import Device
 from kiosk.central_client import Credentials
 from kiosk.keystore import load_or_create_secret
-from kiosk.sealing import b64e, signing_public_key
+from protocol.sealing import b64e, signing_public_key
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_SCRIPT = REPO_ROOT / ".ci" / "postgres.sh"

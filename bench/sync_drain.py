@@ -26,8 +26,8 @@ from kiosk.central_client import DEVICE_KEY_FILE, save_credentials
 from kiosk.config import Settings
 from kiosk.core import open_core
 from kiosk.outbox import enqueue
-from kiosk.sealing import b64d, seal
 from kiosk.sync import open_sync
+from protocol.sealing import b64d, seal
 
 TARGET_S = 20.0
 

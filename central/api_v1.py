@@ -36,7 +36,7 @@ from central.schemas import (
     SubmissionBatch,
 )
 from central.stats import statistics
-from kiosk.sealing import b64d, b64e, canonical_json
+from protocol.sealing import b64d, b64e, canonical_json
 
 
 @dataclass

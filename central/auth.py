@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from central.db import as_utc, utcnow
 from central.models import Device, RequestNonce
-from kiosk.sealing import b64d, request_message, verify
+from protocol.sealing import b64d, request_message, verify
 
 CLOCK_SKEW = timedelta(minutes=5)
 # A code is read off a screen and typed: Crockford-style letters without I, L, O, U.

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from central.db import as_utc, utcnow
 from central.keys import CentralKeys
 from central.models import BundlePart
-from kiosk.sealing import b64e, canonical_json, sign
+from protocol.sealing import b64e, canonical_json, sign
 
 # "sites" maps a site name to that site's config; the others are the same for every site.
 PARTS = ("sites", "services", "trust_store", "revocations")

@@ -14,8 +14,8 @@ from central.ingest import ingest
 from central.keys import CentralKeys
 from central.models import Device
 from central.schemas import InspectionIn, SubmissionIn
-from kiosk.sealing import SealError, b64d, open_sealed, verify
-from kiosk.sneakernet import FORMAT, signed_header
+from protocol.export import FORMAT, signed_header
+from protocol.sealing import SealError, b64d, open_sealed, verify
 
 MAX_ITEMS_BYTES = 2 * 1024**3
 _MODELS = {"inspection": TypeAdapter(InspectionIn), "submission": TypeAdapter(SubmissionIn)}

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from central.db import utcnow
 from central.models import BundlePart, Device, Inspection, Submission
 from central.schemas import InspectionIn, ItemResult, SubmissionIn
-from kiosk.sealing import b64d, canonical_json
+from protocol.sealing import b64d, canonical_json
 
 # Time zones reach ±14 h: a local day further than this from the UTC moment is a kiosk bug, not a zone.
 _DAY_SLACK = timedelta(days=1)

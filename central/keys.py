@@ -8,11 +8,14 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.keystore import load_or_create_secret
-from kiosk.sealing import seal_public_key, signing_public_key
+from protocol.sealing import seal_public_key, signing_public_key
+
+KEY_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -30,9 +33,35 @@ class CentralKeys:
         return signing_public_key(self.bundle_seed)
 
 
+def load_or_create_key(path: Path) -> bytes:
+    """The 32-byte key in ``path``, created owner-only if there is none. Several API processes may start at
+    once on one key folder: a new key is written whole to a file of this process's own and then hard-linked
+    into place, which fails if another process got there first, so all of them end up with the same key and
+    none ever reads a half-written one."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(fd, secrets.token_bytes(KEY_BYTES))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made the key: use that one
+        finally:
+            tmp.unlink()
+    data = path.read_bytes()
+    if len(data) != KEY_BYTES:
+        raise ValueError(f"key file {path.name} has {len(data)} bytes, expected {KEY_BYTES}")
+    return data
+
+
 def load_keys(key_dir: Path) -> CentralKeys:
     return CentralKeys(
-        seal_private=load_or_create_secret(key_dir / "seal.key"),
-        bundle_seed=load_or_create_secret(key_dir / "bundle-signing.key"),
-        person_hash=load_or_create_secret(key_dir / "person-hash.key"),
+        seal_private=load_or_create_key(key_dir / "seal.key"),
+        bundle_seed=load_or_create_key(key_dir / "bundle-signing.key"),
+        person_hash=load_or_create_key(key_dir / "person-hash.key"),
     )

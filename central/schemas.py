@@ -20,7 +20,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from kiosk.sealing import SEAL_OVERHEAD
+from protocol.items import BookingStatus, ItemStatus
+from protocol.sealing import SEAL_OVERHEAD
 
 MAX_BATCH = 500
 MAX_SEALED_BYTES = 64 * 1024
@@ -137,7 +138,7 @@ class SubmissionIn(Strict):
 
 class ItemResult(BaseModel):
     id: UUID
-    status: Literal["accepted", "duplicate", "rejected"]
+    status: ItemStatus
     reason: str | None = None
 
 
@@ -266,7 +267,7 @@ class BookingIn(Strict):
 class BookingOut(BaseModel):
     id: UUID
     slot_id: UUID
-    status: Literal["booked", "duplicate"]
+    status: BookingStatus
 
 
 class InspectionDay(BaseModel):

@@ -18,7 +18,7 @@ from typing import Any
 
 from kiosk.codes.truststore import TrustStore, TrustStoreError, from_bundle
 from kiosk.fileio import FileProblem, parse_json, read_capped, write_atomically
-from kiosk.sealing import b64d, canonical_json, verify
+from protocol.sealing import b64d, canonical_json, verify
 
 log = logging.getLogger(__name__)
 

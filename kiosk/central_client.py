@@ -15,7 +15,7 @@ import secrets
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -23,10 +23,19 @@ import requests
 import urllib3
 
 from kiosk.fileio import FileProblem, parse_json, read_json, write_atomically
-from kiosk.forms.slots import Slot
 from kiosk.http_deadline import deadline, deadline_session
 from kiosk.keystore import PERSON_KEY_FILE, load_secret, save_secret
-from kiosk.sealing import b64d, b64e, request_message, sign, signing_public_key
+from protocol.items import (
+    Answer,
+    BookingStatus,
+    InspectionItem,
+    ItemKind,
+    Slot,
+    SubmissionItem,
+    booking_status,
+    item_answers,
+)
+from protocol.sealing import b64d, b64e, request_message, sign, signing_public_key
 
 CREDENTIALS_FILE = "central.json"
 DEVICE_KEY_FILE = "central-device.key"
@@ -40,7 +49,8 @@ DEADLINE_S = 120.0
 # The largest answer taken: a bundle (kiosk.bundle.MAX_BUNDLE_BYTES) with room to spare.
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
-Answers = dict[str, tuple[str, str | None]]
+Answers = dict[str, Answer]
+Items = Sequence[InspectionItem | SubmissionItem]
 
 
 class CentralError(Exception):
@@ -177,7 +187,7 @@ class DeviceAuth(requests.auth.AuthBase):
 
 
 class CentralApi(Protocol):
-    def upload(self, kind: str, items: Sequence[dict[str, Any]]) -> Answers: ...
+    def upload(self, kind: ItemKind, items: Items) -> Answers: ...
 
     def fetch_bundle(self, etag: str | None) -> bytes | None: ...
 
@@ -187,18 +197,9 @@ class CentralApi(Protocol):
         """The service's appointment slots at the device's site starting on ``day`` (a UTC day)."""
         ...
 
-    def book(self, booking_id: str, slot_id: str, reference: str) -> str:
+    def book(self, *, slot_id: str, booking_id: str, reference: str) -> BookingStatus:
         """Take a place: "booked", or "duplicate" when ``booking_id`` already holds it (a retry)."""
         ...
-
-
-def _slot(item: dict[str, Any]) -> Slot:
-    return Slot(
-        str(item["id"]),
-        datetime.fromisoformat(item["starts_at"]),
-        datetime.fromisoformat(item["ends_at"]),
-        int(item["remaining"]),
-    )
 
 
 def _json(response: requests.Response, what: str) -> Any:
@@ -286,7 +287,7 @@ class HttpCentral:
             raise Refused(_detail(response), status)
         return response
 
-    def upload(self, kind: str, items: Sequence[dict[str, Any]]) -> Answers:
+    def upload(self, kind: ItemKind, items: Items) -> Answers:
         try:
             body = json.dumps({"items": list(items)}, ensure_ascii=False, allow_nan=False).encode("utf-8")
         except ValueError as err:
@@ -303,10 +304,10 @@ class HttpCentral:
                 raise RequestRefused(str(err)) from None
             raise
         try:
-            results = _json(response, "upload answer")["results"]
-            return {str(r["id"]): (str(r["status"]), r.get("reason")) for r in results}
-        except (ValueError, KeyError, TypeError):
-            # A 200 whose body did not arrive whole, or a portal's page: nothing is known, nothing is marked.
+            return item_answers(_json(response, "upload answer"))
+        except ValueError:  # ProtocolError included: a status this kiosk does not know is no answer
+            # A 200 whose body did not arrive whole, a portal's page, or an answer outside the protocol:
+            # nothing is known, nothing is marked.
             raise RequestRefused("unreadable answer to an upload") from None
 
     def fetch_bundle(self, etag: str | None) -> bytes | None:
@@ -321,16 +322,16 @@ class HttpCentral:
         params = {"service_id": service_id, "day": day.isoformat()}
         response = self._request("GET", "/v1/slots", params=params)
         try:
-            return [_slot(item) for item in _json(response, "slots answer")]
-        except (ValueError, KeyError, TypeError):
+            return [Slot.from_wire(item) for item in _json(response, "slots answer")]
+        except (ValueError, TypeError):  # ProtocolError is a ValueError
             raise Unavailable("unreadable answer to a slots request") from None
 
-    def book(self, booking_id: str, slot_id: str, reference: str) -> str:
+    def book(self, *, slot_id: str, booking_id: str, reference: str) -> BookingStatus:
         body = {"id": booking_id, "slot_id": slot_id, "reference": reference}
         response = self._request("POST", "/v1/bookings", conflict_is_final=True, json=body)
         try:
-            return str(_json(response, "booking answer")["status"])
-        except (ValueError, KeyError, TypeError):
+            return booking_status(_json(response, "booking answer"))
+        except ValueError:  # ProtocolError included
             # The booking may or may not have been made; the same id asked again says which.
             raise Unavailable("unreadable answer to a booking") from None
 

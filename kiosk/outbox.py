@@ -16,10 +16,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from kiosk.forms.protect import LOCAL_MAGIC
-from kiosk.sealing import b64e
 from kiosk.store import Store
+from protocol.items import (
+    ITEM_KINDS,
+    Answer,
+    InspectionItem,
+    ItemKind,
+    SubmissionItem,
+    inspection_item,
+    submission_item,
+)
 
-KINDS = ("inspection", "submission")
 # Personal data still under the kiosk's local key (stored before enrolment, not re-sealed yet): the central
 # server could never open it, so such an item waits, counted as pending, until it is re-sealed.
 _SENDABLE = "(sealed_personal IS NULL OR substr(sealed_personal, 1, ?) != ?)"
@@ -39,7 +46,7 @@ def enqueue(
     sealed_personal: bytes | None = None,
 ) -> None:
     """Queue a record for upload, on the connection of the caller's open transaction."""
-    if kind not in KINDS:
+    if kind not in ITEM_KINDS:
         raise ValueError(f"unknown outbox kind {kind!r}")
     if payload.get("id") != item_id:
         raise ValueError("payload id must be the item id")
@@ -54,16 +61,17 @@ def enqueue(
 @dataclass(frozen=True)
 class OutboxItem:
     seq: int
-    kind: str
+    kind: ItemKind
     item_id: str
     payload: dict[str, Any]
     sealed_personal: bytes | None
 
-    def wire(self) -> dict[str, Any]:
-        """The item as the API and the export bundle take it."""
-        if self.sealed_personal is None:
-            return self.payload
-        return self.payload | {"sealed_personal": b64e(self.sealed_personal)}
+    def wire(self) -> InspectionItem | SubmissionItem:
+        """The item as the API and the export bundle take it: the protocol's fields, picked from the stored
+        payload by name, so a field the store keeps for itself never travels."""
+        if self.kind == "inspection":
+            return inspection_item(self.payload)
+        return submission_item(self.payload, self.sealed_personal)
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,7 @@ class QuarantinedItem:
 class OutboxCounts:
     pending: int
     quarantined: int
+    oldest_pending_at: str | None = None  # when the item waiting longest was queued (UTC, ISO 8601)
 
     @property
     def empty(self) -> bool:
@@ -141,7 +150,7 @@ class Outbox:
         )
         return [_item(row) for row in rows]
 
-    def resolve(self, answers: Mapping[str, tuple[str, str | None]]) -> None:
+    def resolve(self, answers: Mapping[str, Answer]) -> None:
         """Apply the server's answers {item_id: (status, reason)} in one transaction."""
         now = _now()
         done = [item_id for item_id, (status, _) in answers.items() if status in ("accepted", "duplicate")]
@@ -177,10 +186,10 @@ class Outbox:
 
     def counts(self) -> OutboxCounts:
         row = self.store.query(
-            "SELECT COALESCE(SUM(quarantined_at IS NULL), 0), COALESCE(SUM(quarantined_at IS NOT NULL), 0)"
-            " FROM outbox"
+            "SELECT COALESCE(SUM(quarantined_at IS NULL), 0), COALESCE(SUM(quarantined_at IS NOT NULL), 0),"
+            " MIN(CASE WHEN quarantined_at IS NULL THEN created_at END) FROM outbox"
         )[0]
-        return OutboxCounts(int(row[0]), int(row[1]))
+        return OutboxCounts(int(row[0]), int(row[1]), row[2])
 
     def quarantined(self) -> list[QuarantinedItem]:
         rows = self.store.query(

@@ -17,15 +17,8 @@ from typing import Any
 from kiosk.central_client import Credentials
 from kiosk.fileio import write_atomically
 from kiosk.outbox import Outbox
-from kiosk.sealing import b64d, b64e, canonical_json, seal, sign
-
-FORMAT = "kiosk-export/1"
-
-
-def signed_header(document: dict[str, Any]) -> bytes:
-    return canonical_json(
-        {key: document[key] for key in ("format", "device_id", "created_at", "count", "sealed")}
-    )
+from protocol.export import FORMAT, signed_header
+from protocol.sealing import b64d, b64e, canonical_json, seal, sign
 
 
 def export_pending(

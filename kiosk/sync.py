@@ -28,6 +28,7 @@ from kiosk.central_client import (
     Unavailable,
 )
 from kiosk.outbox import Outbox, OutboxItem
+from protocol.items import ITEM_STATUSES, ItemStatus, ProtocolError
 
 if TYPE_CHECKING:
     from kiosk.core import KioskCore
@@ -65,6 +66,14 @@ class PassResult:
     deferred: int = 0
     bundle_updated: bool = False
     bundle_error: str | None = None
+
+    def count(self, status: ItemStatus) -> None:
+        if status == "accepted":
+            self.accepted += 1
+        elif status == "duplicate":
+            self.duplicate += 1
+        else:
+            self.rejected += 1
 
 
 @dataclass
@@ -201,8 +210,27 @@ class SyncEngine:
                 self._send([item], state)
         result.deferred = len(state.set_aside)
 
+    def _wire(self, batch: list[OutboxItem], result: PassResult) -> list[OutboxItem]:
+        """The items of ``batch`` that make protocol items; any other is set aside for the admin at once,
+        as the server would refuse it, with the field it lacks as the reason."""
+        good = []
+        for item in batch:
+            try:
+                item.wire()
+            except ProtocolError as err:
+                log.warning("sync: %s %s is not a protocol item: %s", item.kind, item.item_id, err)
+                self.outbox.quarantine(item.item_id, f"not sendable: {err}")
+                result.rejected += 1
+            else:
+                good.append(item)
+        return good
+
     def _send(self, batch: list[OutboxItem], state: _Drain) -> None:
-        kind, result = batch[0].kind, state.result
+        result = state.result
+        batch = self._wire(batch, result)
+        if not batch:
+            return
+        kind = batch[0].kind
         ids = [item.item_id for item in batch]
         try:
             answers = self.client.upload(kind, [item.wire() for item in batch])
@@ -247,10 +275,15 @@ class SyncEngine:
             raise
         state.server_works = True
         sent = set(ids)
-        mine = {item_id: answer for item_id, answer in answers.items() if item_id in sent}
+        # An answer with a status outside the protocol (a client that did not check) is no answer.
+        mine = {
+            item_id: answer
+            for item_id, answer in answers.items()
+            if item_id in sent and answer[0] in ITEM_STATUSES
+        }
         self.outbox.resolve(mine)
         for status, _ in mine.values():
-            setattr(result, status, getattr(result, status) + 1)
+            result.count(status)
         if len(mine) < len(sent):
             # Items without an answer stay queued; stop here rather than loop on them in this pass.
             raise Unavailable(f"server answered for {len(mine)} of {len(sent)} items")
@@ -348,7 +381,7 @@ def open_sync(core: KioskCore, health: Callable[[], dict[str, Any]] | None = Non
     from kiosk.codes.setup import install_bundle_trust
     from kiosk.forms.protect import reseal_pending
     from kiosk.keystore import load_or_create_secret
-    from kiosk.sealing import b64d
+    from protocol.sealing import b64d
 
     settings = core.settings
     credentials = load_credentials(settings.secrets_dir)

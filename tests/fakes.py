@@ -4,13 +4,12 @@ voice that only records what it is asked to say."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from kiosk.central_client import Answers, CentralError, Conflict, Refused
-from kiosk.forms.slots import Slot
+from kiosk.central_client import Answers, CentralError, Conflict, Items, Refused
+from protocol.items import BookingStatus, Slot
 
 
 @dataclass
@@ -25,6 +24,7 @@ class FakeCentral:
     bundle: bytes | None = None
     heartbeats: list[dict[str, Any]] = field(default_factory=list)
     calls: list[int] = field(default_factory=list)
+    kinds: dict[str, str] = field(default_factory=dict)  # item id -> the kind it was uploaded as
     # Appointment slots: id -> (service id, start, end, capacity); bookings: id -> slot id.
     open_slots: dict[str, tuple[str, datetime, datetime, int]] = field(default_factory=dict)
     bookings: dict[str, str] = field(default_factory=dict)
@@ -39,7 +39,7 @@ class FakeCentral:
         if self.failures:
             raise self.failures.pop(0)
 
-    def upload(self, kind: str, items: Sequence[dict[str, Any]]) -> Answers:
+    def upload(self, kind: str, items: Items) -> Answers:
         self._maybe_fail()
         self.calls.append(len(items))
         if any(item["id"] in self.invalid for item in items):
@@ -51,7 +51,8 @@ class FakeCentral:
             elif item["id"] in self.stored:
                 answers[item["id"]] = ("duplicate", None)
             else:
-                self.stored[item["id"]] = {"kind": kind} | dict(item)
+                self.stored[item["id"]] = dict(item)
+                self.kinds[item["id"]] = kind
                 answers[item["id"]] = ("accepted", None)
         return answers
 
@@ -82,7 +83,7 @@ class FakeCentral:
         ]
         return sorted(found, key=lambda slot: slot.starts_at)
 
-    def book(self, booking_id: str, slot_id: str, reference: str) -> str:
+    def book(self, *, slot_id: str, booking_id: str, reference: str) -> BookingStatus:
         self._maybe_fail()
         if booking_id in self.bookings:
             if self.bookings[booking_id] != slot_id:

@@ -26,10 +26,10 @@ from kiosk.central_client import Credentials, save_credentials
 from kiosk.config import SETTINGS_FILE, Settings, SettingsError, load_settings
 from kiosk.core import open_core
 from kiosk.outbox import Outbox
-from kiosk.sealing import b64d, b64e, open_sealed, seal_public_key
 from kiosk.store import Store
 from kiosk.sync import SyncEngine
 from main import main
+from protocol.sealing import b64d, b64e, open_sealed, seal_public_key
 
 PIN = "246810"
 

@@ -20,7 +20,7 @@ from central.keys import load_keys
 from central.models import Submission
 from kiosk.central_client import DeviceAuth, HttpCentral, Refused, Unauthorised, Unavailable
 from kiosk.paths import PROJECT_ROOT
-from kiosk.sealing import b64e, open_sealed, seal
+from protocol.sealing import b64e, open_sealed, seal
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

@@ -11,12 +11,12 @@ import pytest
 from kiosk import central_client
 from kiosk.central_client import Credentials, Refused, load_credentials, save_credentials
 from kiosk.checkpoint import Checkpoint
-from kiosk.codes.registry import default_registry
+from kiosk.codes.plain import default_registry
 from kiosk.config import Settings, fixed, load_settings
 from kiosk.core import KioskCore, open_core
 from kiosk.keystore import PERSON_KEY_FILE
-from kiosk.sealing import b64e
 from kiosk.store import Store
+from protocol.sealing import b64e
 
 ID_A = "11010519491231002X"
 ID_B = "34052419800101001X"

@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.codes.registry import CodeRegistry, CodeResult, Verdict, default_registry
+from kiosk.codes.plain import default_registry
+from kiosk.codes.registry import CodeRegistry, CodeResult, Verdict
 from kiosk.i18n import render
 
 NOW = datetime.fromisoformat("2026-11-26T09:30:00+08:00")

@@ -23,9 +23,9 @@ from kiosk.forms.definition import (
 from kiosk.forms.protect import LOCAL_MAGIC, reseal_pending
 from kiosk.forms.slots import FakeSlots, SlotsUnavailable
 from kiosk.forms.submissions import SubmissionDesk
-from kiosk.sealing import b64e, open_sealed, seal_public_key
 from kiosk.store import Store
 from main import main
+from protocol.sealing import b64e, open_sealed, seal_public_key
 
 TODAY = date(2026, 11, 26)
 SHIPPED = (
@@ -290,17 +290,18 @@ def test_central_slots_ask_the_client_for_each_utc_day_and_book_by_submission_id
     central.add_slot("exit-entry", nine)
     source = CentralSlots(central)
     assert [(s.id, s.remaining) for s in source.slots("household", day)] == [(full, 1), (roomy, 2)]
-    source.book(full, "booking-1", "booking-1")
-    source.book(full, "booking-1", "booking-1")  # the same booking again takes no second place
+    source.book(slot_id=full, booking_id="booking-1", reference="booking-1")
+    # The same booking again takes no second place.
+    source.book(slot_id=full, booking_id="booking-1", reference="booking-1")
     with pytest.raises(SlotTaken):
-        source.book(full, "booking-2", "booking-2")
+        source.book(slot_id=full, booking_id="booking-2", reference="booking-2")
     with pytest.raises(SlotTaken):
-        source.book("no-such-slot", "booking-2", "booking-2")
-    source.book(roomy, "booking-2", "booking-2")
+        source.book(slot_id="no-such-slot", booking_id="booking-2", reference="booking-2")
+    source.book(slot_id=roomy, booking_id="booking-2", reference="booking-2")
     assert [(s.id, s.remaining) for s in source.slots("household", day)] == [(full, 0), (roomy, 1)]
     central.failures.append(Unavailable("link down"))
     with pytest.raises(SlotsUnavailable):
         source.slots("household", day)
     central.failures.append(Unavailable("link down"))
     with pytest.raises(SlotsUnavailable):
-        source.book(roomy, "booking-3", "booking-3")
+        source.book(slot_id=roomy, booking_id="booking-3", reference="booking-3")

@@ -26,9 +26,9 @@ from kiosk.forms.protect import LOCAL_MAGIC, LocalBoxError, PersonalDataLock
 from kiosk.forms.slots import CentralSlots, SlotTaken
 from kiosk.forms.submissions import SubmissionDesk
 from kiosk.keystore import load_or_create_secret
-from kiosk.sealing import SEAL_MAGIC, open_sealed
 from kiosk.sync import open_sync
 from main import main as kiosk_main
+from protocol.sealing import SEAL_MAGIC, open_sealed
 
 
 @pytest.fixture
@@ -159,12 +159,12 @@ def test_slots_opened_on_the_server_are_listed_and_booked_once_each(
     assert source.slots("other-service", day) == []
 
     first, second = "6f1c1d0e-0000-4000-8000-000000000001", "6f1c1d0e-0000-4000-8000-000000000002"
-    source.book(opened[0], first, first)
+    source.book(slot_id=opened[0], booking_id=first, reference=first)
     # The same booking again (an answer lost on the way back) takes no second place.
-    assert client.book(first, opened[0], first) == "duplicate"
+    assert client.book(slot_id=opened[0], booking_id=first, reference=first) == "duplicate"
     with pytest.raises(SlotTaken):  # capacity 1
-        source.book(opened[0], second, second)
-    source.book(opened[1], second, second)
+        source.book(slot_id=opened[0], booking_id=second, reference=second)
+    source.book(slot_id=opened[1], booking_id=second, reference=second)
     assert [(s.id, s.remaining) for s in source.slots("household", day)] == [(opened[0], 0), (opened[1], 1)]
 
 

@@ -20,8 +20,8 @@ from kiosk.codes.keys import SigningKey, key_id
 from kiosk.codes.truststore import TrustedKey, TrustStore
 from kiosk.forms.answers import example_answers
 from kiosk.forms.submissions import device_prefix
-from kiosk.sealing import b64e, canonical_json, sign, signing_public_key
 from kiosk.sync import open_sync
+from protocol.sealing import b64e, canonical_json, sign, signing_public_key
 
 NEW_SITE = "新城检查站"
 NEW_CHECKPOINT = "CP-777"

@@ -17,9 +17,9 @@ from kiosk.central_client import Unauthorised, Unavailable, parse_retry_after
 from kiosk.config import Settings
 from kiosk.core import KioskCore, open_core
 from kiosk.outbox import Outbox, enqueue
-from kiosk.sealing import b64d, b64e, canonical_json, sign, signing_public_key
 from kiosk.store import MIGRATIONS, Store
 from kiosk.sync import SyncEngine, SyncLoop, SyncStatus, backoff_delay
+from protocol.sealing import b64d, b64e, canonical_json, sign, signing_public_key
 
 
 @pytest.fixture
@@ -29,11 +29,30 @@ def core(tmp_path: Path) -> Any:
     core.close()
 
 
+def item(kind: str, item_id: str, n: int) -> dict[str, Any]:
+    """A protocol item of ``kind`` (the server's fields, nothing else)."""
+    if kind == "submission":
+        at = {"submitted_at": "2026-01-01T09:00:00+00:00", "local_day": "2026-01-01"}
+        return {"id": item_id, "service_id": "queue-ticket", **at, "fields": {"n": n}}
+    return {
+        "id": item_id,
+        "at": "2026-01-01T09:00:00+00:00",
+        "local_day": "2026-01-01",
+        "checkpoint_id": "CP-1",
+        "source": "manual",
+        "kind": "text",
+        "code_hash": "0" * 64,
+        "subject_hash": f"{n:064x}",
+        "verdict": "yellow",
+        "reason": "code.unrecognised",
+    }
+
+
 def queue(outbox: Outbox, n: int, kind: str = "submission") -> list[str]:
     ids = []
     for _ in range(n):
         item_id = str(uuid.uuid4())
-        outbox.enqueue(kind=kind, item_id=item_id, payload={"id": item_id, "n": len(ids)})
+        outbox.enqueue(kind=kind, item_id=item_id, payload=item(kind, item_id, len(ids)))
         ids.append(item_id)
     return ids
 
@@ -86,7 +105,7 @@ def test_batches_hold_one_kind_and_respect_the_size(core: KioskCore) -> None:
     fake = FakeCentral()
     SyncEngine(core.outbox, fake, batch_size=2).run_once()
     assert fake.calls == [2, 2, 1, 2, 1]
-    assert [fake.stored[i]["kind"] for i in fake.stored].count("inspection") == 3
+    assert list(fake.kinds.values()).count("inspection") == 3
 
 
 def test_nothing_is_marked_when_the_upload_fails(core: KioskCore) -> None:
@@ -241,7 +260,7 @@ def test_personal_data_under_the_local_key_is_resealed_before_it_is_sent(core: K
     from kiosk.forms.definition import SERVICES_DIR, load_definition
     from kiosk.forms.protect import LOCAL_MAGIC, reseal_pending
     from kiosk.forms.submissions import SubmissionDesk
-    from kiosk.sealing import open_sealed, seal_public_key
+    from protocol.sealing import open_sealed, seal_public_key
 
     definition = load_definition(SERVICES_DIR / "health-declaration.json")
     answers = example_answers(definition)

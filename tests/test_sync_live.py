@@ -20,9 +20,9 @@ from central.models import Inspection, Submission
 from kiosk.central_client import HttpCentral
 from kiosk.config import Settings
 from kiosk.core import KioskCore, open_core
-from kiosk.sealing import b64d, seal
 from kiosk.sync import SyncEngine, open_sync
 from main import main as kiosk_main
+from protocol.sealing import b64d, seal
 from tools.faultproxy import FAULTS, FaultProxy
 from tools.synth_frames import valid_id_number
 

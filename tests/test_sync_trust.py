@@ -22,8 +22,8 @@ from kiosk.codes.signed import issue
 from kiosk.codes.truststore import TRUST_STORE_FILE, TrustedKey, TrustStore, load_data_dir_store
 from kiosk.config import Settings
 from kiosk.core import KioskCore, open_core
-from kiosk.sealing import b64e, canonical_json, sign, signing_public_key
 from kiosk.sync import SyncEngine, open_sync
+from protocol.sealing import b64e, canonical_json, sign, signing_public_key
 
 HEALTH = {"colour": "green", "name": "欧阳小明", "id_number": "11010519491231002X"}
 

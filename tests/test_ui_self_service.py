@@ -233,8 +233,8 @@ def test_confirming_again_after_a_lost_booking_answer_takes_one_place(
 
         lost = False
 
-        def book(self, slot_id: str, booking_id: str, reference: str) -> None:
-            super().book(slot_id, booking_id, reference)
+        def book(self, *, slot_id: str, booking_id: str, reference: str) -> None:
+            super().book(slot_id=slot_id, booking_id=booking_id, reference=reference)
             if not self.lost:
                 self.lost = True
                 raise SlotsUnavailable("read timed out")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, QSize, QThreadPool, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
-from PySide6.QtWidgets import QApplication, QLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
 from devices.printer import Printer
 from devices.speaker import SilentSpeaker, Speaker, SystemSpeaker, cue_seconds
@@ -195,7 +195,7 @@ class MainWindow(QMainWindow):
         self.sync = BackgroundSync(core, self, health=self.health.heartbeat)
         self.health.watch_sync(self.sync)
         # Admin mode: five taps on the site name within 3 s, then the PIN (ui/admin/).
-        self.admin = AdminMode(self)
+        self.admin = AdminMode(self, parent=self)
         for screen in self.admin.screens:
             self.stack.addWidget(screen)
         self.sync.online_changed.connect(self.set_network_status)
@@ -204,6 +204,14 @@ class MainWindow(QMainWindow):
         self.top_bar.set_network_status(False)
         self.retranslate()
         self.show_home()
+
+    @property
+    def gesture_target(self) -> QLabel:
+        return self.top_bar.site_label
+
+    @property
+    def receipt_printer(self) -> Printer | None:
+        return self.self_service.printer if self.self_service is not None else None
 
     @property
     def screens(self) -> tuple[QWidget, ...]:

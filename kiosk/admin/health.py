@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from kiosk.config import Settings
+from kiosk.outbox import Outbox
 from kiosk.store import Store
 
 DISK_LOW_BYTES = 500 * 1024 * 1024
@@ -50,10 +51,7 @@ def system_health(settings: Settings, store: Store) -> SystemHealth:
     usage = shutil.disk_usage(settings.data_dir)
     db = settings.store_path
     db_bytes = sum(p.stat().st_size for p in (db, db.with_name(db.name + "-wal")) if p.exists())
-    row = store.query(
-        "SELECT COALESCE(SUM(quarantined_at IS NULL), 0), MIN(CASE WHEN quarantined_at IS NULL"
-        " THEN created_at END), COALESCE(SUM(quarantined_at IS NOT NULL), 0) FROM outbox"
-    )[0]
+    counts = Outbox(store).counts()
     try:
         refreshed = load_data_dir_store(settings.data_dir).refreshed_at
     except (OSError, TrustStoreError):
@@ -62,9 +60,9 @@ def system_health(settings: Settings, store: Store) -> SystemHealth:
         usage.free,
         usage.total,
         db_bytes,
-        int(row[0]),
-        datetime.fromisoformat(row[1]) if row[1] else None,
-        int(row[2]),
+        counts.pending,
+        datetime.fromisoformat(counts.oldest_pending_at) if counts.oldest_pending_at else None,
+        counts.quarantined,
         refreshed,
         tuple(store.recent_incidents()),
     )

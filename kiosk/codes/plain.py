@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from kiosk.codes.registry import CodeResult, Verdict
+from kiosk.codes.registry import CodeRegistry, CodeResult, Verdict
 from kiosk.i18n import Message
 from kiosk.idnumber import IdNumberError, looks_like_id_number, parse_id_number
 from kiosk.masking import mask_id_number
@@ -44,3 +44,8 @@ class UrlFormat:
             return CodeResult(self.kind, Verdict.RED, Message("code.malformed"))
         reason = Message("url.unverified", {"host": host})
         return CodeResult(self.kind, Verdict.YELLOW, reason, {"host": host})
+
+
+def default_registry() -> CodeRegistry:
+    """The unsigned formats every kiosk reads: resident ID numbers and web addresses."""
+    return CodeRegistry([IdNumberFormat(), UrlFormat()])

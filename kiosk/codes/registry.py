@@ -66,9 +66,3 @@ class CodeRegistry:
                 log.exception("code format %s failed on a %d-character code", fmt.kind, len(text))
                 return CodeResult(fmt.kind, Verdict.RED, Message("code.error"))
         return CodeResult("text", Verdict.YELLOW, Message("code.unrecognised"))
-
-
-def default_registry() -> CodeRegistry:
-    from kiosk.codes.plain import IdNumberFormat, UrlFormat
-
-    return CodeRegistry([IdNumberFormat(), UrlFormat()])

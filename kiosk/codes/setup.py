@@ -12,8 +12,9 @@ from typing import Any
 from kiosk.codes.claims import DEVICE_TYPES
 from kiosk.codes.dcc import DccFormat
 from kiosk.codes.keys import SigningKey, load_or_create_device_key
+from kiosk.codes.plain import default_registry
 from kiosk.codes.policy import TrustPolicy
-from kiosk.codes.registry import CodeRegistry, default_registry
+from kiosk.codes.registry import CodeRegistry
 from kiosk.codes.signed import KioskCodeFormat
 from kiosk.codes.truststore import (
     TRUST_STORE_FILE,

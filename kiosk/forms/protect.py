@@ -1,6 +1,6 @@
 """Personal data at rest: sealed to the central key once it is known, else under a local data key.
 
-An enrolled kiosk seals each submission's personal fields to the central key (``kiosk.sealing``): the
+An enrolled kiosk seals each submission's personal fields to the central key (``protocol.sealing``): the
 kiosk itself can no longer read them, so a stolen kiosk leaks nothing it has already recorded. A kiosk
 that has never been enrolled (offline from day one) has no central key yet; it encrypts with AES-256-GCM
 under a random data key kept in ``DATA_DIR/secrets`` (owner-only, apart from the database, so a copy of
@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kiosk.fileio import FileProblem
 from kiosk.keystore import load_or_create_secret
-from kiosk.sealing import b64d, seal
 from kiosk.store import Store
+from protocol.sealing import b64d, seal
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from protocol.items import Slot
+
 if TYPE_CHECKING:
     from kiosk.central_client import CentralApi
 
@@ -28,22 +30,10 @@ class SlotTaken(Exception):
     """The slot filled up (or vanished) between being offered and being booked."""
 
 
-@dataclass(frozen=True)
-class Slot:
-    id: str
-    starts_at: datetime
-    ends_at: datetime
-    remaining: int
-
-    def answer(self) -> dict[str, str]:
-        """The slot as a form answer."""
-        return {"id": self.id, "starts_at": self.starts_at.isoformat(), "ends_at": self.ends_at.isoformat()}
-
-
 class SlotSource(Protocol):
     def slots(self, service: str, day: date) -> list[Slot]: ...
 
-    def book(self, slot_id: str, booking_id: str, reference: str) -> None: ...
+    def book(self, *, slot_id: str, booking_id: str, reference: str) -> None: ...
 
 
 class OfflineSlots:
@@ -52,7 +42,7 @@ class OfflineSlots:
     def slots(self, service: str, day: date) -> list[Slot]:
         raise SlotsUnavailable("not enrolled with a central server")
 
-    def book(self, slot_id: str, booking_id: str, reference: str) -> None:
+    def book(self, *, slot_id: str, booking_id: str, reference: str) -> None:
         raise SlotsUnavailable("not enrolled with a central server")
 
 
@@ -79,11 +69,11 @@ class CentralSlots:
             raise SlotsUnavailable(str(err)) from None
         return sorted((slot for slot in found if start <= slot.starts_at < end), key=lambda s: s.starts_at)
 
-    def book(self, slot_id: str, booking_id: str, reference: str) -> None:
+    def book(self, *, slot_id: str, booking_id: str, reference: str) -> None:
         from kiosk.central_client import CentralError, Refused
 
         try:
-            self.client.book(booking_id, slot_id, reference)
+            self.client.book(slot_id=slot_id, booking_id=booking_id, reference=reference)
         except Refused as err:
             # The slot is full or gone (or the id books another one): the person chooses again.
             raise SlotTaken(str(err)) from None
@@ -113,7 +103,7 @@ class FakeSlots:
             raise SlotsUnavailable("central API unreachable")
         return self._day_slots(service, day)
 
-    def book(self, slot_id: str, booking_id: str, reference: str) -> None:
+    def book(self, *, slot_id: str, booking_id: str, reference: str) -> None:
         if not self.online:
             raise SlotsUnavailable("central API unreachable")
         if booking_id in self.booked:

@@ -151,7 +151,9 @@ class SubmissionDesk:
         for fdef in definition.fields:
             if fdef.type == "slot":
                 # Before anything is stored: an appointment exists only once the central API has a place.
-                self.slots.book(checked[fdef.id]["id"], submission_id, submission_id)
+                self.slots.book(
+                    slot_id=checked[fdef.id]["id"], booking_id=submission_id, reference=submission_id
+                )
         personal = personal_answers(definition.fields, checked)
         sealed = (
             self.lock.protect(json.dumps(personal, ensure_ascii=False).encode("utf-8"), submission_id)

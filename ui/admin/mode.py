@@ -11,7 +11,7 @@ import logging
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
@@ -30,14 +30,12 @@ from kiosk.i18n import translate
 from printing.jobs import PrintOutcome, PrintQueue
 from ui.admin.gesture import TapGesture
 from ui.admin.health import HealthPage
+from ui.admin.host import AdminHost
 from ui.admin.outbox_page import OutboxPage
 from ui.admin.pin_page import PinPage
 from ui.admin.settings_page import SettingsPage
 from ui.widgets.wrap_button import WrapButton
 from ui.workers import run_in_background
-
-if TYPE_CHECKING:
-    from ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -119,8 +117,8 @@ class AdminMode(QObject):
     entered = Signal()
     left = Signal(str)
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: AdminHost, parent: QObject | None = None) -> None:
+        super().__init__(parent)
         self.window = window
         core = window.core
         language = window.language
@@ -135,7 +133,7 @@ class AdminMode(QObject):
             language,
             {"health": self.health_page, "settings": self.settings_page, "outbox": self.outbox_page},
         )
-        self.gesture = TapGesture(window.top_bar.site_label)
+        self.gesture = TapGesture(window.gesture_target)
 
         self.gesture.triggered.connect(self.request_entry)
         self.pin_page.submitted.connect(self._check_pin)
@@ -162,8 +160,7 @@ class AdminMode(QObject):
 
     @property
     def printer(self) -> Any:
-        service = self.window.self_service
-        return service.printer if service is not None else None
+        return self.window.receipt_printer
 
     # --- entering and leaving ------------------------------------------------------------------------------
 
@@ -313,8 +310,9 @@ class AdminMode(QObject):
         store = core.store
 
         def read() -> tuple[Any, ...]:
-            rows = store.query("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE quarantined_at IS NULL")[0]
-            return int(rows[0]), rows[1], core.outbox.quarantined(), recent_receipts(store, RECENT_RECEIPTS)
+            counts = core.outbox.counts()
+            held = core.outbox.quarantined()
+            return counts.pending, counts.oldest_pending_at, held, recent_receipts(store, RECENT_RECEIPTS)
 
         run_in_background(self, read, on_success=self._show_outbox)
 

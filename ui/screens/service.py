@@ -29,8 +29,9 @@ from PySide6.QtWidgets import (
 from kiosk.disk import is_disk_full
 from kiosk.forms.answers import AnswerError, check_field, display_value, mask_answers
 from kiosk.forms.definition import FieldDef, ServiceDefinition, Step, text_in
-from kiosk.forms.slots import Slot, SlotSource, SlotsUnavailable
+from kiosk.forms.slots import SlotSource, SlotsUnavailable
 from kiosk.i18n import translate
+from protocol.items import Slot
 from ui.screens.id_step import IdCaptureStep
 from ui.widgets.field_editors import FieldEditor, SlotEditor, make_editor
 from ui.workers import run_in_background

@@ -26,8 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.forms.definition import FieldDef, text_in
-from kiosk.forms.slots import Slot
 from kiosk.i18n import translate
+from protocol.items import Slot
 from ui.widgets.choice_buttons import ChoiceButtons
 from ui.widgets.pinyin_keyboard import PinyinKeyboard
 from ui.widgets.plate_keyboard import PlateKeyboard
