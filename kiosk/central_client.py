@@ -1,7 +1,7 @@
 """Talking to the central API: credentials, signed requests, and the errors the sync engine acts on.
 
 The engine (and the appointment form, for slots and bookings) sees only :class:`CentralApi`;
-:class:`HttpCentral` is the real one (requests) and :class:`FakeCentral` an in-memory one for tests. Every
+:class:`HttpCentral` is the real one (requests); the tests have an in-memory one (``tests/fakes.py``). Every
 failure is one of three kinds, because the engine does one of three things: :class:`Unavailable` → retry
 later (backoff, Retry-After); :class:`Refused` → the request itself is wrong (split the batch, quarantine a
 lone item); :class:`Unauthorised` → stop and tell the admin (the device was revoked or never enrolled).
