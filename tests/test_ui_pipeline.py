@@ -10,8 +10,8 @@ from PySide6.QtCore import QObject, QThread
 
 from devices.camera.fake import FakeCamera
 from tools.synth_frames import scene
+from ui.operations import Lane, run_op
 from ui.scan_pipeline import PREVIEW_WIDTH, Debouncer, FrameMailbox
-from ui.workers import run_in_background
 
 
 def test_the_mailbox_keeps_only_the_newest_frame() -> None:
@@ -57,7 +57,7 @@ def test_run_in_background_delivers_results_and_errors_on_the_gui_thread(qapp: A
         outcome["value"] = value
         outcome["delivered_on"] = QThread.currentThread()
 
-    run_in_background(parent, work, on_success=done)
+    run_op(parent, work, lane=Lane.IO, on_success=done)
     qtbot.waitUntil(lambda: "value" in outcome, timeout=2000)
     assert outcome["value"] == 42
     assert outcome["delivered_on"] is gui
@@ -67,7 +67,7 @@ def test_run_in_background_delivers_results_and_errors_on_the_gui_thread(qapp: A
         raise RuntimeError("disk full")
 
     errors: list[Exception] = []
-    run_in_background(parent, boom, on_success=lambda _: None, on_failure=errors.append)
+    run_op(parent, boom, lane=Lane.IO, on_success=lambda _: None, on_failure=errors.append)
     qtbot.waitUntil(lambda: bool(errors), timeout=2000)
     assert str(errors[0]) == "disk full"
 

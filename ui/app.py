@@ -24,10 +24,10 @@ from kiosk.config import Settings
 from kiosk.core import KioskCore, open_core
 from kiosk.paths import ASSETS_DIR, FONT_PATH
 from ui.main_window import MainWindow
+from ui.operations import Lane, run_op
 from ui.scan_pipeline import ScanPipeline
 from ui.single_instance import InstanceLock
 from ui.watchdog import SystemdNotifier
-from ui.workers import run_in_background
 
 if TYPE_CHECKING:
     from devices.camera import Camera
@@ -200,7 +200,7 @@ def run_gui(settings: Settings) -> int:
         window.start()
         notifier.ready()
         if isinstance(speaker, SystemSpeaker):
-            run_in_background(window, speaker.prepare, on_success=lambda _: None)
+            run_op(window, speaker.prepare, lane=Lane.IO, on_success=lambda _: None)
 
     if settings.fullscreen:
         window.showFullScreen()

@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from kiosk.core import KioskCore
 from kiosk.sync import SyncEngine, SyncLoop, SyncStatus, open_sync
-from ui.workers import run_in_background
+from ui.operations import Lane, run_op
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class BackgroundSync(QObject):
         if not self.core.settings.central_url:
             return
         core, health = self.core, self._health
-        run_in_background(self, lambda: open_sync(core, health), on_success=self._start_loop)
+        run_op(self, lambda: open_sync(core, health), lane=Lane.IO, on_success=self._start_loop)
 
     def _start_loop(self, engine: SyncEngine | None) -> None:
         if self._stopped:
@@ -83,7 +83,7 @@ class BackgroundSync(QObject):
         self.online_changed.emit(status.online)
         self.status_changed.emit(status)
         # Read again rather than taken from the status: whatever was queued during the pass counts too.
-        run_in_background(self, self.core.outbox.pending_count, on_success=self._pending)
+        run_op(self, self.core.outbox.pending_count, lane=Lane.STORE, on_success=self._pending)
 
     def _pending(self, count: int) -> None:
         if not self._stopped:

@@ -16,8 +16,9 @@ import threading
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
+from ui.operations import RunGuard
 from ui.scan_pipeline import FrameMailbox, ScanPipeline
 
 if TYPE_CHECKING:  # the OCR modules pull in numpy and OpenCV; they are imported on the OCR thread
@@ -67,15 +68,14 @@ class CardCaptureWorker(QObject):
     models_ready = Signal()
     reader_update = Signal(object)  # kiosk.idcard.reader.ReaderUpdate; the run ends after "done"/"gave_up"
     ocr_unavailable = Signal(str)  # why, for the log and the staff; the screen shows a fixed text
-    _reported = Signal(int, str, object)  # run number, CaptureEvent value, payload: from the OCR thread
 
     def __init__(self, pipeline: ScanPipeline, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pipeline = pipeline
-        self._run = 0
+        # What an OCR thread reports reaches the screen only while its capture is the current one.
+        self._runs = RunGuard(self._deliver, parent=self)
         self._stop: threading.Event | None = None
         self._mailbox: FrameMailbox | None = None
-        self._reported.connect(self._deliver)
 
     @property
     def running(self) -> bool:
@@ -83,12 +83,12 @@ class CardCaptureWorker(QObject):
 
     def start(self, side: str, loader: BackgroundLoader) -> None:
         self.stop()
-        self._run += 1
+        run = self._runs.begin()
         self._stop = threading.Event()
         self._mailbox = FrameMailbox()
         thread = threading.Thread(
             target=self._ocr_loop,
-            args=(self._run, side, loader, self._stop, self._mailbox),
+            args=(run, side, loader, self._stop, self._mailbox),
             name="card-ocr",
             daemon=True,
         )
@@ -107,12 +107,10 @@ class CardCaptureWorker(QObject):
         self._mailbox.close()
         self._stop = None
         self._mailbox = None
-        self._run += 1  # whatever the old thread still reports is now stale
+        self._runs.close_all()  # whatever the old thread still reports is now stale
 
-    @Slot(int, str, object)
-    def _deliver(self, run: int, event: str, payload: Any) -> None:
-        if run != self._run:
-            return
+    def _deliver(self, run: int, report: tuple[str, Any]) -> None:
+        event, payload = report
         if event == CaptureEvent.LOADING:
             self.models_loading.emit()
         elif event == CaptureEvent.READY:
@@ -135,7 +133,7 @@ class CardCaptureWorker(QObject):
         from kiosk.idcard.reader import CardReader
 
         if not loader.ready:
-            self._reported.emit(run, CaptureEvent.LOADING.value, None)
+            self._runs.report(run, (CaptureEvent.LOADING.value, None))
         while True:
             if stop.is_set():
                 return
@@ -145,9 +143,9 @@ class CardCaptureWorker(QObject):
             except TimeoutError:
                 continue
             except OcrUnavailable as err:
-                self._reported.emit(run, CaptureEvent.UNAVAILABLE.value, str(err))
+                self._runs.report(run, (CaptureEvent.UNAVAILABLE.value, str(err)))
                 return
-        self._reported.emit(run, CaptureEvent.READY.value, None)
+        self._runs.report(run, (CaptureEvent.READY.value, None))
         recogniser = IdCardRecogniser(engine)
         reader = CardReader(side=side)
         while not stop.is_set():
@@ -160,6 +158,6 @@ class CardCaptureWorker(QObject):
             except Exception:  # one bad frame (a driver glitch, an engine error) must not end the capture
                 log.exception("analysing a card frame failed")
                 continue
-            self._reported.emit(run, CaptureEvent.UPDATE.value, update)
+            self._runs.report(run, (CaptureEvent.UPDATE.value, update))
             if update.state in ("done", "gave_up"):
                 return

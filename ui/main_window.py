@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QSize, QThreadPool, Signal
+from PySide6.QtCore import QEvent, QObject, QSize, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QLabel, QLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
@@ -30,6 +30,7 @@ from ui.admin.mode import AdminMode
 from ui.background_sync import BackgroundSync
 from ui.card_capture import OcrModels
 from ui.idle import IdleWatcher
+from ui.operations import Lane, run_op, wait_for_done
 from ui.scan_pipeline import ScanPipeline, ScanTiming
 from ui.screens.attract import AttractScreen
 from ui.screens.checkpoint import CheckpointScreen
@@ -42,7 +43,6 @@ from ui.watchdog import CameraWatchdog
 from ui.widgets.counters_bar import CountersBar
 from ui.widgets.idle_overlay import IdleOverlay
 from ui.widgets.top_bar import TopBar
-from ui.workers import run_in_background
 
 if TYPE_CHECKING:
     from devices.ocr import BackgroundLoader
@@ -343,7 +343,7 @@ class MainWindow(QMainWindow):
         if not isinstance(self._speaker_at_start, SilentSpeaker):
             return self._speaker_at_start
         speaker = SystemSpeaker()
-        run_in_background(self, speaker.prepare, on_success=lambda _: None)  # writes its sound files
+        run_op(self, speaker.prepare, lane=Lane.IO, on_success=lambda _: None)  # writes its sound files
         return speaker
 
     # --- status driven from outside -------------------------------------------------------------------
@@ -362,9 +362,10 @@ class MainWindow(QMainWindow):
 
     def _inspect_manual(self, id_number: str) -> None:
         checkpoint = self.core.checkpoint
-        run_in_background(
+        run_op(
             self,
             lambda: checkpoint.inspect(id_number, source="manual"),
+            lane=Lane.STORE,
             on_success=self._on_manual_inspection,
             on_failure=self._on_manual_failure,
         )
@@ -395,15 +396,16 @@ class MainWindow(QMainWindow):
 
     def _queued(self) -> None:
         """Something was queued for upload: count it in the top bar and have the sync deliver it soon."""
-        run_in_background(self, self.core.outbox.pending_count, on_success=self.top_bar.set_pending)
+        run_op(self, self.core.outbox.pending_count, lane=Lane.STORE, on_success=self.top_bar.set_pending)
         self.sync.wake()
 
     def _load_figures(self) -> None:
         checkpoint, outbox = self.core.checkpoint, self.core.outbox
         asked_after = self._inspections_shown
-        run_in_background(
+        run_op(
             self,
             lambda: (checkpoint.counters(), outbox.pending_count()),
+            lane=Lane.STORE,
             on_success=lambda figures: self._on_figures(figures, asked_after),
         )
 
@@ -416,9 +418,10 @@ class MainWindow(QMainWindow):
 
     def _load_stats(self, deliver: Callable[[DayStats], None]) -> None:
         checkpoint = self.core.checkpoint
-        run_in_background(
+        run_op(
             self,
             lambda: day_stats(checkpoint.store, checkpoint.checkpoint_id, checkpoint.clock().date()),
+            lane=Lane.STORE,
             on_success=deliver,
         )
 
@@ -435,7 +438,7 @@ class MainWindow(QMainWindow):
             models.set_unavailable()
 
         # The factory imports numpy and the engine: on a worker, so the GUI thread stays responsive.
-        run_in_background(self, self._ocr_loader_factory, on_success=models.set_loader, on_failure=failed)
+        run_op(self, self._ocr_loader_factory, lane=Lane.IO, on_success=models.set_loader, on_failure=failed)
 
     # --- idle ------------------------------------------------------------------------------------------
 
@@ -486,8 +489,8 @@ class MainWindow(QMainWindow):
         self.voice.close()
         # Its passes write to the store, which the caller closes next.
         self.sync.stop()
-        # Background tasks deliver to this window: it must outlive them.
-        QThreadPool.globalInstance().waitForDone(5000)
+        # Operations deliver to this window: it must outlive them.
+        wait_for_done(5000)
 
 
 def _self_service(

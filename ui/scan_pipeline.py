@@ -25,6 +25,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QImage
 
 from kiosk.checkpoint import Checkpoint
+from ui.operations import RunGuard
 
 if TYPE_CHECKING:  # the real modules pull in OpenCV; they are imported in the threads, after start-up
     import numpy as np
@@ -146,8 +147,8 @@ class ScanPipeline(QObject):
         self._taps_lock = threading.Lock()
         self._camera_state = (CameraState.STARTING.value, "")
         # The camera thread in charge; a thread of an older run (one the watchdog gave up on) ends, if it
-        # ever comes back from the driver.
-        self._camera_run = 0
+        # ever comes back from the driver, and what it reports meanwhile is dropped.
+        self._camera_runs = RunGuard(self._camera_reported, parent=self)
         # time.monotonic() of the last frame read (or of the start): what the camera watchdog looks at.
         self.last_frame_at = time.monotonic()
 
@@ -155,8 +156,10 @@ class ScanPipeline(QObject):
         if self._threads:
             return
         self.last_frame_at = time.monotonic()
+        run = self._camera_runs.begin()
+        self._camera_reported(run, (CameraState.STARTING.value, ""))
         self._threads = [
-            threading.Thread(target=self._camera_loop, args=(0,), name="camera", daemon=True),
+            threading.Thread(target=self._camera_loop, args=(run,), name="camera", daemon=True),
             threading.Thread(target=self._decode_loop, name="decode", daemon=True),
         ]
         for thread in self._threads:
@@ -185,10 +188,9 @@ class ScanPipeline(QObject):
 
     def restart_camera(self, reason: str) -> None:
         """Leave a camera thread that stopped delivering (stuck in a driver call) and start a new one."""
-        self._camera_run += 1
+        run = self._camera_runs.begin()
         self.last_frame_at = time.monotonic()
-        self._report(CameraState.RECONNECTING.value, reason)
-        run = self._camera_run
+        self._camera_reported(run, (CameraState.RECONNECTING.value, reason))
         thread = threading.Thread(target=self._camera_loop, args=(run,), name="camera", daemon=True)
         self._threads.append(thread)
         thread.start()
@@ -204,13 +206,11 @@ class ScanPipeline(QObject):
     # --- camera thread ---------------------------------------------------------------------------------
 
     def _current(self, run: int) -> bool:
-        return run == self._camera_run and not self._stop.is_set()
+        return self._camera_runs.is_open(run) and not self._stop.is_set()
 
     def _camera_loop(self, run: int) -> None:
         from devices.camera import CameraError, CameraSourceInvalid
 
-        if run == 0:
-            self._report(CameraState.STARTING.value, "")
         failures = 0
         while self._current(run):
             camera: Camera | None = None
@@ -219,13 +219,13 @@ class ScanPipeline(QObject):
                 camera.open()
                 if not self._current(run):
                     return
-                self._report(CameraState.OK.value, "")
+                self._report(run, CameraState.OK.value, "")
                 log.info("camera %s open", camera.describe())
                 failures = 0
                 self._read_frames(camera, run)
             except CameraSourceInvalid as err:  # a wrong setting does not fix itself: say so, stop trying
                 log.error("camera source invalid: %s", err)
-                self._report(CameraState.FAILED.value, str(err))
+                self._report(run, CameraState.FAILED.value, str(err))
                 return
             except Exception as err:  # CameraError or a driver bug: retry either way, the kiosk stays up
                 failures += 1
@@ -234,7 +234,7 @@ class ScanPipeline(QObject):
                 state = CameraState.RECONNECTING if failures < FAILED_AFTER_ATTEMPTS else CameraState.FAILED
                 delay = min(self._initial_backoff_s * 2 ** (failures - 1), self._max_backoff_s)
                 log.warning("camera %s (attempt %d, retry in %.1f s): %s", state, failures, delay, err)
-                self._report(state.value, str(err) or type(err).__name__)
+                self._report(run, state.value, str(err) or type(err).__name__)
                 self._stop.wait(delay)
             finally:
                 if camera is not None:
@@ -243,9 +243,13 @@ class ScanPipeline(QObject):
                     except Exception:
                         log.exception("closing the camera failed")
 
-    def _report(self, state: str, reason: str) -> None:
-        self._camera_state = (state, reason)
-        self.camera_status.emit(state, reason)
+    def _report(self, run: int, state: str, reason: str) -> None:
+        """From a camera thread: reaches the screens only if ``run`` is still the camera thread in charge."""
+        self._camera_runs.report(run, (state, reason))
+
+    def _camera_reported(self, run: int, status: tuple[str, str]) -> None:
+        self._camera_state = status
+        self.camera_status.emit(*status)
 
     def _read_frames(self, camera: Camera, run: int) -> None:
         period = 1.0 / camera.fps if camera.fps and camera.fps > 0 else 1 / 30

@@ -23,10 +23,10 @@ from kiosk.forms.definition import Catalogue, ServiceDefinition, catalogue_for
 from kiosk.forms.slots import SlotSource, SlotTaken
 from kiosk.forms.submissions import Submission, SubmissionDesk
 from printing.jobs import PrintOutcome, PrintQueue
+from ui.operations import Lane, run_op
 from ui.screens.id_step import IdCaptureStep, ManualIdCapture
 from ui.screens.service import ServiceScreen
 from ui.watchdog import PrintRunner
-from ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
 QUEUE_TICKET_SERVICE = "queue-ticket"
@@ -99,9 +99,10 @@ class SelfService(QObject):
         if self._submission_id is None:
             self._submission_id = str(uuid.uuid4())
         submission_id = self._submission_id
-        run_in_background(
+        run_op(
             self,
             lambda: desk.submit(definition, answers, language, submission_id),
+            lane=Lane.IO,
             on_success=self._stored,
             on_failure=self._refused,
         )
@@ -131,6 +132,9 @@ class SelfService(QObject):
 
     def check_printer(self) -> None:
         printer = self.printer
-        run_in_background(
-            self, printer.status, on_success=lambda s: self.printer_state.emit(PrinterState(s).value)
+        run_op(
+            self,
+            printer.status,
+            lane=Lane.IO,
+            on_success=lambda s: self.printer_state.emit(PrinterState(s).value),
         )

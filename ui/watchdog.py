@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from devices.printer import Printer, PrinterError, PrinterState
 from printing.jobs import PrintOutcome, PrintQueue
+from ui.operations import RunGuard
 from ui.scan_pipeline import CameraState, ScanPipeline
 
 log = logging.getLogger(__name__)
@@ -78,7 +79,6 @@ class PrintRunner(QObject):
     """
 
     finished = Signal(object)
-    _done = Signal(int, object)  # attempt number, PrintOutcome; emitted from the print thread
 
     def __init__(
         self, queue: PrintQueue, timeout_s: float = PRINT_TIMEOUT_S, parent: QObject | None = None
@@ -86,14 +86,13 @@ class PrintRunner(QObject):
         super().__init__(parent)
         self.queue = queue
         self.timeout_s = timeout_s
-        self._attempt = 0
-        self._open: dict[int, int] = {}  # attempt → job id, until its outcome (or the timeout) is delivered
-        self._done.connect(self._deliver)
+        # An attempt is open until its outcome (or the timeout) is delivered; several may be open at once.
+        self._attempts = RunGuard(self._deliver, stale=self._late, parent=self)
+        self._jobs: dict[int, int] = {}  # attempt → job id
 
     def print_job(self, job_id: int, printer: Printer) -> None:
-        self._attempt += 1
-        attempt = self._attempt
-        self._open[attempt] = job_id
+        attempt = self._attempts.begin(exclusive=False)
+        self._jobs[attempt] = job_id
         threading.Thread(
             target=self._run, args=(attempt, job_id, printer), name=f"print-{job_id}", daemon=True
         ).start()
@@ -105,20 +104,20 @@ class PrintRunner(QObject):
         except Exception as err:  # a bug or the store: the job stays unprinted, for a reprint
             log.exception("print job %d failed", job_id)
             outcome = PrintOutcome(job_id, False, PrinterState.ERROR, detail=str(err))
-        self._done.emit(attempt, outcome)
+        self._attempts.report(attempt, outcome)
 
     def _deliver(self, attempt: int, outcome: PrintOutcome) -> None:
-        if self._open.pop(attempt, None) is None:
-            log.warning(
-                "print job %d finished after its timeout (printed: %s)", outcome.job_id, outcome.printed
-            )
-            return
+        self._attempts.close(attempt)
+        self._jobs.pop(attempt, None)
         self.finished.emit(outcome)
 
+    def _late(self, attempt: int, outcome: PrintOutcome) -> None:
+        log.warning("print job %d finished after its timeout (printed: %s)", outcome.job_id, outcome.printed)
+
     def _overdue(self, attempt: int) -> None:
-        job_id = self._open.pop(attempt, None)
-        if job_id is None:
+        if not self._attempts.close(attempt):
             return
+        job_id = self._jobs.pop(attempt)
         log.error("print job %d hung for %.0f s: given up, kept for reprint", job_id, self.timeout_s)
         error = PrinterError(PrinterState.TIMEOUT, f"no answer in {self.timeout_s:.0f} s")
         self.queue.mark_failed(job_id, str(error))

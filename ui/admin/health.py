@@ -20,9 +20,9 @@ from kiosk.core import KioskCore
 from kiosk.forms.receipts import ReceiptData
 from kiosk.i18n import translate
 from ui.card_capture import OcrModels
+from ui.operations import Lane, run_op
 from ui.scan_pipeline import FrameMailbox, ScanPipeline
 from ui.widgets.style import set_style_state
-from ui.workers import run_in_background
 
 if TYPE_CHECKING:
     import numpy as np
@@ -155,7 +155,7 @@ class HealthMonitor(QObject):
         def read() -> tuple[SystemHealth, str | None]:
             return system_health(settings, store), printer.status().value if printer else None
 
-        run_in_background(self, read, on_success=self._on_read, on_failure=self._on_read_failed)
+        run_op(self, read, lane=Lane.STORE, on_success=self._on_read, on_failure=self._on_read_failed)
 
     def _on_read(self, result: tuple[SystemHealth, str | None]) -> None:
         self._busy = False

@@ -34,8 +34,8 @@ from ui.admin.host import AdminHost
 from ui.admin.outbox_page import OutboxPage
 from ui.admin.pin_page import PinPage
 from ui.admin.settings_page import SettingsPage
+from ui.operations import Lane, run_op
 from ui.widgets.wrap_button import WrapButton
-from ui.workers import run_in_background
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +169,9 @@ class AdminMode(QObject):
         if self.window.stack.currentWidget() in self.screens:
             return
         gate = self.gate
-        run_in_background(self, lambda: (gate.has_pin(), gate.locked_for()), on_success=self._open_pin_page)
+        run_op(
+            self, lambda: (gate.has_pin(), gate.locked_for()), lane=Lane.IO, on_success=self._open_pin_page
+        )
 
     def _open_pin_page(self, state: tuple[bool, float]) -> None:
         has_pin, locked_s = state
@@ -185,7 +187,7 @@ class AdminMode(QObject):
     def _check_pin(self, pin: str) -> None:
         self.pin_page.show_checking()
         gate = self.gate
-        run_in_background(self, lambda: gate.attempt(pin), on_success=self._on_attempt)
+        run_op(self, lambda: gate.attempt(pin), lane=Lane.IO, on_success=self._on_attempt)
 
     def _on_attempt(self, attempt: Attempt) -> None:
         if self.window.stack.currentWidget() is not self.pin_page:
@@ -237,9 +239,10 @@ class AdminMode(QObject):
     def record(self, action: str, **details: Any) -> None:
         """Audit on a worker (the write is synced to disk); a failure is logged, the action stands."""
         audit = self.audit
-        run_in_background(
+        run_op(
             self,
             lambda: audit.record(action, **details),
+            lane=Lane.STORE,
             on_success=lambda _: None,
             on_failure=lambda err: log.error("audit %s not recorded: %s", action, err),
         )
@@ -254,7 +257,7 @@ class AdminMode(QObject):
             core.apply(saved.settings)  # here, off the GUI thread: a new trust policy reads keys and files
             return saved
 
-        run_in_background(self, save, on_success=self._saved, on_failure=self._save_failed)
+        run_op(self, save, lane=Lane.IO, on_success=self._saved, on_failure=self._save_failed)
 
     def _saved(self, saved: SavedSettings) -> None:
         self.window.settings_applied()
@@ -279,7 +282,7 @@ class AdminMode(QObject):
             core.apply(saved.settings)
             return device_id, saved
 
-        run_in_background(self, enrol, on_success=self._enrolled, on_failure=self._enrol_failed)
+        run_op(self, enrol, lane=Lane.IO, on_success=self._enrolled, on_failure=self._enrol_failed)
 
     def _enrolled(self, result: tuple[str, SavedSettings]) -> None:
         device_id, saved = result
@@ -314,7 +317,7 @@ class AdminMode(QObject):
             held = core.outbox.quarantined()
             return counts.pending, counts.oldest_pending_at, held, recent_receipts(store, RECENT_RECEIPTS)
 
-        run_in_background(self, read, on_success=self._show_outbox)
+        run_op(self, read, lane=Lane.STORE, on_success=self._show_outbox)
 
     def _show_outbox(self, data: tuple[Any, ...]) -> None:
         pending, oldest, held, receipts = data
@@ -334,7 +337,9 @@ class AdminMode(QObject):
             self.refresh_outbox()
             self.window.health.refresh()
 
-        run_in_background(self, release, on_success=done, on_failure=self._action_failed("outbox_retry"))
+        run_op(
+            self, release, lane=Lane.STORE, on_success=done, on_failure=self._action_failed("outbox_retry")
+        )
 
     def _folder(self, text: str) -> Path | None:
         folder = Path(text) if text else None
@@ -367,7 +372,7 @@ class AdminMode(QObject):
                 self._status("admin.usb.failed", "error", error=str(error))
             self.record("outbox_export_failed", error=type(error).__name__)
 
-        run_in_background(self, export, on_success=done, on_failure=failed)
+        run_op(self, export, lane=Lane.IO, on_success=done, on_failure=failed)
 
     def _export_logs(self, text: str) -> None:
         folder = self._folder(text)
@@ -384,10 +389,10 @@ class AdminMode(QObject):
             self._status("admin.logs.exported", "ok", n=count, folder=path.name)
             self.record("logs_export", files=count)
 
-        run_in_background(self, export, on_success=done, on_failure=self._action_failed("logs_export"))
+        run_op(self, export, lane=Lane.IO, on_success=done, on_failure=self._action_failed("logs_export"))
 
     def _find_mounts(self) -> None:
-        run_in_background(self, removable_mounts, on_success=self.outbox_page.set_mounts)
+        run_op(self, removable_mounts, lane=Lane.IO, on_success=self.outbox_page.set_mounts)
 
     def _reprint(self, job_id: int) -> None:
         printer = self.printer
@@ -402,9 +407,10 @@ class AdminMode(QObject):
             self.record("reprint", job=job_id, printed=outcome.printed, state=outcome.state.value)
             self.refresh_outbox()
 
-        run_in_background(
+        run_op(
             self,
             lambda: queue.print_job(job_id, printer),
+            lane=Lane.IO,
             on_success=done,
             on_failure=self._action_failed("reprint"),
         )
@@ -431,7 +437,7 @@ class AdminMode(QObject):
             )
             self.record("test_print", state=state)
 
-        run_in_background(self, test, on_success=done, on_failure=self._action_failed("test_print"))
+        run_op(self, test, lane=Lane.IO, on_success=done, on_failure=self._action_failed("test_print"))
 
     def _status(self, key: str, severity: str, **params: Any) -> None:
         self.outbox_page.show_status(translate(key, self.window.language, **params), severity)

@@ -32,9 +32,9 @@ from kiosk.forms.definition import FieldDef, ServiceDefinition, Step, text_in
 from kiosk.forms.slots import SlotSource, SlotsUnavailable
 from kiosk.i18n import translate
 from protocol.items import Slot
+from ui.operations import Lane, run_op
 from ui.screens.id_step import IdCaptureStep
 from ui.widgets.field_editors import FieldEditor, SlotEditor, make_editor
-from ui.workers import run_in_background
 
 
 @dataclass(frozen=True)
@@ -357,7 +357,7 @@ class ServiceScreen(QWidget):
             except SlotsUnavailable:
                 return None
 
-        run_in_background(self, fetch, on_success=done)
+        run_op(self, fetch, lane=Lane.IO, on_success=done)
 
     # --- ID capture ---------------------------------------------------------------------------------------
 
