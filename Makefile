@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh machine:
 #   make run    – create the environment if needed, then start the kiosk (ARGS="--mode self-service" …)
-#   make test   – create the environment if needed, then run the test suite
+#   make test   – create the environment if needed, then lint, type-check, look for import cycles, run the tests
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -20,6 +20,8 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) -m tools.import_cycles
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest
 
 bench: $(STAMP)

@@ -48,7 +48,8 @@ class CentralState:
 
 
 def _state(request: Request) -> CentralState:
-    return request.app.state.central  # type: ignore[no-any-return]
+    state: CentralState = request.app.state.central
+    return state
 
 
 def db_session(request: Request) -> Iterator[Session]:
@@ -132,7 +133,7 @@ def enrol(body: EnrolIn, request: Request, session: SessionDep) -> EnrolOut:
     session.add(device)
     session.commit()
     return EnrolOut(
-        device_id=device.id,
+        device_id=uuid.UUID(device.id),
         token=token,
         site=device.site,
         bundle_signing_key=b64e(state.keys.bundle_public),

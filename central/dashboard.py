@@ -150,7 +150,8 @@ def install_dashboard(app: FastAPI, settings: DashboardSettings, server_secret: 
 
 
 def _dashboard_state(request: Request) -> DashboardState:
-    return request.app.state.dashboard  # type: ignore[no-any-return]
+    state: DashboardState = request.app.state.dashboard
+    return state
 
 
 router = APIRouter(include_in_schema=False)
@@ -274,7 +275,8 @@ def _count(value: Any) -> int | None:
 
 def device_row(device: Device, settings: DashboardSettings, now: datetime) -> DeviceRow:
     beat: dict[str, Any] = device.heartbeat or {}
-    health = beat.get("health") if isinstance(beat.get("health"), dict) else {}
+    sent = beat.get("health")
+    health: dict[str, Any] = sent if isinstance(sent, dict) else {}
     at = _parse_time(beat.get("at"))
     online = at is not None and now - at <= settings.online_within
     problems = []

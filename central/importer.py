@@ -18,7 +18,10 @@ from protocol.export import FORMAT, signed_header
 from protocol.sealing import SealError, b64d, open_sealed, verify
 
 MAX_ITEMS_BYTES = 2 * 1024**3
-_MODELS = {"inspection": TypeAdapter(InspectionIn), "submission": TypeAdapter(SubmissionIn)}
+_MODELS: dict[str, TypeAdapter[InspectionIn] | TypeAdapter[SubmissionIn]] = {
+    "inspection": TypeAdapter(InspectionIn),
+    "submission": TypeAdapter(SubmissionIn),
+}
 _CHUNK = 500
 
 
@@ -67,7 +70,7 @@ def import_export(session: Session, keys: CentralKeys, raw: bytes) -> Counter[st
     device, items = read_export(session, keys, raw)
     outcome: Counter[str] = Counter()
     for kind, model in _MODELS.items():
-        valid = []
+        valid: list[Any] = []  # of the one model of this kind
         for entry in items:
             if not isinstance(entry, dict) or entry.get("type") != kind:
                 continue

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -75,7 +75,7 @@ def _insert(
     if not rows:
         return set()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    table = model.__table__
+    table = cast(Table, model.__table__)  # declarative models are mapped to a Table
     # Rows go in id order: two batches that overlap, sent in different orders by different kiosks (or a
     # kiosk and its own retry), then take the unique-index locks in the same order and cannot deadlock.
     rows = sorted(rows, key=lambda row: row["id"])
@@ -93,6 +93,7 @@ def ingest(
     if not items:
         return []
     model: type[Inspection] | type[Submission]
+    check: Callable[[Any, Device], tuple[dict[str, Any] | None, str | None]]
     if isinstance(items[0], InspectionIn):
         model, check = Inspection, _inspection_row
     else:

@@ -90,7 +90,7 @@ def _candidates(small: np.ndarray) -> list[np.ndarray]:
     contours, _ = cv2.findContours(edges, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     cv2.drawContours(filled, contours, -1, 255, -1)
     masks.append(cv2.erode(filled, np.ones((3, 3), np.uint8)))
-    found = []
+    found: list[np.ndarray] = []
     kernel = np.ones((7, 7), np.uint8)
     for mask in masks:
         closed = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)  # fill the printed text and photo
@@ -180,8 +180,8 @@ def _quad_score(quad: np.ndarray, edges: np.ndarray) -> float:
     h, w = edges.shape
     if area < 0.04 * h * w or not cv2.isContourConvex(quad.astype(np.int32)):
         return 0.0
-    top = np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3])
-    side = np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])
+    top = float(np.linalg.norm(quad[1] - quad[0]) + np.linalg.norm(quad[2] - quad[3]))
+    side = float(np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1]))
     aspect_fit = max(0.0, 1.0 - abs(np.log(top / max(side, 1e-6) / CARD_ASPECT)) / 0.4)
     return np.sqrt(area / (h * w)) * aspect_fit * _edge_support(quad, edges) ** 2
 
@@ -205,15 +205,15 @@ def find_card(frame: np.ndarray) -> CardLocation | None:
                 break
         else:
             approx = cv2.boxPoints(cv2.minAreaRect(hull)).reshape(4, 1, 2)
-        quad = _fit_sides(hull, approx)
+        fitted = _fit_sides(hull, approx)
         proposals.append(
-            (_order_quad(approx.reshape(4, 2).astype(np.float32) if quad is None else quad), contour)
+            (_order_quad(approx.reshape(4, 2).astype(np.float32) if fitted is None else fitted), contour)
         )
-    proposals.extend((quad, None) for quad in _line_quads(edges))
-    for quad, contour in proposals:
+    proposals.extend((line_quad, None) for line_quad in _line_quads(edges))
+    for quad, outline in proposals:
         score = _quad_score(quad, support)
         if score > 0 and (best is None or score > best[0]):
-            fill = 1.0 if contour is None else min(1.0, cv2.contourArea(contour) / cv2.contourArea(quad))
+            fill = 1.0 if outline is None else min(1.0, cv2.contourArea(outline) / cv2.contourArea(quad))
             best = (score, quad, fill)
     if best is None or best[0] < 0.02:
         return None

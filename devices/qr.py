@@ -91,12 +91,8 @@ class ZxingDecoder:
         # bindings print reference-leak warnings at exit. Building them per call costs microseconds.
         self._formats = formats
         self._binarizer = binarizer
-        self._flags = {
-            "try_rotate": try_rotate,
-            "try_downscale": try_downscale,
-            "try_invert": try_invert,
-            "is_pure": is_pure,
-        }
+        self._try_rotate, self._try_downscale, self._try_invert = try_rotate, try_downscale, try_invert
+        self._is_pure = is_pure
 
     def decode(self, image: np.ndarray) -> list[DecodedSymbol]:
         grey = to_grey(image)
@@ -116,7 +112,10 @@ class ZxingDecoder:
                 binarizer=getattr(zxingcpp.Binarizer, self._binarizer),
                 text_mode=zxingcpp.TextMode.Plain,
                 return_errors=True,
-                **self._flags,
+                try_rotate=self._try_rotate,
+                try_downscale=self._try_downscale,
+                try_invert=self._try_invert,
+                is_pure=self._is_pure,
             )
         except Exception as err:  # a library error must never reach the scanner loop
             log.debug("%s failed on a %s image: %s", self.name, grey.shape, type(err).__name__)

@@ -20,6 +20,7 @@ import subprocess
 import threading
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -179,6 +180,9 @@ class VoiceGuide:
 
     # --- voice thread ----------------------------------------------------------------------------------
 
+    def _interrupted_since(self, generation: int) -> bool:
+        return self._generation != generation
+
     def _run(self) -> None:
         while True:
             with self._cond:
@@ -190,7 +194,7 @@ class VoiceGuide:
                 generation = self._generation
                 # The delay (e.g. the verdict tone still sounding) is cut short by an interruption too.
                 if utterance.delay_s > 0:
-                    self._cond.wait_for(lambda g=generation: self._generation != g, utterance.delay_s)
+                    self._cond.wait_for(partial(self._interrupted_since, generation), utterance.delay_s)
                 if self._generation != generation:
                     continue
             for clip in utterance.clips:

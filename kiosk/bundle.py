@@ -25,8 +25,18 @@ log = logging.getLogger(__name__)
 BUNDLE_FILE = "bundle.json"
 # Site, services and trust store: a few hundred kilobytes at most; more is not a bundle.
 MAX_BUNDLE_BYTES = 16 * 1024 * 1024
-PARTS = {"site": dict, "services": list, "trust_store": (dict, list), "revocations": list}
-_FIELDS = {"version": str, "issued_at": str, "seal_key": str, "signature": str}
+PARTS: dict[str, type | tuple[type, ...]] = {
+    "site": dict,
+    "services": list,
+    "trust_store": (dict, list),
+    "revocations": list,
+}
+_FIELDS: dict[str, type | tuple[type, ...]] = {
+    "version": str,
+    "issued_at": str,
+    "seal_key": str,
+    "signature": str,
+}
 
 
 class BundleError(ValueError):

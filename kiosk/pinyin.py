@@ -71,13 +71,13 @@ def _build() -> _Index:
             if reading:
                 in_phrases[ch, toneless(reading[0])] += 1
     table: dict[str, dict[str, Key]] = {}
-    for code, readings in pinyin_dict.items():
+    for code, listed in pinyin_dict.items():
         ch = chr(code)
         if not _is_ideograph(ch):
             continue
         tier = _tier(ch)
-        for place, reading in enumerate(readings.split(",")):
-            letters = toneless(reading)
+        for place, spelled in enumerate(listed.split(",")):
+            letters = toneless(spelled)
             if not letters:
                 continue
             # The main reading (pypinyin lists it first) before a secondary one, when no phrase decides.

@@ -72,9 +72,12 @@ def register_fonts() -> None:
 @cache
 def _cjk_chars() -> frozenset[int]:
     from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
 
     register_fonts()
-    return frozenset(pdfmetrics.getFont(CJK_FONT).face.charToGlyph)
+    font = pdfmetrics.getFont(CJK_FONT)
+    assert isinstance(font, TTFont)  # register_fonts loads it from a TrueType file
+    return frozenset(font.face.charToGlyph)
 
 
 def runs(text: str) -> Iterator[tuple[str, str]]:

@@ -46,7 +46,7 @@ class Codec:
 
     parse: Callable[[Any], Any]
     valid: Callable[[Any], bool]
-    show: Callable[[Any, tzinfo], str]
+    show: Callable[[Any, tzinfo | None], str]
 
 
 def _text(max_len: int) -> Codec:
@@ -107,7 +107,8 @@ def _valid_epoch(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**40
 
 
-def show_epoch(value: int, tz: tzinfo) -> str:
+def show_epoch(value: int, tz: tzinfo | None) -> str:
+    """An epoch time in ``tz`` (None: the machine's local zone), to the minute."""
     return datetime.fromtimestamp(value, tz).isoformat(timespec="minutes")
 
 
@@ -275,7 +276,9 @@ def _moment_field(name: str, value: Any) -> datetime:
         raise ClaimsError(name, str(err)) from None
 
 
-def display_body(code_type: CodeType, body: Mapping[Any, Any], tz: tzinfo = UTC) -> dict[str, str] | None:
+def display_body(
+    code_type: CodeType, body: Mapping[Any, Any], tz: tzinfo | None = UTC
+) -> dict[str, str] | None:
     """Display texts of a verified body, or ``None`` when a field this version requires is missing or bad."""
     shown: dict[str, str] = {}
     for fld in code_type.fields:

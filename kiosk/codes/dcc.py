@@ -177,12 +177,16 @@ def key_usage_allows(key: TrustedKey, cert_type: str) -> bool:
     return any(root + _USAGE_ARCS[cert_type] in dotted for root in _USAGE_ROOTS)
 
 
+def _mapping(value: Any) -> Mapping[Any, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def _text(value: Any) -> str:
     return value[:MAX_SHOWN] if isinstance(value, str) else ""
 
 
 def _claims(hcert: Mapping[Any, Any], cert_type: str, entry: Mapping[Any, Any]) -> dict[str, str]:
-    names = hcert.get("nam") if isinstance(hcert.get("nam"), Mapping) else {}
+    names = _mapping(hcert.get("nam"))
     shown = {
         "name": " ".join(mask_name(_text(names.get(k))) for k in ("gn", "fn") if _text(names.get(k))),
         "birth_year": _text(hcert.get("dob"))[:4],
@@ -263,7 +267,7 @@ def check_dcc(text: str, trust: TrustStore, now: datetime, policy: TrustPolicy |
         return red(expiry_problem, claims)
     if not key.valid_at(issued_at):
         return red(Message("signed.key_not_valid_then"), claims)
-    names = hcert.get("nam") if isinstance(hcert.get("nam"), Mapping) else {}
+    names = _mapping(hcert.get("nam"))
     subject = "dcc:" + "|".join(_text(v) for v in (names.get("fnt"), names.get("gnt"), hcert.get("dob")))
     warning = clock_warning or caution(key, trust, valid_until, now, policy)
     verdict, reason = (Verdict.YELLOW, warning) if warning else (Verdict.GREEN, Message("dcc.valid"))

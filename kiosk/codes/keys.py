@@ -77,7 +77,8 @@ def load_private_key(path: Path) -> SigningKey:
         private = loader(data, password=None)
     except (ValueError, TypeError) as err:
         raise ValueError(f"{path.name}: not an unencrypted private key ({err})") from None
-    ok_ec = isinstance(private, ec.EllipticCurvePrivateKey) and isinstance(private.curve, ec.SECP256R1)
-    if not (isinstance(private, ed25519.Ed25519PrivateKey) or ok_ec):
-        raise ValueError(f"{path.name}: signing keys must be Ed25519 or ECDSA P-256")
-    return _signing_key(private)
+    if isinstance(private, ed25519.Ed25519PrivateKey) or (
+        isinstance(private, ec.EllipticCurvePrivateKey) and isinstance(private.curve, ec.SECP256R1)
+    ):
+        return _signing_key(private)
+    raise ValueError(f"{path.name}: signing keys must be Ed25519 or ECDSA P-256")

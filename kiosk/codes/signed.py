@@ -189,7 +189,7 @@ class KioskCodeFormat:
         return Verdict.GREEN, Message("signed.valid")
 
 
-def _subject(kind: str, payload: dict[Any, Any], shown: dict[str, str], key: TrustedKey) -> str:
+def _subject(kind: str, payload: Mapping[Any, Any], shown: dict[str, str], key: TrustedKey) -> str:
     """Who the code is for, for the unique-person count (hashed by the checkpoint before storage)."""
     pseudonym = payload.get(c.SUBJECT)
     if isinstance(pseudonym, bytes) and pseudonym:

@@ -179,7 +179,8 @@ def revocations_from_json(entries: Any) -> tuple[frozenset[bytes], frozenset[byt
     (revoked key ids, revoked code ids)."""
     if not isinstance(entries, list):
         raise TrustStoreError("revocations: must be a list")
-    kids, codes = [], []
+    kids: list[Any] = []
+    codes: list[Any] = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict) or len(entry) != 1 or not ({"kid", "code"} & set(entry)):
             raise TrustStoreError(f'revocations[{index}]: must be {{"kid": hex}} or {{"code": hex}}')

@@ -254,9 +254,10 @@ class SubmissionDesk:
 
     def _check_slots(self, definition: ServiceDefinition, checked: Mapping[str, Any]) -> None:
         for fdef in definition.fields:
-            if fdef.type == "slot" and fdef.id in checked and fdef.day_field in checked:
+            day_field = fdef.day_field
+            if fdef.type == "slot" and fdef.id in checked and day_field is not None and day_field in checked:
                 starts = datetime.fromisoformat(checked[fdef.id]["starts_at"]).astimezone()
-                if starts.date().isoformat() != checked[fdef.day_field]:
+                if starts.date().isoformat() != checked[day_field]:
                     raise AnswerError(fdef.id, "form.error.slot_day")
 
     def _issue(

@@ -359,7 +359,8 @@ def age_on(born: date, day: date) -> int:
 def parse_validity(text: str) -> tuple[date | None, date | str | None]:
     """(start, end or "长期") from a 有效期限 line such as 2015.03.04-2035.03.04 / 2015.03.04-长期."""
     digits = re.sub(r"[^0-9长期]", "", text.replace("長", "长"))
-    start = end = None
+    start: date | None = None
+    end: date | str | None = None
     match = re.match(r"(\d{4})(\d{2})(\d{2})(.*)", digits)
     if match:
         try:

@@ -16,11 +16,21 @@ if TYPE_CHECKING:
 
 
 class AdminHost(Protocol):
-    core: KioskCore
-    language: str
-    health: HealthMonitor
-    sync: BackgroundSync
-    stack: QStackedWidget
+    # Read-only, so that the window may hold narrower types (its stack is a ScreenStack).
+    @property
+    def core(self) -> KioskCore: ...
+
+    @property
+    def language(self) -> str: ...
+
+    @property
+    def health(self) -> HealthMonitor: ...
+
+    @property
+    def sync(self) -> BackgroundSync: ...
+
+    @property
+    def stack(self) -> QStackedWidget: ...
 
     @property
     def gesture_target(self) -> QLabel:
