@@ -47,7 +47,7 @@ class Settings:
     sound: bool = True
     # Spoken guidance (prompts and verdicts, pre-rendered in assets/voice); the admin's mute switch.
     voice: bool = True
-    # The central API. With it set and the kiosk enrolled (`kiosk enroll`), the GUI syncs in the background;
+    # The central API. With it set and the kiosk enrolled (`kiosk enrol`), the GUI syncs in the background;
     # it also overrides the address the kiosk enrolled with.
     central_url: str | None = None
     # Seconds between sync passes while the link is up (failures back off on their own schedule).

@@ -56,7 +56,7 @@ def open_core(settings: Settings) -> KioskCore:
 
     def person_key() -> bytes:
         # Read at every inspection (32 bytes, human-paced): an enrolment while the kiosk runs, from the admin
-        # page or `kiosk enroll`, takes effect at the next scan. Unenrolled, or enrolled with a server that
+        # page or `kiosk enrol`, takes effect at the next scan. Unenrolled, or enrolled with a server that
         # sent no key, persons are counted under the local key.
         return load_secret(person_key_file) or local_key
 

@@ -69,7 +69,7 @@ class LiveServer:
         url: str | None = None,
         checkpoints: tuple[str, ...] = ("CP-001",),
     ) -> tuple[Credentials, bytes]:
-        """Enrol a kiosk data folder like `kiosk enroll` does; ``url`` lets it talk through a proxy."""
+        """Enrol a kiosk data folder like `kiosk enrol` does; ``url`` lets it talk through a proxy."""
         seed = load_or_create_secret(data_dir / "secrets" / DEVICE_KEY_FILE)
         credentials = enrol(
             self.url, self.new_code(site, checkpoints=checkpoints), seed, "test kiosk", "0.1.0"

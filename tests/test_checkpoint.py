@@ -172,7 +172,7 @@ def test_enrolling_a_running_kiosk_switches_persons_to_the_shared_key(tmp_path: 
     local = (tmp_path / "secrets" / "inspection-hash.key").read_bytes()
     before = core.checkpoint.subject_hash(f"id:{ID_A}")
     shared = bytes(range(32))
-    # As `kiosk enroll` and the admin page's enrolment do, with the core left running.
+    # As `kiosk enrol` and the admin page's enrolment do, with the core left running.
     save_credentials(core.settings.secrets_dir, _credentials(b64e(shared)))
     core.checkpoint.inspect(ID_B)
     row = _last_row(core)

@@ -87,7 +87,7 @@ def test_enrolling_reseals_what_was_stored_before_and_sync_delivers_it_sealed(
     assert personal, "the service should have personal fields"
     assert central_main(["enrol-code", "--database", server.database_url]) == 0
     code = capsys.readouterr().out.strip()
-    assert kiosk_main(["enroll", server.url, code, "--data-dir", str(data)]) == 0
+    assert kiosk_main(["enrol", server.url, code, "--data-dir", str(data)]) == 0
     assert "1 earlier submission" in capsys.readouterr().out
     core = open_core(Settings(data_dir=data))
     [item] = core.outbox.pending()

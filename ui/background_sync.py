@@ -56,7 +56,7 @@ class BackgroundSync(QObject):
         if self._stopped:
             return
         if engine is None:
-            log.warning("central_url is set but this kiosk is not enrolled (`kiosk enroll`): not syncing")
+            log.warning("central_url is set but this kiosk is not enrolled (`kiosk enrol`): not syncing")
             return
         self.loop = SyncLoop(
             engine, interval_s=self.core.settings.sync_interval_s, on_status=self._reported.emit

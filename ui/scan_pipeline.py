@@ -277,10 +277,8 @@ class ScanPipeline(QObject):
     # --- decode thread ---------------------------------------------------------------------------------
 
     def _decode_loop(self) -> None:
-        from kiosk.scanning import Scanner
-
         try:
-            scanner = Scanner(self._decoder_factory(), self._checkpoint.registry)
+            decoder = self._decoder_factory()
         except Exception as err:
             log.exception("no QR decoder available")
             self.camera_status.emit(CameraState.FAILED.value, f"decoder: {err}")
@@ -291,16 +289,18 @@ class ScanPipeline(QObject):
                 continue
             frame, captured_at = item
             try:
-                codes = scanner.scan(frame)
+                # Decoded only: the checkpoint evaluates each new code once, as it records it (a Scanner
+                # would evaluate every code of every frame, repeats included, and the checkpoint again).
+                symbols = decoder.decode(frame)
             except Exception:
                 log.exception("scanning a frame failed")
                 continue
             now = time.perf_counter()
-            for code in codes:
-                if not self._debouncer.is_new(code.symbol.text, now):
+            for symbol in symbols:
+                if not self._debouncer.is_new(symbol.text, now):
                     continue
                 try:
-                    inspection = self._checkpoint.inspect(code.symbol.text, source="camera")
+                    inspection = self._checkpoint.inspect(symbol.text, source="camera")
                 except Exception:  # e.g. the disk is full: log it, keep scanning; nothing was recorded
                     log.exception("recording an inspection failed")
                     continue

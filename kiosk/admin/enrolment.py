@@ -1,4 +1,4 @@
-"""Enrolment from the admin settings page: the same exchange as ``kiosk enroll``, then the URL saved."""
+"""Enrolment from the admin settings page: the same exchange as ``kiosk enrol``, then the URL saved."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from kiosk.store import Store
 
 
 def enrol_kiosk(current: Settings, store: Store, url: str, code: str, name: str) -> tuple[str, SavedSettings]:
-    """Enrol with a central server (as ``kiosk enroll`` does) and keep its URL in ``kiosk.toml``; returns
+    """Enrol with a central server (as ``kiosk enrol`` does) and keep its URL in ``kiosk.toml``; returns
     the device id the server gave. The URL is validated first, so a typo costs no one-time code. Raises
     :class:`SettingsError` for the URL, ``kiosk.central_client.CentralError`` for the server's refusal."""
     from kiosk import __version__

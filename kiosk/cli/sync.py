@@ -1,4 +1,4 @@
-"""`kiosk enroll`, `kiosk sync`, `kiosk export` and `kiosk outbox`: the central link from the command line.
+"""`kiosk enrol`, `kiosk sync`, `kiosk export` and `kiosk outbox`: the central link from the command line.
 
 Exit status of `kiosk sync`: 0 only when the outbox is empty afterwards; 1 when items remain (server not
 reachable, or items quarantined); 2 when the command cannot run (not enrolled, bad settings).
@@ -21,11 +21,14 @@ ALL = "\0all"
 
 def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
     """Register the subcommands on ``kiosk``'s subparsers; each sets ``handler(args, data_dir) -> int``."""
-    enroll = sub.add_parser("enroll", parents=[common], help="register this kiosk with a central server")
-    enroll.add_argument("url", metavar="URL", help="the central API, e.g. https://central.example")
-    enroll.add_argument("code", metavar="CODE", help="one-time code from `kiosk-central enrol-code`")
-    enroll.add_argument("--name", help="this kiosk's name on the server (default: host name)")
-    enroll.set_defaults(handler=cmd_enroll)
+    # "enrol", as everywhere else (the server's `enrol-code`, the code); "enroll" is kept for scripts.
+    enrol = sub.add_parser(
+        "enrol", aliases=["enroll"], parents=[common], help="register this kiosk with a central server"
+    )
+    enrol.add_argument("url", metavar="URL", help="the central API, e.g. https://central.example")
+    enrol.add_argument("code", metavar="CODE", help="one-time code from `kiosk-central enrol-code`")
+    enrol.add_argument("--name", help="this kiosk's name on the server (default: host name)")
+    enrol.set_defaults(handler=cmd_enrol)
 
     sync = sub.add_parser("sync", parents=[common], help="one sync pass; exit 0 only if the outbox is empty")
     sync.set_defaults(handler=cmd_sync)
@@ -52,11 +55,11 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _not_enrolled() -> int:
-    print("kiosk: not enrolled; run `kiosk enroll URL CODE` first", file=sys.stderr)
+    print("kiosk: not enrolled; run `kiosk enrol URL CODE` first", file=sys.stderr)
     return 2
 
 
-def cmd_enroll(args: argparse.Namespace, data_dir: Path) -> int:
+def cmd_enrol(args: argparse.Namespace, data_dir: Path) -> int:
     from kiosk import __version__
     from kiosk.central_client import DEVICE_KEY_FILE, CentralError, enrol, save_credentials
     from kiosk.forms.protect import reseal_pending

@@ -32,7 +32,6 @@ from ui.widgets.choice_buttons import ChoiceButtons
 from ui.widgets.pinyin_keyboard import PinyinKeyboard
 from ui.widgets.plate_keyboard import PlateKeyboard
 
-WEEKDAYS = {"zh-CN": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 MAX_DATE_BUTTONS = 15
 
 
@@ -202,10 +201,18 @@ def date_options(fdef: FieldDef, today: date, language: str) -> list[tuple[str, 
     first = fdef.min_days if fdef.min_days is not None else 0
     last = fdef.max_days if fdef.max_days is not None else first + MAX_DATE_BUTTONS - 1
     days = [today + timedelta(days=n) for n in range(first, last + 1)][-MAX_DATE_BUTTONS:]
-    names = WEEKDAYS.get(language, WEEKDAYS["en"])
-    if language == "zh-CN":
-        return [(d.isoformat(), f"{d.month}月{d.day}日 周{names[d.weekday()]}") for d in days]
-    return [(d.isoformat(), f"{names[d.weekday()]} {d:%d %b}") for d in days]
+    return [(d.isoformat(), day_button_text(d, language)) for d in days]
+
+
+def day_button_text(day: date, language: str) -> str:
+    """A day as its button says it (12月7日 周一 / Mon 7 Dec): words and order from the catalogue."""
+    return translate(
+        "date.day_button",
+        language,
+        weekday=translate(f"date.weekday.{day.weekday()}", language),
+        day=day.day,
+        month_name=translate(f"date.month.{day.month}", language),
+    )
 
 
 class SlotEditor(FieldEditor):
