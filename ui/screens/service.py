@@ -10,7 +10,6 @@ and then shows the done page; personal values on screen are masked, and all are 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -27,33 +26,15 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.disk import is_disk_full
-from kiosk.forms.answers import AnswerError, check_field, display_value, mask_answers
-from kiosk.forms.definition import FieldDef, ServiceDefinition, Step, text_in
-from kiosk.forms.slots import SlotSource, SlotsUnavailable
+from kiosk.forms.answers import AnswerError, display_value, mask_answers
+from kiosk.forms.definition import FieldDef, ServiceDefinition, text_in
+from kiosk.forms.navigation import FormNavigator, Page
+from kiosk.forms.slots import SlotSource, SlotsUnavailable, SlotTaken
 from kiosk.i18n import translate
 from protocol.items import Slot
 from ui.operations import Lane, run_op
 from ui.screens.id_step import IdCaptureStep
 from ui.widgets.field_editors import FieldEditor, SlotEditor, make_editor
-
-
-@dataclass(frozen=True)
-class Page:
-    step: Step
-    fdef: FieldDef | None = None  # None: the step's ID capture, or the review
-
-
-def pages_of(definition: ServiceDefinition) -> list[Page]:
-    pages: list[Page] = []
-    for step in definition.steps:
-        if step.kind == "id_capture":
-            pages.append(Page(step))
-            pages += [Page(step, f) for f in step.fields if not f.from_card]
-        elif step.kind == "fields":
-            pages += [Page(step, f) for f in step.fields]
-        else:
-            pages.append(Page(step))
-    return pages
 
 
 def _label(name: str, wrap: bool = False) -> QLabel:
@@ -142,20 +123,14 @@ class ServiceScreen(QWidget):
         self.language = language
         self.slots = slots
         self.today = today
-        self.definition: ServiceDefinition | None = None
-        self.pages: list[Page] = []
-        self.index = 0
-        self.answers: dict[str, Any] = {}
-        self.back_to_review = False
+        # The form's state (pages, answers, the way back and forth); this screen only draws it.
+        self.form = FormNavigator()
         self.busy = False
         self.editor: FieldEditor | None = None
         self.error: AnswerError | None = None
         self.job_id: int | None = None
         self._group_item: bool = False
         self.done_page: QWidget | None = None
-        # Form fields filled from the card that the ID step was unsure of: highlighted on the review until
-        # the person confirms them or captures the card again.
-        self.to_check: set[str] = set()
 
         # Wrapped: an English title and step name do not fit across a portrait screen on one line.
         self.title_label = _label("serviceTitle", wrap=True)
@@ -200,17 +175,37 @@ class ServiceScreen(QWidget):
 
     def start(self, definition: ServiceDefinition) -> None:
         self.clear_personal_data()
-        self.definition = definition
-        self.pages = pages_of(definition)
+        self.form.start(definition)
         self._show(0)
+
+    # What the form's state holds, read through the screen (by the window, tests and tools).
+    @property
+    def definition(self) -> ServiceDefinition | None:
+        return self.form.definition
+
+    @property
+    def pages(self) -> list[Page]:
+        return self.form.pages
+
+    @property
+    def index(self) -> int:
+        return self.form.index
+
+    @property
+    def answers(self) -> dict[str, Any]:
+        return self.form.answers
+
+    @property
+    def to_check(self) -> set[str]:
+        return self.form.to_check
 
     @property
     def page(self) -> Page:
-        return self.pages[self.index]
+        return self.form.page
 
     @property
     def on_review(self) -> bool:
-        return self.page.step.kind == "review"
+        return self.form.on_review
 
     @property
     def on_done(self) -> bool:
@@ -228,15 +223,11 @@ class ServiceScreen(QWidget):
         fdef = self.page.fdef
         if fdef is not None and self.editor is not None:
             try:
-                value = check_field(fdef, self.editor.value(), self.today())
+                self.form.answer(fdef, self.editor.value(), self.today())
             except AnswerError as err:
                 self._set_error(err)
                 return
-            if value is None or value == []:
-                self.answers.pop(fdef.id, None)
-            else:
-                self.answers[fdef.id] = value
-        self._show(self._review_index() if self.back_to_review else self.index + 1)
+        self._show(self.form.next_index())
 
     def go_back(self) -> None:
         if self.busy:
@@ -244,27 +235,22 @@ class ServiceScreen(QWidget):
         if self._group_item:
             self._show(self.index)
             return
-        if self.back_to_review:
-            self._show(self._review_index())
-        elif self.index == 0:
+        target = self.form.back_index()
+        if target is None:
             self.home_requested.emit()
         else:
-            self._show(self.index - 1)
+            self._show(target)
 
     def edit(self, field_id: str | None, step_id: str) -> None:
         """From the review: open the page of one answer; moving on returns to the review."""
-        for i, page in enumerate(self.pages):
-            if page.step.id == step_id and (page.fdef.id if page.fdef else None) == field_id:
-                self._show(i)
-                self.back_to_review = True
-                return
-
-    def _review_index(self) -> int:
-        return next(i for i, p in enumerate(self.pages) if p.step.kind == "review")
+        target = self.form.edit_index(field_id, step_id)
+        if target is not None:
+            self._show(target)
+            self.form.back_to_review = True
 
     def _show_header(self, index: int) -> None:
         assert self.definition is not None
-        self.index = index
+        self.form.index = index
         page = self.page
         lang = self.language
         self.title_label.setText(self.definition.title_in(lang))
@@ -273,7 +259,7 @@ class ServiceScreen(QWidget):
 
     def _show(self, index: int) -> None:
         self._show_header(index)
-        self.back_to_review = False
+        self.form.go_to(index)
         self._group_item = False
         self._set_error(None)
         page = self.page
@@ -283,9 +269,9 @@ class ServiceScreen(QWidget):
         self.next_button.setText(translate("form.confirm" if self.on_review else "form.next", lang))
         self.back_button.setText(translate("form.back", lang))
         self.hint_label.setText("")
-        if page.step.kind == "id_capture" and page.fdef is None:
+        if self.form.on_id_capture:
             self.editor = None
-            self._show_capture(page.step.fields, self._known(page.step.fields))
+            self._show_capture(page.step.fields, self.form.known_from_card(page.step.fields))
         elif self.on_review:
             self.question_label.setText(translate("form.review_prompt", lang))
             self._set_body(self._review_widget())
@@ -294,10 +280,6 @@ class ServiceScreen(QWidget):
             self._show_field(page.fdef)
         # An empty hint takes no height: a 600-pixel-high screen needs all of it for the ID step.
         self.hint_label.setVisible(bool(self.hint_label.text()))
-
-    def _known(self, fields: tuple[FieldDef, ...], source: dict[str, Any] | None = None) -> dict[str, str]:
-        values = self.answers if source is None else source
-        return {f.from_card: values[f.id] for f in fields if f.from_card and f.id in values}
 
     def _show_capture(self, fields: tuple[FieldDef, ...], known: dict[str, str]) -> None:
         self.question_label.setText(translate("form.id_prompt", self.language))
@@ -378,13 +360,8 @@ class ServiceScreen(QWidget):
             self.body.setCurrentWidget(group_editor)
             group_editor.add(item)
             return
-        for f in page.step.fields:
-            if f.from_card and f.from_card in card:
-                self.answers[f.id] = card[f.from_card]
-        doubtful = set(self.id_step.to_check)
-        self.to_check -= {f.id for f in page.step.fields}
-        self.to_check |= {f.id for f in page.step.fields if f.from_card in doubtful}
-        self._show(self._review_index() if self.back_to_review else self.index + 1)
+        self.form.take_card(card, set(self.id_step.to_check))
+        self._show(self.form.next_index())
 
     def _capture_cancelled(self) -> None:
         self.go_back()
@@ -449,7 +426,7 @@ class ServiceScreen(QWidget):
 
     def confirm_checked(self, field_id: str) -> None:
         """The person says the value read from the card is right: no longer highlighted."""
-        self.to_check.discard(field_id)
+        self.form.confirm_checked(field_id)
         if self.on_review:
             self._show(self.index)
 
@@ -460,11 +437,14 @@ class ServiceScreen(QWidget):
         if isinstance(error, AnswerError):
             self._set_error(error)
         else:
-            key = "form.slot_taken" if type(error).__name__ == "SlotTaken" else "form.submit_failed"
-            if isinstance(error, SlotsUnavailable):
+            if isinstance(error, SlotTaken):
+                key = "form.slot_taken"
+            elif isinstance(error, SlotsUnavailable):
                 key = "form.slots_offline"
-            if is_disk_full(error):
+            elif is_disk_full(error):
                 key = "form.storage_full"
+            else:
+                key = "form.submit_failed"
             self._show_error_text(translate(key, self.language))
 
     def show_done(self, number: str, ticket: str | None, job_id: int) -> None:
@@ -513,7 +493,7 @@ class ServiceScreen(QWidget):
         self.footer.hide()
         self._set_body(page)
         # The answers are stored: nothing personal needs to stay in this screen any longer.
-        self.answers = {}
+        self.form.answers = {}
 
     def set_print_state(self, printed: bool, state: str) -> None:
         if not self.on_done:
@@ -543,27 +523,23 @@ class ServiceScreen(QWidget):
         self.language = language
         if self.definition is None or not self.pages or self.on_done:
             return
-        page = self.page
-        if page.step.kind == "id_capture" and page.fdef is None:
+        if self.form.on_id_capture:
             # Re-showing would restart the capture and drop a half-typed name: only the words change.
-            back_to_review = self.back_to_review
             self.editor = None
             self._show_header(self.index)
             self.question_label.setText(translate("form.id_prompt", language))
             self.footer.hide()
             self.id_step.retranslate(language)
-            self.back_to_review = back_to_review
             return
         typed = self.editor.value() if self.editor is not None and not self.on_review else None
-        back_to_review = self.back_to_review
+        back_to_review = self.form.back_to_review
         self._show(self.index)
         if typed is not None and self.editor is not None:
             self.editor.set_value(typed)
-        self.back_to_review = back_to_review
+        self.form.back_to_review = back_to_review
 
     def clear_personal_data(self) -> None:
-        self.answers = {}
-        self.to_check = set()
+        self.form.clear()
         self.busy = False
         self.job_id = None
         self.editor = None
