@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import threading
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,23 @@ class Printer(Protocol):
     def print_receipt(self, receipt: ReceiptData) -> str:
         """Print; returns where the job went (a file, a CUPS job id). Raises :class:`PrinterError`."""
         ...
+
+
+class LockedPrinter:
+    """One call at a time: a health poll must not open the device while a receipt is printing on it."""
+
+    def __init__(self, printer: Printer) -> None:
+        self.inner = printer
+        self.name = printer.name
+        self._lock = threading.Lock()
+
+    def status(self) -> PrinterState:
+        with self._lock:
+            return self.inner.status()
+
+    def print_receipt(self, receipt: ReceiptData) -> str:
+        with self._lock:
+            return self.inner.print_receipt(receipt)
 
 
 def _file_name(receipt: ReceiptData) -> str:

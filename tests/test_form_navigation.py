@@ -26,7 +26,7 @@ def test_a_form_is_walked_page_by_page_and_a_change_returns_to_the_review(tmp_pa
     named = {f.id for f in id_step.fields if f.from_card == "name"}
     assert named and form.to_check == named
     form.go_to(form.next_index())
-    plate = next(i for i, page in enumerate(form.pages) if page.fdef is not None and page.fdef.type == "plate")
+    plate = next(i for i, p in enumerate(form.pages) if p.fdef is not None and p.fdef.type == "plate")
     form.go_to(plate)
     fdef = form.page.fdef
     assert fdef is not None

@@ -126,10 +126,22 @@ def build_main_window(
 
     ``camera_backoff_s`` is the first and the longest wait before reopening a failed camera;
     ``ocr_loader_factory`` (None: ID cards are typed in) gives the ID-card OCR models, loading;
-    ``printer`` and ``slots`` replace the configured receipt printer and appointment slot source;
+    ``printer`` and ``slots`` replace the configured receipt printer and appointment slot source of a
+    self-service kiosk;
     ``voice`` speaks the prompts (None: a silent one).
     """
     settings = core.settings
+    if settings.mode == "self-service":
+        from devices.printer import LockedPrinter, printer_from_spec
+        from kiosk.forms.slots import slot_source_for
+
+        if printer is None:
+            printer = printer_from_spec(
+                settings.printer, settings.data_dir, settings.receipt_paper, settings.escpos_mode
+            )
+        # Locked: the health monitor's printer polls must not open the device while a receipt prints.
+        printer = LockedPrinter(printer)
+        slots = slots or slot_source_for(settings.secrets_dir)
     first, longest = camera_backoff_s
     pipeline = ScanPipeline(
         camera_factory,

@@ -25,7 +25,7 @@ from kiosk.i18n import LANGUAGES, translate
 from kiosk.stats import DayStats, day_stats
 from printing.jobs import PrintOutcome
 from ui.accessibility import Accessibility
-from ui.admin.health import HealthMonitor, LockedPrinter
+from ui.admin.health import HealthMonitor
 from ui.admin.mode import AdminMode
 from ui.background_sync import BackgroundSync
 from ui.card_capture import OcrModels
@@ -496,22 +496,9 @@ class MainWindow(QMainWindow):
 def _self_service(
     window: MainWindow, core: KioskCore, printer: Printer | None, slots: SlotSource | None
 ) -> SelfService:
-    """The self-service part with the configured printer and slot source unless given (tests give fakes)."""
-    from devices.printer import printer_from_spec
-    from kiosk.forms.slots import slot_source_for
-
-    settings = core.settings
-    if printer is None:
-        printer = printer_from_spec(
-            settings.printer, settings.data_dir, settings.receipt_paper, settings.escpos_mode
-        )
-    slots = slots or slot_source_for(settings.secrets_dir)
-    # Locked: the health monitor's printer polls must not open the device while a receipt prints.
+    """The self-service part, with the printer and slot source ``ui.app.build_main_window`` chose."""
+    if printer is None or slots is None:
+        raise ValueError("a self-service window needs its receipt printer and slot source")
     return SelfService(
-        window,
-        core,
-        LockedPrinter(printer),
-        slots,
-        settings.language,
-        id_step_factory=window.make_id_capture_step,
+        window, core, printer, slots, core.settings.language, id_step_factory=window.make_id_capture_step
     )

@@ -13,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
-from devices.printer import Printer, PrinterState
+from devices.printer import Printer
 from kiosk import __version__
 from kiosk.admin.health import HealthReport, Problem, SystemHealth, heartbeat_health, problems, system_health
 from kiosk.core import KioskCore
-from kiosk.forms.receipts import ReceiptData
 from kiosk.i18n import translate
 from ui.card_capture import OcrModels
 from ui.operations import Lane, run_op
@@ -54,23 +53,6 @@ class FrameMeter(FrameMailbox):
     def read(self) -> tuple[int, tuple[int, int] | None, float | None]:
         with self._lock:
             return self.count, self.size, self.last_at
-
-
-class LockedPrinter:
-    """One call at a time: a health poll must not open the device while a receipt is printing on it."""
-
-    def __init__(self, printer: Printer) -> None:
-        self.inner = printer
-        self.name = printer.name
-        self._lock = threading.Lock()
-
-    def status(self) -> PrinterState:
-        with self._lock:
-            return self.inner.status()
-
-    def print_receipt(self, receipt: ReceiptData) -> str:
-        with self._lock:
-            return self.inner.print_receipt(receipt)
 
 
 class HealthMonitor(QObject):
