@@ -114,3 +114,22 @@ class FakeVoice:
 
     def close(self) -> None:
         self.stop()
+
+
+def wire_item(kind: str, item_id: str, n: int) -> dict[str, Any]:
+    """A protocol item of ``kind`` (the server's fields, nothing else), the ``n``-th of a test's queue."""
+    if kind == "submission":
+        at = {"submitted_at": "2026-01-01T09:00:00+00:00", "local_day": "2026-01-01"}
+        return {"id": item_id, "service_id": "queue-ticket", **at, "fields": {"n": n}}
+    return {
+        "id": item_id,
+        "at": "2026-01-01T09:00:00+00:00",
+        "local_day": "2026-01-01",
+        "checkpoint_id": "CP-1",
+        "source": "manual",
+        "kind": "text",
+        "code_hash": "0" * 64,
+        "subject_hash": f"{n:064x}",
+        "verdict": "yellow",
+        "reason": "code.unrecognised",
+    }

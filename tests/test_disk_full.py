@@ -68,7 +68,7 @@ def _enrol(data: Path, url: str) -> None:
     # A seal key of the right size, so submissions are sealed to "the central key" as when enrolled.
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-    from kiosk.sealing import b64e
+    from protocol.sealing import b64e
 
     seal = b64e(X25519PrivateKey.generate().public_key().public_bytes_raw())
     save_credentials(data / "secrets", Credentials(url, "dev-1", "token", "default", b64e(bytes(32)), seal))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.admin import Problem, core_health
+from kiosk.admin.health import Problem, core_health
 from kiosk.config import load_settings
 from kiosk.outbox import Outbox
 from kiosk.store import Store

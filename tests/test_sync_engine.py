@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import FakeCentral
+from fakes import FakeCentral, wire_item
 
 from kiosk.bundle import BundleStore
 from kiosk.central_client import Unauthorised, Unavailable, parse_retry_after
@@ -29,30 +29,11 @@ def core(tmp_path: Path) -> Any:
     core.close()
 
 
-def item(kind: str, item_id: str, n: int) -> dict[str, Any]:
-    """A protocol item of ``kind`` (the server's fields, nothing else)."""
-    if kind == "submission":
-        at = {"submitted_at": "2026-01-01T09:00:00+00:00", "local_day": "2026-01-01"}
-        return {"id": item_id, "service_id": "queue-ticket", **at, "fields": {"n": n}}
-    return {
-        "id": item_id,
-        "at": "2026-01-01T09:00:00+00:00",
-        "local_day": "2026-01-01",
-        "checkpoint_id": "CP-1",
-        "source": "manual",
-        "kind": "text",
-        "code_hash": "0" * 64,
-        "subject_hash": f"{n:064x}",
-        "verdict": "yellow",
-        "reason": "code.unrecognised",
-    }
-
-
 def queue(outbox: Outbox, n: int, kind: str = "submission") -> list[str]:
     ids = []
     for _ in range(n):
         item_id = str(uuid.uuid4())
-        outbox.enqueue(kind=kind, item_id=item_id, payload=item(kind, item_id, len(ids)))
+        outbox.enqueue(kind=kind, item_id=item_id, payload=wire_item(kind, item_id, len(ids)))
         ids.append(item_id)
     return ids
 

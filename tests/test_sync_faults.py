@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from fakes import FakeCentral, wire_item
 
 from kiosk.central_client import (
     Answers,
     Credentials,
-    FakeCentral,
     HttpCentral,
     Refused,
     RequestRefused,
@@ -45,7 +45,7 @@ def queue(outbox: Outbox, n: int, kind: str = "inspection") -> list[str]:
     ids = []
     for i in range(n):
         item_id = str(uuid.uuid4())
-        outbox.enqueue(kind=kind, item_id=item_id, payload={"id": item_id, "n": i})
+        outbox.enqueue(kind=kind, item_id=item_id, payload=wire_item(kind, item_id, i))
         ids.append(item_id)
     return ids
 
@@ -244,7 +244,8 @@ class _Accepting(http.server.BaseHTTPRequestHandler):
 def test_a_stored_infinity_is_quarantined_without_holding_back_the_others(core: KioskCore) -> None:
     ids = queue(core.outbox, 10)
     # As a kiosk stored it before answers were checked for Infinity: json.dumps writes it as "Infinity".
-    core.outbox.enqueue(kind="inspection", item_id="bad", payload={"id": "bad", "value": float("inf")})
+    bad = wire_item("submission", "bad", 0) | {"fields": {"value": float("inf")}}
+    core.outbox.enqueue(kind="submission", item_id="bad", payload=bad)
     ids += queue(core.outbox, 10)
     handler = type("H", (_Accepting,), {"received": []})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)

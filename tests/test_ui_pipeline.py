@@ -44,7 +44,7 @@ def test_the_debouncer_ignores_a_code_until_it_has_been_away_for_the_hold() -> N
     assert debounce.is_new("A", 2.5)  # away for 1.1 s
 
 
-def test_run_in_background_delivers_results_and_errors_on_the_gui_thread(qapp: Any, qtbot: Any) -> None:
+def test_run_op_delivers_results_and_errors_on_the_gui_thread(qapp: Any, qtbot: Any) -> None:
     parent = QObject()
     gui = QThread.currentThread()
     outcome: dict[str, Any] = {}
