@@ -49,12 +49,21 @@ def policy_days(window: Any) -> float:
 
 
 @pytest.mark.parametrize("mode", ["self-service", "checkpoint"])
-def test_site_name_and_checkpoint_id_changed_live_reach_every_user(
+def test_settings_changed_live_reach_every_user(
     make_window: Any, qtbot: Any, ui_data_dir: Path, mode: str
 ) -> None:
     set_pin(ui_data_dir)
     window = make_window(screen="home", mode=mode, printer="fake")
-    save_in_admin(qtbot, window, site_name=NEW_SITE, checkpoint_id=NEW_CHECKPOINT, duplicate_window_s="120")
+    save_in_admin(
+        qtbot,
+        window,
+        site_name=NEW_SITE,
+        checkpoint_id=NEW_CHECKPOINT,
+        duplicate_window_s="120",
+        idle_timeout_s="90",
+        language="en",
+    )
+    assert window.language == "en" and window.idle._idle.interval() == 90_000
     assert window.top_bar.site_label.text() == NEW_SITE
     assert NEW_CHECKPOINT in window.top_bar.checkpoint_label.text()
     inspection = window.core.checkpoint.inspect("live settings", source="manual")
