@@ -103,7 +103,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX print_jobs_by_status ON print_jobs (status, id);
     """,
-    # Admin mode's audit log: what was done and when, never personal data (kiosk.admin.AuditLog).
+    # Admin mode's audit log: what was done and when, never personal data (kiosk.admin.audit.AuditLog).
     """
     CREATE TABLE admin_audit (
         id      INTEGER PRIMARY KEY AUTOINCREMENT,

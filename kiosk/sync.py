@@ -374,7 +374,7 @@ def open_sync(core: KioskCore, health: Callable[[], dict[str, Any]] | None = Non
     else to the address the kiosk enrolled with. Each good bundle's trust store and revocations go to the
     core's code registry at once. Every pass first re-seals personal data stored before enrolment.
     ``health`` gives the heartbeat's health object (the GUI's, with its devices); without it, what the disk
-    and the store tell (``kiosk.admin.core_health``)."""
+    and the store tell (``kiosk.admin.health.core_health``)."""
     from kiosk import __version__
     from kiosk.admin.health import core_health
     from kiosk.central_client import DEVICE_KEY_FILE, HttpCentral, load_credentials

@@ -77,7 +77,7 @@ def self_service_window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Itera
 def make_window(styled_app: Any, qtbot: Any, ui_data_dir: Path) -> Iterator[Callable[..., Any]]:
     """``make_window(frames | camera_factory, **settings)`` → a shown, started MainWindow.
 
-    ``frames`` feed a ``devices.camera.FakeCamera`` at 30 fps; the window gets a ``FakeSpeaker``
+    ``frames`` feed a ``devices.camera.fake.FakeCamera`` at 30 fps; the window gets a ``FakeSpeaker``
     (``window.speaker``) and starts on ``screen`` ("checkpoint", "home" or "manual"), chosen before the camera
     starts so that no frame goes by unscanned. ``ocr_loader_factory`` gives the ID-card OCR models (none by
     default: ID cards are typed in). Every window and core is shut down at the end of the test.
