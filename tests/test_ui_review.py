@@ -53,7 +53,7 @@ def read_card_then_review(screen: ServiceScreen, qtbot: Any, unsure: list[str]) 
     screen.id_step.unsure = unsure
     screen.start(load_definition(SERVICES_DIR / "health-declaration.json"))
     qtbot.waitUntil(lambda: screen.index == 1)  # the card was read: on to the next question
-    screen._show(screen._review_index())
+    screen._show(screen.form.review_index())
 
 
 def framed(label: Any) -> bool:
