@@ -385,7 +385,8 @@ def _client(request: Request) -> str:
 
 
 def _central(request: Request) -> CentralState:
-    return request.app.state.central  # type: ignore[no-any-return]
+    state: CentralState = request.app.state.central
+    return state
 
 
 def _page(state: DashboardState, template: str, status: int = 200, **context: Any) -> HTMLResponse:

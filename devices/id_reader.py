@@ -45,7 +45,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import reduce
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -232,7 +232,7 @@ class SerialIdReader:
         self.retries = retries
         self._port: object | None = None
 
-    def _open(self):  # a serial.Serial, imported lazily with the serial code
+    def _open(self) -> Any:  # a serial.Serial, imported lazily with the serial code
         import serial
 
         if self._port is None:

@@ -17,7 +17,7 @@ from test_central_api import NOW, inspection, submission
 from central.db import make_engine, session_factory
 from central.models import Device, Inspection, Submission
 from kiosk.central_client import DeviceAuth, HttpCentral
-from kiosk.sealing import b64e
+from protocol.sealing import b64e
 
 # "1" followed by 400 zeros and ".5": a number JSON allows and a float cannot hold (it parses as Infinity).
 HUGE = "1" + "0" * 400 + ".5"

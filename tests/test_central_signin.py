@@ -22,7 +22,7 @@ from central.cli import main as central_main
 from central.dashboard import DashboardSettings
 from central.signin import AccountThrottle, DeviceCookies
 from kiosk.central_client import HttpCentral
-from kiosk.sealing import b64e
+from protocol.sealing import b64e
 
 MANAGER, PASSWORD = "zhang.wei", "correct horse battery"
 

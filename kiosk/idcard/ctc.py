@@ -73,10 +73,14 @@ def score(matrix: CharMatrix, text: str) -> float:
 def scores(matrix: CharMatrix, texts: Sequence[str]) -> np.ndarray:
     """``score`` of each text, the scorable ones computed together."""
     out = np.full(len(texts), UNSCORABLE)
-    ids = [[matrix.index.get(ch) for ch in text] for text in texts]
-    known = [i for i, label in enumerate(ids) if None not in label]
+    # None: a text with a character the model cannot write, which cannot be scored.
+    ids = [
+        [matrix.index[ch] for ch in text] if all(ch in matrix.index for ch in text) else None
+        for text in texts
+    ]
+    known = [i for i, label in enumerate(ids) if label is not None]
     if known:
-        out[known] = log_likelihoods(matrix.logp, [ids[i] for i in known])
+        out[known] = log_likelihoods(matrix.logp, [label for label in ids if label is not None])
     return out
 
 
