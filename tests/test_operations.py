@@ -15,11 +15,12 @@ from ui.operations import IO_THREADS, Lane, RunGuard, run_op
 def test_a_submission_does_not_wait_behind_slow_io_nor_store_reads(qapp: Any, qtbot: Any) -> None:
     parent = QObject()
     release = threading.Event()
+    stuck: list[bool] = []
     # An administrator's USB export and an enrolment, both stuck on their devices.
     for _ in range(IO_THREADS - 1):
-        run_op(parent, lambda: release.wait(10), lane=Lane.IO, on_success=lambda _: None)
+        run_op(parent, lambda: release.wait(10), lane=Lane.IO, on_success=stuck.append)
     # And the store lane busy with a long read.
-    run_op(parent, lambda: release.wait(10), lane=Lane.STORE, on_success=lambda _: None)
+    run_op(parent, lambda: release.wait(10), lane=Lane.STORE, on_success=stuck.append)
     done: list[str] = []
     started = time.perf_counter()
     run_op(parent, lambda: "stored", lane=Lane.IO, on_success=done.append)
@@ -28,6 +29,8 @@ def test_a_submission_does_not_wait_behind_slow_io_nor_store_reads(qapp: Any, qt
         assert time.perf_counter() - started < 3
     finally:
         release.set()
+        # The parent must outlive what it waits for (as the window waits for the lanes when it closes).
+        qtbot.waitUntil(lambda: len(stuck) == IO_THREADS, timeout=5000)
 
 
 def test_the_store_lane_runs_one_operation_at_a_time_in_order(qapp: Any, qtbot: Any) -> None:
