@@ -28,3 +28,12 @@ def test_photocopy_is_told_from_a_faded_colour_card(index: int) -> None:
         pytest.skip("typefaces not installed (bash .ci/fonts.sh)")
     assert not is_photocopy(_card(7, index))
     assert is_photocopy(_card(7, index, photocopy=True))
+
+
+def test_a_whole_card_near_the_edge_is_not_called_cut_off() -> None:
+    from devices.idcard import _outside
+
+    near = np.array([[6, 6], [700, 6], [700, 450], [6, 450]], np.float32)  # 6 px inside a 1280 × 720 frame
+    assert not _outside(near, (720, 1280, 3))
+    assert _outside(near - 8, (720, 1280, 3))  # a corner past the edge
+    assert _outside(near + np.array([579, 0], np.float32), (720, 1280, 3))  # on the right edge

@@ -48,6 +48,9 @@ _TO_DIGIT_EXTRA = str.maketrans({**{chr(k): v for k, v in _TO_DIGIT.items() if v
                                  "(": "0", ")": "0", "（": "0", "）": "0"})  # fmt: skip  # a blurred 0's arc
 # An address has no superscripts: a small printed digit next to a blurred one comes back as one (单元²03室).
 _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+# Last characters of the place words a house or group number may follow in an address (路, 街, 大道, 巷,
+# 弄, 里, 胡同, 村, 屯, 组, 队, 社区, 小区, 广场, 大厦, 花园, 苑, 院, 楼 …).
+_NUMBERED_PLACES = set("路街道巷弄里同村屯组队社区场厦园苑院楼庄寨坊湾营府城门桥口站")
 # Digit pairs that look alike in OCR-B at low resolution, for single-substitution repairs.
 _CONFUSABLE: dict[str, str] = {
     "0": "689",
@@ -327,8 +330,15 @@ def repair_address_digits(result: CardResult) -> None:
     # row are two numbers whose 组/栋 between them was lost (11组169号 read 11169号): house, building and
     # flat numbers have at most four. Nothing on the card says which, so nothing is changed; the person
     # confirms.
-    elif re.search(r"\d$|\d[A-Za-z]号|\d{5}", fixed):
+    elif re.search(r"\d$|\d[A-Za-z]号|\d{5}", fixed) or _number_after_no_place(fixed):
         _lower(result, "address", DOUBTFUL_CONFIDENCE)
+
+
+def _number_after_no_place(address: str) -> bool:
+    """A house or group number follows the word for what it numbers: a road, lane, village, group, estate
+    (中山路12号, 解放村3组). Another character there is most likely that word misread (大道 read 大通, 屯
+    read 电), a slip no other field can check."""
+    return any(m[1] not in _NUMBERED_PLACES for m in re.finditer(r"([\u3400-\u9fff])\d+[号组]", address))
 
 
 def add_years(day: date, years: int) -> date:
