@@ -13,7 +13,7 @@ BLUR_WARN_BELOW = 3.0  # quality score; below it reading fails on the synthetic 
 GLARE_MIN_AREA = 0.004  # share of the card washed out to white in one patch
 # Share of the card whose colour stands apart from the card's own median colour (by PHOTOCOPY_CHROMA in
 # the a*b* plane, after smoothing away sensor noise): a real card's blue labels and photo give 6 % or more
-# even faded and pale (the least of 60 hard colour fronts in seven typefaces: 5.8 %); a black-and-white
+# even faded and pale (the least of 30 hard colour fronts in seven typefaces: 5.8 %); a black-and-white
 # copy gives under 0.1 % (seed 7 of tools/idcard_synth.py, docs/benchmarks.md).
 PHOTOCOPY_MAX_COLOUR = 0.01
 PHOTOCOPY_CHROMA = 4.0  # a*b* units
