@@ -10,6 +10,7 @@ BENCHES = (
     "bench.gui_latency",
     "bench.signed_codes",
     "bench.idcard_ocr",
+    "bench.idcard_latency",
     "bench.sync_drain",
     "bench.central_ingest",
     "bench.self_service",
