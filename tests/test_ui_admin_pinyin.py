@@ -30,6 +30,7 @@ def open_settings(qtbot: Any, window: Any) -> Any:
 
 
 def focus_site_name(qtbot: Any, page: Any) -> None:
+    page.scroll.ensureWidgetVisible(page.editors["site_name"])  # back in view, as a finger would scroll it
     qtbot.mouseClick(page.editors["site_name"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.pinyin.isVisible(), timeout=WAIT_MS)
     qtbot.wait(1)  # its keys flow to the width they are given

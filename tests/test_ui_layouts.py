@@ -1,6 +1,7 @@
 """Every screen at 1024×600, 1920×1080, 600×1024 and 1080×1920, in both languages, in the normal look and in
 large text with high contrast: every visible button at least 64 px each way, nothing outside the window, no
-label or button text cut off.
+label or button text cut off, and nothing cut off by the widget it sits in unless it sits in a scroll area a
+finger can drag (``ui.widgets.touch_scroll``): every scroll area must be one.
 
 One walk per kiosk mode goes through the screens as a person would (each service page by page, its review and
 its done page, the ID step by camera and by hand) and checks all sizes at every stop, so a failure names the
@@ -20,6 +21,7 @@ from test_ui_admin import enter_admin, open_pin_page, set_pin
 from kiosk.i18n import translate
 from tools.service_driver import click, complete_service
 from tools.synth_frames import valid_id_number, wrong_check_digit
+from ui.widgets.touch_scroll import ScrollHint, touch_scroll_of
 from ui.widgets.wrap_button import WrapButton
 
 SIZES = ((1024, 600), (1920, 1080), (600, 1024), (1080, 1920))
@@ -41,6 +43,30 @@ def _in_scroll_area(widget: QWidget, window: QWidget) -> bool:
             return True
         parent = parent.parentWidget()
     return False
+
+
+def _cut_off(widget: QWidget, window: QWidget) -> str | None:
+    """Whether the widgets around ``widget`` show only part of it, and no finger can scroll to the rest.
+
+    Within a scroll area, clipping by its viewport is what scrolling is for, if the area follows a finger;
+    clipping by anything else is content lost.
+    """
+    where = QRect(widget.mapTo(window, QPoint(0, 0)), widget.size())
+    shown = QRect(where)
+    parent = widget.parentWidget()
+    while parent is not None and parent is not window:
+        area = parent.parentWidget()
+        if isinstance(area, QAbstractScrollArea) and parent is area.viewport():
+            if touch_scroll_of(area) is None and not shown.intersected(
+                QRect(parent.mapTo(window, QPoint(0, 0)), parent.size())
+            ).contains(shown):
+                return f"is cut off by {area.objectName() or type(area).__name__}, which no finger can scroll"
+            break  # the viewport's own place is checked as a widget of its own
+        shown = shown.intersected(QRect(parent.mapTo(window, QPoint(0, 0)), parent.size()))
+        parent = parent.parentWidget()
+    if not shown.adjusted(-1, -1, 1, 1).contains(where):
+        return f"at {where.getRect()} shows only {shown.getRect()}: cut off, and not in a touch scroll area"
+    return None
 
 
 def _text_problem(widget: QWidget) -> str | None:
@@ -84,6 +110,12 @@ def layout_problems(window: QWidget) -> list[str]:
         problem = _text_problem(widget)
         if problem:
             found.append(f"{name}: {problem}")
+        if widget.width() and widget.height() and not isinstance(widget, ScrollHint):
+            cut = _cut_off(widget, window)
+            if cut:
+                found.append(f"{name} {cut}")
+        if isinstance(widget, QAbstractScrollArea) and touch_scroll_of(widget) is None:
+            found.append(f"{name} scrolls only by its bar, not by a finger (ui.widgets.touch_scroll)")
     return found
 
 

@@ -251,10 +251,37 @@ def comfort_shots(data_dir: Path, out: Path) -> None:
     window.core.close()
 
 
+def touch_shots(data_dir: Path, out: Path) -> None:
+    """The vehicle pass's review half scrolled (the fades and arrows above and below), and its plate page with
+    粤C12 typed: the 清空 key apart from the letters."""
+    from tools.service_driver import build_self_service_window, click, complete_service
+
+    settings = Settings(
+        data_dir=data_dir, mode="self-service", sound=False, voice=False, site_name="石门政务服务中心"
+    )
+    window = build_self_service_window(settings)
+    window.resize(*SIZE)
+    window.show()
+    window.start()
+    spin(200)
+    complete_service(window, "vehicle-pass", wait_for)
+    screen = window.self_service.screen
+    bar = screen.body.currentWidget().verticalScrollBar()
+    assert bar.maximum() > 0, "the review fits: nothing to scroll"
+    bar.setValue(bar.maximum() // 2)
+    save(window, out / "review-scrolled.png")
+    click(screen.back_button)  # the last field's page
+    plate = next(i for i, page in enumerate(screen.pages) if page.fdef and page.fdef.id == "plate")
+    screen._show(plate)
+    screen.editor.set_value("")  # a plate being typed afresh, not the answer given before
+    screen.editor.keyboard.type_plate("粤C12")
+    save(window, out / "plate-keyboard.png")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT_DIR)
-    parser.add_argument("--only", choices=("admin", "comfort"), help="only this group of screens")
+    parser.add_argument("--only", choices=("admin", "comfort", "touch"), help="only this group of screens")
     args = parser.parse_args()
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
@@ -266,6 +293,10 @@ def main() -> int:
     if args.only == "comfort":
         with tempfile.TemporaryDirectory() as tmp:
             comfort_shots(Path(tmp), out)
+        return 0
+    if args.only == "touch":
+        with tempfile.TemporaryDirectory() as tmp:
+            touch_shots(Path(tmp), out)
         return 0
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -312,6 +343,7 @@ def main() -> int:
         id_capture_shots(Path(tmp) / "idcard", out)
         admin_shots(Path(tmp) / "admin", out)
         comfort_shots(Path(tmp) / "comfort", out)
+        touch_shots(Path(tmp) / "touch", out)
     return 0
 
 

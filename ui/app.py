@@ -28,6 +28,7 @@ from ui.operations import Lane, run_op
 from ui.scan_pipeline import ScanPipeline
 from ui.single_instance import InstanceLock
 from ui.watchdog import SystemdNotifier
+from ui.widgets.touch_screen import show_full_screen, touch_screen_for
 
 if TYPE_CHECKING:
     from devices.camera import Camera
@@ -214,8 +215,9 @@ def run_gui(settings: Settings) -> int:
         if isinstance(speaker, SystemSpeaker):
             run_op(window, speaker.prepare, lane=Lane.IO, on_success=lambda _: None)
 
-    if settings.fullscreen:
-        window.showFullScreen()
+    # A touch screen is the kiosk's own panel: the window fills it even without --fullscreen.
+    if settings.fullscreen or touch_screen_for(window.screen()):
+        show_full_screen(window)
     else:
         window.show()
     QTimer.singleShot(0, on_shown)

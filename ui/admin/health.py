@@ -22,6 +22,7 @@ from ui.card_capture import OcrModels
 from ui.operations import Lane, run_op
 from ui.scan_pipeline import FrameMailbox, ScanPipeline
 from ui.widgets.style import set_style_state
+from ui.widgets.touch_scroll import make_touch_scrollable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -290,7 +291,7 @@ class HealthPage(QWidget):
         self.scroll.setObjectName("healthScroll")
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(rows)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        make_touch_scrollable(self.scroll)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 16, 32, 16)
         layout.addWidget(self.scroll, 1)

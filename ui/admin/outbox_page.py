@@ -28,6 +28,7 @@ from kiosk.outbox import QuarantinedItem
 from ui.admin.keyboard import OnScreenKeyboard
 from ui.widgets.orientation import follow_orientation
 from ui.widgets.style import set_style_state
+from ui.widgets.touch_scroll import make_touch_scrollable
 
 MAX_MOUNT_BUTTONS = 3
 
@@ -77,6 +78,7 @@ class OutboxPage(QWidget):
         self.held_list = QListWidget()
         self.held_list.setObjectName("adminList")
         self.held_list.setWordWrap(True)
+        make_touch_scrollable(self.held_list)
         self.retry_button = _button()
         self.retry_button.clicked.connect(self._retry_selected)
         self.retry_all_button = _button()
@@ -121,6 +123,7 @@ class OutboxPage(QWidget):
         self.receipts_heading = _heading("adminHeading")
         self.receipt_list = QListWidget()
         self.receipt_list.setObjectName("adminList")
+        make_touch_scrollable(self.receipt_list)
         self.reprint_button = _button()
         self.reprint_button.clicked.connect(self._reprint_selected)
         self.test_button = _button()
@@ -162,7 +165,7 @@ class OutboxPage(QWidget):
         self.scroll.setObjectName("outboxScroll")
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(content)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        make_touch_scrollable(self.scroll)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(24, 12, 24, 12)
         layout.addWidget(self.scroll, 1)

@@ -29,6 +29,7 @@ from ui.admin.keyboard import OnScreenKeyboard
 from ui.widgets.orientation import follow_orientation
 from ui.widgets.pinyin_keyboard import PinyinKeyboard
 from ui.widgets.style import set_style_state
+from ui.widgets.touch_scroll import make_touch_scrollable
 
 # Settings edited with buttons: (value, catalogue key of its label).
 CHOICES: dict[str, tuple[tuple[Any, str], ...]] = {
@@ -128,7 +129,7 @@ class SettingsPage(QWidget):
         self.scroll.setObjectName("settingsScroll")
         self.scroll.setWidgetResizable(True)
         self.scroll.setWidget(form_box)
-        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        make_touch_scrollable(self.scroll)
 
         self.keyboard = OnScreenKeyboard()
         # The site name is usually Chinese: while it has focus, the pinyin keyboard takes the Latin one's
@@ -172,7 +173,7 @@ class SettingsPage(QWidget):
         self.keys_scroll.setObjectName("settingsKeysScroll")
         self.keys_scroll.setWidgetResizable(True)
         self.keys_scroll.setWidget(keys_box)
-        self.keys_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        make_touch_scrollable(self.keys_scroll)
         # A touch on a key leaves the focus in the field: not even the scroll area around the keys takes it.
         self.keys_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         side = QVBoxLayout()

@@ -40,6 +40,7 @@ from ui.scan_pipeline import CameraState, ScanPipeline
 from ui.screens.id_step import IdCaptureStep, ManualIdCapture
 from ui.widgets.card_guide import CardGuidePreview
 from ui.widgets.style import set_style_state
+from ui.widgets.touch_scroll import make_touch_scrollable
 from ui.widgets.wrap_button import WrapButton
 
 if TYPE_CHECKING:
@@ -152,8 +153,8 @@ class IdCaptureScreen(QWidget):
         scroll = QScrollArea()
         scroll.setObjectName("promptScroll")
         scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(texts)
+        make_touch_scrollable(scroll)
         panel_layout.addWidget(scroll, 1)
         panel_layout.addWidget(self.manual_button)
         panel_layout.addWidget(self.cancel_button)

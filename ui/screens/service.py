@@ -35,6 +35,7 @@ from protocol.items import Slot
 from ui.operations import Lane, run_op
 from ui.screens.id_step import IdCaptureStep
 from ui.widgets.field_editors import FieldEditor, SlotEditor, make_editor
+from ui.widgets.touch_scroll import make_touch_scrollable, touch_scroll_page
 
 
 def _label(name: str, wrap: bool = False) -> QLabel:
@@ -306,7 +307,8 @@ class ServiceScreen(QWidget):
             editor.queue_ticket_requested.connect(self.queue_ticket_requested)
             self._load_slots(fdef, editor)
         self.editor = editor
-        self._set_body(editor)
+        # Scrolled by a finger where the screen is too short for the editor's keys or choices.
+        self._set_body(touch_scroll_page(editor, "fieldScroll"))
 
     def _set_body(self, widget: QWidget) -> None:
         old = self.body.widget(1)
@@ -357,7 +359,7 @@ class ServiceScreen(QWidget):
             self._group_item = False
             self.footer.show()
             self.question_label.setText(text_in(page.fdef.label, self.language))
-            self.body.setCurrentWidget(group_editor)
+            self.body.setCurrentWidget(self.body.widget(1))  # the group editor's page
             group_editor.add(item)
             return
         self.form.take_card(card, set(self.id_step.to_check))
@@ -400,9 +402,8 @@ class ServiceScreen(QWidget):
         scroll = QScrollArea()
         scroll.setObjectName("reviewScroll")
         scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(inner)
-        return scroll
+        return make_touch_scrollable(scroll)
 
     def _to_check_cell(self, field_id: str, value: QLabel) -> QWidget:
         """A value the ID step was unsure of: marked, with a note and a button to say it is right."""

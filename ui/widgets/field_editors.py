@@ -159,7 +159,7 @@ class PlateEditor(FieldEditor):
         self.display = QLabel()
         self.display.setObjectName("fieldDisplay")
         self.display.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.keyboard = PlateKeyboard()
+        self.keyboard = PlateKeyboard(language)
         self.keyboard.text_changed.connect(self.display.setText)
         layout = QVBoxLayout(self)
         layout.addWidget(self.display)

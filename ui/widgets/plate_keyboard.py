@@ -4,15 +4,28 @@ The first key of a plate is always a province (粤京沪…), so the keyboard st
 switches to letters and digits once one is chosen; I and O are left out (plates do not use them). Up to 8
 characters: new-energy plates have 8. Trailer / coach / police suffixes are on the letters page.
 On a narrow screen the rows wrap into fewer columns, so that no key is narrower than a fingertip (64 px).
+
+The clear key says 清空 / Clear, not "C": plates carry the letter C (粤C…), and a person who pressed a big "C"
+for the letter lost the whole plate. It sits at the far end of the control row, away from the letters and
+from ⌫, and ⌫ pressed right after it puts the cleared plate back (its label says so meanwhile).
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QGridLayout, QPushButton, QSizePolicy, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kiosk.forms.answers import PLATE_LETTERS, PLATE_SUFFIXES, PROVINCES
+from kiosk.i18n import translate
 
 MAX_PLATE = 8
 # Provinces in the order of the common plate keyboards: the busiest first.
@@ -21,16 +34,20 @@ _CHAR_COLUMNS = 10
 _PROVINCE_COLUMNS = 9
 MIN_KEY = 64
 _KEY_SPACING = 6
+# Between ⌫ and the clear key: a finger aiming for one does not land on the other.
+_CONTROL_GAP = 48
 
 
 class PlateKeyboard(QWidget):
     text_changed = Signal(str)
     confirmed = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, language: str = "zh-CN", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("plateKeyboard")
+        self.language = language
         self.text = ""
+        self.cleared = ""  # what the clear key took away, until ⌫ restores it or another key is pressed
         self.buttons: dict[str, QPushButton] = {}
         self._columns = 0
         self.pages = QStackedWidget()
@@ -45,14 +62,20 @@ class PlateKeyboard(QWidget):
             grid = self._grid(page, keys)
             self._arrange(grid, keys, columns)
             self._grids.append((grid, keys, columns))
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(8)
-        grid.addWidget(self.pages, 0, 0, 1, 2)
-        for column, key, label in ((0, "back", "⌫"), (1, "clear", "C")):
-            button = self._button(key, label)
-            button.setObjectName("plateControl")
-            grid.addWidget(button, 1, column)
+        controls = QHBoxLayout()
+        controls.setSpacing(_CONTROL_GAP)
+        back = self._button("back", "⌫")
+        back.setObjectName("plateControl")
+        clear = self._button("clear", translate("plate.clear", language))
+        clear.setObjectName("plateClear")
+        controls.addWidget(back, 3)
+        controls.addWidget(clear, 2)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(8)
+        layout.addWidget(self.pages, 1)
+        layout.addLayout(controls)
+        self._label_back()
 
     def _button(self, key: str, label: str) -> QPushButton:
         button = QPushButton(label)
@@ -85,9 +108,12 @@ class PlateKeyboard(QWidget):
                 self._arrange(grid, keys, min(columns, fit))
 
     def press(self, key: str) -> None:
+        cleared, self.cleared = self.cleared, ""
         if key == "back":
-            self.text = self.text[:-1]
+            # Right after 清空, ⌫ undoes it: the plate comes back whole.
+            self.text = cleared if cleared and not self.text else self.text[:-1]
         elif key == "clear":
+            self.cleared = self.text or cleared
             self.text = ""
         elif len(self.text) < MAX_PLATE and (key in PROVINCES) == (self.text == ""):
             # A province only as the first character, and only there.
@@ -97,10 +123,15 @@ class PlateKeyboard(QWidget):
 
     def set_text(self, text: str) -> None:
         self.text = text[:MAX_PLATE]
+        self.cleared = ""
         self._sync()
+
+    def _label_back(self) -> None:
+        self.buttons["back"].setText(translate("plate.undo", self.language) if self.cleared else "⌫")
 
     def _sync(self) -> None:
         self.pages.setCurrentIndex(0 if not self.text else 1)
+        self._label_back()
 
     def type_plate(self, plate: str) -> None:
         """Press the keys of ``plate`` one by one (tests, screenshots)."""
