@@ -15,10 +15,12 @@ from test_ui_layouts import LOOKS, MIN_TARGET, layout_problems
 
 from kiosk.config import SETTINGS_FILE
 from kiosk.i18n import translate
+from tools.service_driver import scroll_into_view
 
 
 def tap(qtbot: Any, button: Any) -> None:
     assert button.isVisible() and button.isEnabled(), button.text()
+    scroll_into_view(button)  # the keys' column scrolls where the keyboard is taller than it
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 

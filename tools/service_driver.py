@@ -10,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QScrollArea
 
 from devices.camera.fake import FakeCamera
 from devices.printer import FakePrinter
@@ -40,7 +41,18 @@ def build_self_service_window(
     )
 
 
+def scroll_into_view(widget: Any) -> None:
+    """Scroll every scroll area around ``widget`` to it, as a finger would drag them: a touch scroll area
+    hands a press to the widget under that point of the screen, so a key scrolled out of view gets nothing."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QScrollArea):
+            parent.ensureWidgetVisible(widget, 0, 0)
+        parent = parent.parentWidget()
+
+
 def click(widget: Any) -> None:
+    scroll_into_view(widget)
     QTest.mouseClick(widget, Qt.MouseButton.LeftButton)
 
 

@@ -46,26 +46,41 @@ class FieldEditor(QWidget):
 
 
 class NumberPad(QWidget):
-    """Digits, back and one extra key where the field needs it (X for ID numbers, . for decimals)."""
+    """Digits, back and one extra key where the field needs it (X for ID numbers, . for decimals).
+
+    Three keys a row, as on a phone; six (two rows) where the page is too short for four rows of keys.
+    """
 
     key_pressed = Signal(str)
 
     def __init__(self, extra: str | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.buttons: dict[str, QPushButton] = {}
-        grid = QGridLayout(self)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.setSpacing(8)
-        keys = [*"123456789", extra or "", "0", "back"]
-        for i, key in enumerate(keys):
+        self.grid = QGridLayout(self)
+        self.grid.setContentsMargins(0, 0, 0, 0)
+        self.grid.setSpacing(8)
+        self.keys = [*"123456789", extra or "", "0", "back"]
+        self.columns = 0
+        for key in self.keys:
             if not key:
                 continue
             button = QPushButton("⌫" if key == "back" else key)
             button.setObjectName("keypadKey")
             button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
             button.clicked.connect(lambda _=False, k=key: self.key_pressed.emit(k))
-            grid.addWidget(button, i // 3, i % 3)
             self.buttons[key] = button
+        self.set_columns(3)
+
+    def set_columns(self, columns: int) -> None:
+        if columns == self.columns:
+            return
+        self.columns = columns
+        for column in range(6):
+            self.grid.setColumnStretch(column, 1 if column < columns else 0)
+        for i, key in enumerate(self.keys):
+            if key:
+                self.grid.removeWidget(self.buttons[key])
+                self.grid.addWidget(self.buttons[key], i // columns, i % columns)
 
 
 class TextEditor(FieldEditor):
@@ -137,6 +152,17 @@ class PadEditor(FieldEditor):
         layout = QVBoxLayout(self)
         layout.addWidget(self.display)
         layout.addWidget(self.pad, 1)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        # The page's height (the scroll area's viewport around this editor, see ServiceScreen): four rows of
+        # keys where they fit under the display, else two rows of six (a 1024×600 panel), so that 0 and ⌫
+        # are in view without scrolling.
+        page = self.parentWidget()
+        height = page.height() if page is not None else event.size().height()
+        key = self.pad.buttons["0"].minimumSizeHint().height()
+        four_rows = self.display.sizeHint().height() + 4 * key + 3 * 8 + 2 * self.layout().spacing() + 24
+        self.pad.set_columns(3 if height >= four_rows else 6)
 
     def press(self, key: str) -> None:
         if key == "back":
