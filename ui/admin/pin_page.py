@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QPushButton, QSi
 from kiosk.admin.pin import PIN_DIGITS
 from kiosk.i18n import translate
 from ui.widgets.style import set_style_state
+from ui.widgets.touch_scroll import touch_scroll_page
 
 _PAD = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("clear", "0", "back"))
 
@@ -65,7 +66,9 @@ class PinPage(QWidget):
         actions.addWidget(self.cancel_button)
         actions.addWidget(self.confirm_button)
         actions.addStretch(1)
-        layout = QVBoxLayout(self)
+        content = QWidget()
+        content.setObjectName("pinContent")
+        layout = QVBoxLayout(content)
         layout.setContentsMargins(48, 24, 48, 24)
         layout.setSpacing(16)
         layout.addWidget(self.title, 0, Qt.AlignmentFlag.AlignHCenter)
@@ -74,6 +77,11 @@ class PinPage(QWidget):
         layout.addWidget(pad_box, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addLayout(actions)
         layout.addStretch(1)
+        # Under the admin tabs a 1024×600 panel has no room for the four rows of the pad and the buttons:
+        # the page scrolls by finger there.
+        page = QVBoxLayout(self)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.addWidget(touch_scroll_page(content, "pinScroll"))
         self.retranslate(language)
 
     # --- what the gate said ------------------------------------------------------------------------------

@@ -238,6 +238,7 @@ class ManualIdCapture(IdCaptureStep):
         self.error_key = key
         self.error_label.setText(translate(key, self.language) if key else "")
         self.error_label.setVisible(key is not None)  # no error, no height: a short page needs it
+        self._arrange()
 
     def _fill(self) -> None:
         self.id_display.setText(group_digits(self.digits))
@@ -264,6 +265,8 @@ class ManualIdCapture(IdCaptureStep):
             + layout.spacing()
             + max(self.ok_button.sizeHint().height(), self.back_button.sizeHint().height())
         )
+        if self.error_label.isVisibleTo(self):  # a shown error takes its line from the keys
+            base += self.error_label.heightForWidth(width) + layout.spacing()
         number = self.fields.verticalSpacing() + self.id_display.sizeHint().height()
         if width < WIDE:
             number += self.fields.verticalSpacing() + self.id_label.sizeHint().height()
