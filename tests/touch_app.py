@@ -26,7 +26,7 @@ from PySide6.QtCore import QEvent, QObject, QPoint, QSocketNotifier, QTimer
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QPushButton, QScroller, QWidget
 
 import ui.app
-from devices.camera import FakeCamera
+from devices.camera.fake import FakeCamera
 from kiosk.config import Settings
 from kiosk.forms.slots import FakeSlots
 from ui.screens.service import GroupEditor, ServiceScreen

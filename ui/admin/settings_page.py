@@ -174,6 +174,9 @@ class SettingsPage(QWidget):
         self.keys_scroll.setWidgetResizable(True)
         self.keys_scroll.setWidget(keys_box)
         make_touch_scrollable(self.keys_scroll)
+        # It gives up its height first: the message, a long English error and the save button under it must
+        # stay on a 1024×600 screen, while the keys scroll by finger in what is left.
+        self.keys_scroll.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Ignored)
         # A touch on a key leaves the focus in the field: not even the scroll area around the keys takes it.
         self.keys_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         side = QVBoxLayout()
