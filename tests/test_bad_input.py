@@ -221,3 +221,23 @@ def test_a_number_field_without_bounds_never_takes_infinity_or_nan(typed: object
     with pytest.raises(AnswerError) as refused:
         check_field(unbounded, typed)
     assert refused.value.key == "form.error.number"
+
+
+def test_a_deep_lockout_file_locks_and_a_damaged_pin_file_is_named(tmp_path: Path) -> None:
+    from kiosk.admin.pin import LOCKOUT_FILE, PIN_FILE, AdminGate
+
+    gate = AdminGate(tmp_path, clock=lambda: 1000.0)
+    gate.set_pin("246810")
+    (tmp_path / LOCKOUT_FILE).write_text(DEEP_OBJECT)
+    attempt = gate.attempt("246810")  # a damaged lockout must not open the gate, nor crash it
+    assert not attempt.ok and attempt.locked_for_s > 0
+    (tmp_path / LOCKOUT_FILE).unlink()
+    (tmp_path / PIN_FILE).write_text(DEEP)
+    with pytest.raises(FileProblem, match=r"admin-pin\.json: 200000 bytes, more than the 4096 allowed"):
+        gate.attempt("246810")
+    (tmp_path / PIN_FILE).write_text("[" * 100 + "]" * 100)
+    with pytest.raises(FileProblem, match=r"admin-pin\.json: JSON nested more than 2 deep"):
+        gate.attempt("246810")
+    (tmp_path / PIN_FILE).write_text("[]")
+    with pytest.raises(FileProblem, match=r"admin-pin\.json: not a PIN record"):
+        gate.attempt("246810")

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.fileio import write_atomically
+from kiosk.fileio import FileProblem, read_json, write_atomically
 
 PIN_FILE = "admin-pin.json"
 LOCKOUT_FILE = "admin-lockout.json"
@@ -28,6 +28,8 @@ LOCKOUT_MAX_S = 3600.0
 # searched through a million six-digit PINs in a coffee break, fast enough for a touch screen.
 _SCRYPT = {"n": 2**15, "r": 8, "p": 1}
 _SCRYPT_MAXMEM = 64 * 1024 * 1024
+# The PIN record and the lockout are a few hundred bytes.
+_SMALL_FILE = 4096
 
 
 def _write_private(path: Path, data: bytes) -> None:
@@ -94,19 +96,20 @@ class AdminGate:
         self._save_lockout(0, 0.0)
 
     def _matches(self, pin: str) -> bool:
-        record = json.loads(self._pin_path.read_text("ascii"))
-        if record.get("kdf") != "scrypt":
-            raise ValueError(f"{PIN_FILE}: unknown kdf {record.get('kdf')!r}")
+        # A damaged file is a FileProblem naming it: the gate stays shut, the admin page says why.
+        record = read_json(self._pin_path, _SMALL_FILE, max_depth=2)
+        if not isinstance(record, dict) or record.get("kdf") != "scrypt":
+            raise FileProblem(str(self._pin_path), "not a PIN record (scrypt) of this kiosk")
         digest = _scrypt(pin, bytes.fromhex(record["salt"]), record["n"], record["r"], record["p"])
         return hmac.compare_digest(digest, bytes.fromhex(record["hash"]))
 
     def _load_lockout(self) -> tuple[int, float]:
         try:
-            data = json.loads(self._lockout_path.read_text("ascii"))
+            data = read_json(self._lockout_path, _SMALL_FILE, max_depth=2)
             return int(data["failures"]), float(data["locked_until"])
         except FileNotFoundError:
             return 0, 0.0
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, OverflowError):  # FileProblem is a ValueError
             # A damaged file must not open the gate: treat it as the longest lockout.
             return FREE_FAILURES + 32, self.clock() + LOCKOUT_MAX_S
 
