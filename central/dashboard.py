@@ -92,8 +92,10 @@ class DashboardSettings:
     # (seconds); see central.signin.
     account_free_failures: int = 5
     account_delay: tuple[float, float] = (1.0, 300.0)
-    # Password checks waiting their turn beyond this are refused with 503 (a flood).
+    # Password checks waiting their turn beyond this are refused with 503 (a flood); one starts at most every
+    # so many seconds (see central.signin).
     max_waiting_checks: int = 64
+    check_interval_s: float = 0.5
     clock: Callable[[], datetime] = utcnow
 
     def __post_init__(self) -> None:
@@ -137,7 +139,7 @@ class DashboardState:
 
 def install_dashboard(app: FastAPI, settings: DashboardSettings, server_secret: bytes) -> None:
     base, cap = settings.account_delay
-    checker = PasswordChecker(settings.max_waiting_checks)
+    checker = PasswordChecker(settings.max_waiting_checks, settings.check_interval_s)
     app.state.dashboard = DashboardState(
         settings,
         RateLimiter(*settings.login_rate),
@@ -372,7 +374,7 @@ async def signed_in_manager(request: Request) -> str | None:
 
     stored = await run_in_threadpool(read_hash)
     try:
-        ok = await state.checker.check(stored, password)
+        ok = await state.checker.check(stored, password, known=known_browser)
     except SignInBusy:
         raise HTTPException(503, "sign-in busy, retry later", headers={"Retry-After": "5"}) from None
     if not known_browser:

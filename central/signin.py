@@ -1,9 +1,13 @@
 """Managers' sign-in under guessing and floods.
 
 - Password checks (a deliberately slow scrypt) run one at a time on a thread of their own at the lowest CPU
-  priority, never inside a database transaction and never on the thread pool the kiosks' uploads use: a
-  flood of sign-ins waits its turn there (cheaply, on the event loop) instead of taking the uploads' threads,
-  connections or the SQLite write lock. Past a bound on the waiting checks, sign-ins are refused with 503.
+  priority, never inside a database transaction and never on the thread pool the kiosks' uploads use, and
+  no more often than a set pace: scrypt is memory-hard, and even at the lowest priority back-to-back checks
+  crowd the caches and memory the API needs. A flood of sign-ins waits its turn (cheaply, on the event loop)
+  instead of taking the uploads' threads, connections or the SQLite write lock; past a bound on the waiting
+  checks, sign-ins are refused with 503 after a pause, so that a flood client cannot spin on the refusal.
+  A browser the account signed in from before has a lane of its own, so a flood does not delay its
+  manager.
 - Failures are counted per account as well as per address (``AccountThrottle``): after a few free
   failures, each further attempt on the account waits for a delay that doubles with every failure, up to a
   cap. A delay, not a lock: it ends, and it bounds guessing from any number of addresses.
@@ -45,28 +49,46 @@ def _lowest_priority() -> None:
 
 
 class PasswordChecker:
-    """Runs :func:`verify_password` off the event loop and off the request thread pool."""
+    """Runs :func:`verify_password` off the event loop and off the request thread pool, starting a check
+    at most every ``min_interval_s``; known browsers (``known=True``) on a lane of their own."""
 
-    def __init__(self, max_waiting: int = 64) -> None:
+    def __init__(
+        self, max_waiting: int = 64, min_interval_s: float = 0.5, busy_pause_s: float = 2.0
+    ) -> None:
         self.max_waiting = max_waiting
+        self.min_interval_s = min_interval_s
+        self.busy_pause_s = busy_pause_s
         self._waiting = 0  # touched only on the event loop's thread
-        self._executor = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="password-check", initializer=_lowest_priority
-        )
+        self._next_start = 0.0  # touched only on the paced lane's thread
+        self._lanes = [
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix=name, initializer=_lowest_priority)
+            for name in ("password-check", "password-check-known")
+        ]
 
-    async def check(self, stored_hash: str | None, password: str) -> bool:
+    async def check(self, stored_hash: str | None, password: str, known: bool = False) -> bool:
         """``stored_hash`` None (no such account) costs the same time and answers False."""
+        loop = asyncio.get_running_loop()
+        if known:
+            return await loop.run_in_executor(self._lanes[1], _verify, stored_hash, password)
         if self._waiting >= self.max_waiting:
+            await asyncio.sleep(self.busy_pause_s)
             raise SignInBusy
         self._waiting += 1
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, _verify, stored_hash, password)
+            return await loop.run_in_executor(self._lanes[0], self._paced, stored_hash, password)
         finally:
             self._waiting -= 1
 
+    def _paced(self, stored_hash: str | None, password: str) -> bool:
+        now = time.monotonic()
+        if self._next_start > now:
+            time.sleep(self._next_start - now)
+        self._next_start = max(now, self._next_start) + self.min_interval_s
+        return _verify(stored_hash, password)
+
     def close(self) -> None:
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        for lane in self._lanes:
+            lane.shutdown(wait=False, cancel_futures=True)
 
 
 def _verify(stored_hash: str | None, password: str) -> bool:

@@ -4,6 +4,7 @@ manager out, and password checks never hold up the kiosks' uploads."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import threading
 import time
@@ -11,6 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -241,3 +243,37 @@ def test_a_sign_in_flood_does_not_hold_up_uploads(slow_hash_server: LiveServer, 
             thread.join(10)
     # Each password check takes a second here: an upload that waited behind one would show it.
     assert sorted(took)[2] < 0.5, took
+
+
+def test_password_checks_are_paced_and_a_known_browser_skips_the_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import central.signin as signin
+
+    started: list[tuple[str, float]] = []
+
+    def fake_verify(_stored: str | None, password: str) -> bool:
+        started.append((password, time.monotonic()))
+        if password != "right":
+            time.sleep(0.2)  # a check takes time; the known browser's is quick so that its wait shows
+        return password == "right"
+
+    monkeypatch.setattr(signin, "_verify", fake_verify)
+
+    async def scenario() -> float:
+        checker = signin.PasswordChecker(max_waiting=3, min_interval_s=0.3, busy_pause_s=0)
+        queued = [asyncio.create_task(checker.check(None, f"guess {i}")) for i in range(3)]
+        await asyncio.sleep(0.05)  # one being checked, two waiting their turn
+        with pytest.raises(signin.SignInBusy):
+            await checker.check(None, "one too many")
+        begun = time.monotonic()
+        assert await checker.check("hash", "right", known=True)
+        known_took = time.monotonic() - begun
+        assert await asyncio.gather(*queued) == [False, False, False]
+        checker.close()
+        return known_took
+
+    known_took = asyncio.run(scenario())
+    paced = [at for password, at in started if password.startswith("guess")]
+    assert len(paced) == 3 and all(b - a >= 0.29 for a, b in pairwise(paced))
+    assert known_took < 0.3  # not behind the two guesses still waiting
