@@ -52,9 +52,7 @@ class PasswordChecker:
     """Runs :func:`verify_password` off the event loop and off the request thread pool, starting a check
     at most every ``min_interval_s``; known browsers (``known=True``) on a lane of their own."""
 
-    def __init__(
-        self, max_waiting: int = 64, min_interval_s: float = 0.5, busy_pause_s: float = 2.0
-    ) -> None:
+    def __init__(self, max_waiting: int = 64, min_interval_s: float = 0.5, busy_pause_s: float = 2.0) -> None:
         self.max_waiting = max_waiting
         self.min_interval_s = min_interval_s
         self.busy_pause_s = busy_pause_s
