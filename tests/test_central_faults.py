@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -238,3 +239,43 @@ def test_stats_still_take_a_real_day(server: LiveServer, session: requests.Sessi
     assert answer.status_code == 200 and answer.json()["inspections"][0]["inspections"] == 1
     tomorrow = (NOW + timedelta(days=1)).date().isoformat()
     assert session.get(server.url + "/v1/stats", params={"since": tomorrow}).json()["inspections"] == []
+
+
+def test_migration_binds_existing_devices_to_the_checkpoints_they_used(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from central.db import MIGRATIONS_DIR, migrate
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.sqlite3'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0002")
+        now = NOW.isoformat()
+        for device_id in ("gate", "counter"):
+            conn.execute(
+                text(
+                    "INSERT INTO devices (id, site, name, public_key, token_hash, created_at)"
+                    " VALUES (:id, 's', 'n', x'00', :token, :now)"
+                ),
+                {"id": device_id, "token": device_id, "now": now},
+            )
+        for checkpoint in ("CP-2", "CP-1", "CP-2"):
+            conn.execute(
+                text(
+                    "INSERT INTO inspections (id, device_id, site, checkpoint_id, at, local_day, source,"
+                    " kind, code_hash, subject_hash, verdict, reason, content_hash, received_at, via) VALUES"
+                    " (:id, 'gate', 's', :cp, :now, '2026-01-01', 'camera', 'k', 'h', 'h', 'green', 'r',"
+                    " 'c', :now, 'api')"
+                ),
+                {"id": str(uuid.uuid4()), "cp": checkpoint, "now": now},
+            )
+    migrate(engine)
+    with session_factory(engine)() as db:
+        gate, counter = db.get(Device, "gate"), db.get(Device, "counter")
+        assert gate is not None and gate.checkpoints == ["CP-1", "CP-2"]
+        assert counter is not None and counter.checkpoints == []
+    engine.dispose()
