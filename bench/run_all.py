@@ -13,6 +13,7 @@ BENCHES = (
     "bench.idcard_latency",
     "bench.sync_drain",
     "bench.central_ingest",
+    "bench.signin_flood",
     "bench.self_service",
 )
 
