@@ -439,3 +439,17 @@ class ReaderMonitor:
         if self._reader is not None:
             self._reader.close()
             self._reader = None
+
+
+# How often the kiosk asks the reader for a card. A find-card exchange takes about 2 ms on the wire at
+# 115200 baud; 0.25 s between them is a quarter second at worst added to a read, and little traffic.
+POLL_S = 0.25
+
+
+def wire_ms(frame_bytes: int, baud: int = DEFAULT_BAUD) -> float:
+    """Milliseconds the bytes take on a serial line (8N1: 10 bits a byte)."""
+    return frame_bytes * 10 / baud * 1000
+
+
+# Bytes on the wire for one whole read (find, select, read text+photo: commands and answers).
+READ_EXCHANGE_BYTES = 3 * 10 + 15 + 19 + 1295
