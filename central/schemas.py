@@ -113,7 +113,7 @@ class InspectionIn(Strict):
     at: AwareDatetime
     local_day: Day
     checkpoint_id: Ident
-    source: Literal["camera", "manual"]
+    source: Literal["camera", "manual", "chip"]  # chip: an ID card tapped on the reader
     kind: Ident
     code_hash: Hex64
     subject_hash: Hex64

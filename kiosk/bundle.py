@@ -37,6 +37,8 @@ _FIELDS: dict[str, type | tuple[type, ...]] = {
     "seal_key": str,
     "signature": str,
 }
+# Parts a centre may leave out: the health-status list of ID-card holders (kiosk/health_list.py).
+OPTIONAL_PARTS = ("health_status",)
 
 
 class BundleError(ValueError):
@@ -97,6 +99,12 @@ class BundleStore:
             write_atomically(
                 self.folder / f"{name}.json", json.dumps(bundle[name], ensure_ascii=False).encode()
             )
+        for name in OPTIONAL_PARTS:
+            part = self.folder / f"{name}.json"
+            if name in bundle:
+                write_atomically(part, json.dumps(bundle[name], ensure_ascii=False).encode())
+            else:
+                part.unlink(missing_ok=True)  # a list the centre no longer publishes is not kept in force
         # Last, so that a crash part-way leaves the previous bundle file as the one in force.
         write_atomically(self.folder / BUNDLE_FILE, raw)
         return bundle

@@ -15,6 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 from kiosk.codes.registry import CodeRegistry, CodeResult, Verdict
 from kiosk.config import SettingsSource
+from kiosk.health_list import KIND, HealthStatusList, card_result, card_subject
+from kiosk.idcard.chip import ChipIdentity
 from kiosk.outbox import enqueue
 from kiosk.store import Store
 
@@ -100,10 +102,26 @@ class Checkpoint:
     def inspect(self, text: str, source: str = "camera") -> Inspection:
         now = self.clock()
         result = self.registry.evaluate(text, now)
-        code_hash = self.keyed_hash(text)
         # A code that names nobody counts as its own person: the same code, the same holder. Hashed before
         # the transaction, which need not wait on the key file being read.
         subject_hash = self.subject_hash(result.subject or f"code:{text}")
+        return self._record(result, self.keyed_hash(text), subject_hash, source, now)
+
+    def inspect_card(
+        self, identity: ChipIdentity, status: HealthStatusList | None, max_age: timedelta
+    ) -> Inspection:
+        """A card tapped on the reader, inspected like a code: recorded by keyed hashes of its number (never
+        the number), counted for 人次 and 人数 with the same subject as the number typed or scanned,
+        within the duplicate window; the verdict from the health-status list (kiosk/health_list.py)."""
+        now = self.clock()
+        subject_hash = self.subject_hash(card_subject(identity))
+        result = card_result(identity, subject_hash, status, now, max_age)
+        code_hash = self.keyed_hash(f"{KIND}:{identity.fields['id_number']}")
+        return self._record(result, code_hash, subject_hash, "chip", now)
+
+    def _record(
+        self, result: CodeResult, code_hash: str, subject_hash: str, source: str, now: datetime
+    ) -> Inspection:
         # Read once: an inspection is recorded under one checkpoint ID and window, even if admin mode
         # changes them meanwhile.
         checkpoint_id, window = self.checkpoint_id, self.duplicate_window

@@ -15,12 +15,14 @@ from PySide6.QtCore import QEvent, QObject, QSize, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QLabel, QLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
+from devices.id_reader import ReaderMonitor
 from devices.printer import Printer
 from devices.speaker import SilentSpeaker, Speaker, SystemSpeaker, cue_seconds
 from devices.voice import Voice, create_voice
 from kiosk.checkpoint import Counters, Inspection
 from kiosk.core import KioskCore
 from kiosk.forms.slots import SlotSource
+from kiosk.health_list import load_health_list
 from kiosk.i18n import LANGUAGES, translate
 from kiosk.stats import DayStats, day_stats
 from printing.jobs import PrintOutcome
@@ -29,6 +31,7 @@ from ui.admin.health import HealthMonitor
 from ui.admin.mode import AdminMode
 from ui.background_sync import BackgroundSync
 from ui.card_capture import OcrModels
+from ui.chip_reader import ChipCard, ChipReader
 from ui.idle import IdleWatcher
 from ui.operations import Lane, run_op, wait_for_done
 from ui.scan_pipeline import ScanPipeline, ScanTiming
@@ -121,6 +124,9 @@ class MainWindow(QMainWindow):
         # Today's inspection counters are for checkpoint staff, not for citizens at a self-service kiosk.
         self.counters_bar.setVisible(settings.mode != "self-service")
         self.ocr_models = OcrModels(self)  # before the forms: their ID steps read the card with it
+        # The ID-card reader (none unless configured), shared by the forms' ID steps and the checkpoint.
+        self.chip = ChipReader(ReaderMonitor(settings.id_reader), settings.id_photo_library, self)
+        self._chip_tapping = False  # the checkpoint holds the reader (a card tapped is inspected)
         # Self-service forms (and their definitions, printer, slots) only on a self-service kiosk.
         self.self_service: SelfService | None = None
         if settings.mode == "self-service":
@@ -172,6 +178,7 @@ class MainWindow(QMainWindow):
             self.self_service.printed.connect(self._on_printed)
             self.self_service.submission_shown.connect(self._after_submission)
         self.manual_screen.submitted.connect(self._inspect_manual)
+        self.chip.card_read.connect(self._on_card_tapped)
         pipeline.frame_ready.connect(self.checkpoint_screen.set_frame)
         pipeline.camera_status.connect(self.top_bar.set_camera_status)
         pipeline.inspected.connect(self._on_camera_inspection)
@@ -188,7 +195,9 @@ class MainWindow(QMainWindow):
             service_printer,
             self,
             ocr_expected=ocr_loader_factory is not None,
+            id_reader=self.chip.monitor if self.chip.configured else None,
         )
+        self.chip.state_changed.connect(lambda _state: self.health.refresh())
         self.health.problems_changed.connect(self.top_bar.set_problems)
         if self.self_service is not None:
             self.self_service.printer_state.connect(self.health.set_printer_state)
@@ -256,7 +265,7 @@ class MainWindow(QMainWindow):
 
     def make_id_capture_step(self, language: str) -> CameraIdCapture:
         """A service form's ID step (the forms' ``id_step_factory``): the camera first, typing at hand."""
-        step = CameraIdCapture(language, self.pipeline, self.ocr_models)
+        step = CameraIdCapture(language, self.pipeline, self.ocr_models, chip=self.chip)
         # Connected after the screen's own slot, so the step's prompt is already the new one here.
         step.camera.worker.reader_update.connect(lambda _: self._say_capture_prompt(step))
         return step
@@ -284,7 +293,12 @@ class MainWindow(QMainWindow):
         self.top_bar.set_home_visible(screen not in (self.home, self.attract))
         # At a checkpoint the attract screen asks for a code, so it scans as the checkpoint screen does.
         checkpoint_attract = screen is self.attract and self.self_service is None
-        self.pipeline.set_scanning(screen is self.checkpoint_screen or checkpoint_attract)
+        scanning = screen is self.checkpoint_screen or checkpoint_attract
+        self.pipeline.set_scanning(scanning)
+        # Staff may tap an ID card on the reader wherever a code would be scanned.
+        if scanning != self._chip_tapping:
+            self._chip_tapping = scanning
+            (self.chip.start if scanning else self.chip.stop)()
 
     def _say_capture_prompt(self, step: CameraIdCapture) -> None:
         key = step.camera.prompt.key
@@ -369,6 +383,27 @@ class MainWindow(QMainWindow):
             on_success=self._on_manual_inspection,
             on_failure=self._on_manual_failure,
         )
+
+    def _on_card_tapped(self, card: ChipCard) -> None:
+        if not self._chip_tapping:
+            return  # a form's ID step took the card
+        self.idle.poke()
+        checkpoint, settings = self.core.checkpoint, self.core.settings
+        max_age = timedelta(days=settings.trust_max_age_days)
+        bundle_dir = settings.data_dir / "bundle"
+        run_op(
+            self,
+            lambda: checkpoint.inspect_card(card.identity, load_health_list(bundle_dir), max_age),
+            lane=Lane.STORE,
+            on_success=self._on_card_inspection,
+            on_failure=self._on_manual_failure,
+        )
+
+    def _on_card_inspection(self, inspection: Inspection) -> None:
+        if self.stack.currentWidget() is self.attract:
+            self._show(self.checkpoint_screen)
+        self.checkpoint_screen.show_inspection(inspection)
+        self._after_inspection(inspection, None)
 
     def _on_manual_inspection(self, inspection: Inspection) -> None:
         self.manual_screen.show_inspection(inspection)
@@ -484,6 +519,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             self.idle.uninstall(app)
         self.health.stop()
+        self.chip.stop_polling()
         self.camera_watchdog.stop()
         self.pipeline.stop()
         self.voice.close()
@@ -491,6 +527,7 @@ class MainWindow(QMainWindow):
         self.sync.stop()
         # Operations deliver to this window: it must outlive them.
         wait_for_done(5000)
+        self.chip.monitor.close()  # after the lanes: no poll is using the port any more
 
 
 def _self_service(

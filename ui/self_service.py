@@ -99,9 +99,10 @@ class SelfService(QObject):
         if self._submission_id is None:
             self._submission_id = str(uuid.uuid4())
         submission_id = self._submission_id
+        source = self.screen.identity_source
         run_op(
             self,
-            lambda: desk.submit(definition, answers, language, submission_id),
+            lambda: desk.submit(definition, answers, language, submission_id, identity_source=source),
             lane=Lane.IO,
             on_success=self._stored,
             on_failure=self._refused,

@@ -22,6 +22,7 @@ class Problem(StrEnum):
     CAMERA = "camera"
     DECODER = "decoder"
     OCR = "ocr"
+    ID_READER = "id_reader"  # a configured ID-card reader that is not answering
     PRINTER = "printer"
     DISK_LOW = "disk_low"
     STORE = "store_damaged"  # the store was damaged or vanished and was recovered or replaced lately
@@ -84,6 +85,11 @@ class HealthReport:
     ocr_state: str = "not_used"  # not_used | loading | ready | failed
     ocr_load_s: float | None = None
     printer_state: str | None = None  # devices.printer.PrinterState value; None: no printer here
+    # devices.id_reader.ReaderMonitor: state (none | ready | card_error | unplugged), last card read whole
+    # (seconds since the epoch), failed reads since start.
+    id_reader_state: str = "none"
+    id_reader_last_read: float | None = None
+    id_reader_errors: int = 0
     central_configured: bool = False
     last_sync_at: datetime | None = None
     running_since: datetime | None = None
@@ -97,6 +103,8 @@ def problems(report: HealthReport, settings: Settings, now: datetime) -> list[Pr
         found.append(Problem.DECODER)
     if report.ocr_state == "failed":
         found.append(Problem.OCR)
+    if report.id_reader_state == "unplugged":
+        found.append(Problem.ID_READER)
     if report.printer_state is not None and report.printer_state != "ready":
         found.append(Problem.PRINTER)
     system = report.system
@@ -127,6 +135,8 @@ def heartbeat_health(report: HealthReport, found: Iterable[Problem]) -> dict[str
         "printer": report.printer_state or "none",
         "camera": report.camera_state,
         "ocr": report.ocr_state,
+        "id_reader": report.id_reader_state,
+        "id_reader_errors": report.id_reader_errors,
         "problems": ",".join(found),
     }
     system = report.system

@@ -40,6 +40,9 @@ RECEIPT_CODE = "receipt"  # what the kiosk signs when the service's own code is 
 SERVICE_CLAIM_MAX = 32
 
 
+IDENTITY_SOURCES = ("chip", "ocr", "typed")
+
+
 def local_now() -> datetime:
     return datetime.now().astimezone()
 
@@ -137,12 +140,18 @@ class SubmissionDesk:
         answers: Mapping[str, Any],
         language: str,
         submission_id: str | None = None,
+        identity_source: str | None = None,
     ) -> Submission:
         """Check, store and queue one submission; raises :class:`AnswerError` (nothing stored) for bad
         answers, and ``SlotsUnavailable``/``SlotTaken`` when an appointment cannot be booked.
 
         ``submission_id`` (a UUID; new if not given) is also the booking's id: a retry of a submission
-        whose booking answer was lost passes the same one, so the place is not taken twice."""
+        whose booking answer was lost passes the same one, so the place is not taken twice.
+
+        ``identity_source`` (``chip``, ``ocr`` or ``typed``: where the ID step's fields came from) goes with
+        the submission's non-personal fields, for the central side to count and audit."""
+        if identity_source not in (None, *IDENTITY_SOURCES):
+            raise ValueError(f"unknown identity source {identity_source!r}")
         now = self.clock()
         settings = self.settings  # one submission, one checkpoint ID, whatever admin mode does meanwhile
         checked = validate_answers(definition, answers, now.date())
@@ -203,6 +212,8 @@ class SubmissionDesk:
             }
             if ticket:
                 fields["ticket"] = ticket
+            if identity_source:
+                fields["identity_source"] = identity_source
             payload = {
                 "id": submission_id,
                 "service_id": definition.id,

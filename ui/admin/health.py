@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
+from devices.id_reader import ReaderMonitor
 from devices.printer import Printer
 from kiosk import __version__
 from kiosk.admin.health import HealthReport, Problem, SystemHealth, heartbeat_health, problems, system_health
@@ -74,8 +75,11 @@ class HealthMonitor(QObject):
         refresh_ms: int = REFRESH_MS,
         ocr_expected: bool = True,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        id_reader: ReaderMonitor | None = None,
     ) -> None:
         super().__init__(parent)
+        # Read at each refresh: its few fields are written whole by the polling thread.
+        self.id_reader = id_reader
         self.core = core
         self.pipeline = pipeline
         self.ocr_models = ocr_models
@@ -190,6 +194,7 @@ class HealthMonitor(QObject):
         _, size, last_at = self._meter.read()
         state, reason = self._camera
         ocr_state, ocr_s = self._ocr()
+        reader = self.id_reader
         self.report = HealthReport(
             version=__version__,
             system=self._system,
@@ -203,6 +208,9 @@ class HealthMonitor(QObject):
             ocr_state=ocr_state,
             ocr_load_s=ocr_s,
             printer_state=self._printer_state if self.printer is not None else None,
+            id_reader_state=reader.state if reader is not None else "none",
+            id_reader_last_read=reader.last_read_at if reader is not None else None,
+            id_reader_errors=reader.errors if reader is not None else 0,
             central_configured=bool(settings.central_url),
             last_sync_at=self._last_sync_at,
             running_since=self._started_at,
@@ -222,6 +230,7 @@ _ROWS = (
     "camera_detail",
     "decoder",
     "ocr",
+    "id_reader",
     "printer",
     "disk",
     "database",
@@ -354,6 +363,15 @@ class HealthPage(QWidget):
         if report.ocr_load_s is not None:
             ocr += " — " + translate("admin.health.ocr_warmup", lang, s=f"{report.ocr_load_s:.1f}")
         self._set("ocr", ocr, "bad" if Problem.OCR in bad else "ok")
+        last = report.id_reader_last_read
+        reader_text = translate(
+            "admin.health.id_reader_detail",
+            lang,
+            state=translate(f"admin.health.id_reader_{report.id_reader_state}", lang),
+            last=_ago(None if last is None else datetime.fromtimestamp(last, UTC), now, lang),
+            errors=report.id_reader_errors,
+        )
+        self._set("id_reader", reader_text, "bad" if Problem.ID_READER in bad else "ok")
         if report.printer_state is None:
             self._set("printer", translate("admin.health.no_printer", lang))
         else:

@@ -80,6 +80,10 @@ def _draw(p: QPainter, problem: Problem, r: QRectF, ink: QColor) -> None:
         p.drawEllipse(QRectF(x + w * 0.6, y + h * 0.3, w * 0.25, h * 0.3))
         for row in (0.35, 0.5, 0.65):
             p.drawLine(QPointF(x + w * 0.12, y + h * row), QPointF(x + w * 0.48, y + h * row))
+    elif problem is Problem.ID_READER:  # a card over a reader's slot, struck through
+        p.drawRoundedRect(QRectF(x + w * 0.15, y, w * 0.7, h * 0.45), 2, 2)
+        p.drawRect(QRectF(x, y + h * 0.6, w, h * 0.4))
+        p.drawLine(QPointF(x, y + h), QPointF(x + w, y))
     elif problem is Problem.PRINTER:
         p.drawRect(QRectF(x + w * 0.25, y, w * 0.5, h * 0.3))
         p.drawRoundedRect(QRectF(x, y + h * 0.3, w, h * 0.4), 3, 3)

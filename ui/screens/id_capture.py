@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from kiosk.i18n import Message, render, translate
 from ui.card_capture import CardCaptureWorker, OcrModels
+from ui.chip_reader import PLACE_ON_READER, ChipCard, ChipReader
 from ui.scan_pipeline import CameraState, ScanPipeline
 from ui.screens.id_step import IdCaptureStep, ManualIdCapture
 from ui.widgets.card_guide import CardGuidePreview
@@ -83,10 +84,20 @@ class IdCaptureScreen(QWidget):
     cancelled = Signal()
 
     def __init__(
-        self, language: str, pipeline: ScanPipeline, models: OcrModels, parent: QWidget | None = None
+        self,
+        language: str,
+        pipeline: ScanPipeline,
+        models: OcrModels,
+        parent: QWidget | None = None,
+        chip: ChipReader | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("idCaptureScreen")
+        # The card reader, when one is configured: asked first, the camera reading at the same time.
+        self.chip = chip if chip is not None and chip.configured else None
+        self.chip_key = PLACE_ON_READER
+        self._chip_started = False
+        self.source = "ocr"  # of ``result``: "chip" or "ocr"
         self.language = language
         self.side = "front"
         self.active = False
@@ -112,13 +123,19 @@ class IdCaptureScreen(QWidget):
         self.pages.addWidget(self.preview)
         self.pages.addWidget(self.result_panel)
 
+        self.reader_label = QLabel()
+        self.reader_label.setObjectName("capturePrompt")
+        self.reader_label.setVisible(self.chip is not None)
+        if self.chip is not None:
+            self.chip.card_read.connect(self._on_chip_card)
+            self.chip.read_failed.connect(self._on_chip_failed)
         self.prompt_label = QLabel()
         self.prompt_label.setObjectName("capturePrompt")
         self.hint_label = QLabel()
         self.hint_label.setObjectName("captureHint")
         self.status_label = QLabel()
         self.status_label.setObjectName("captureStatus")
-        for label in (self.prompt_label, self.hint_label, self.status_label):
+        for label in (self.reader_label, self.prompt_label, self.hint_label, self.status_label):
             label.setWordWrap(True)
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         # Wraps: in large text the English label is wider than the side panel.
@@ -146,6 +163,7 @@ class IdCaptureScreen(QWidget):
         texts_layout = QVBoxLayout(texts)
         texts_layout.setContentsMargins(0, 0, 0, 0)
         texts_layout.setSpacing(8)
+        texts_layout.addWidget(self.reader_label)
         texts_layout.addWidget(self.prompt_label)
         texts_layout.addWidget(self.hint_label)
         texts_layout.addWidget(self.status_label)
@@ -183,6 +201,9 @@ class IdCaptureScreen(QWidget):
         self.check_label = QLabel()
         self.check_label.setObjectName("captureStatus")
         self.check_label.setWordWrap(True)
+        self.source_label = QLabel()
+        self.source_label.setObjectName("captureStatus")
+        self.source_label.hide()
         # What the reader noticed about the picture (glare, a photocopy …) and what the card's own rules
         # found (a corrected number, an expired card), one line each: why the marked fields are marked.
         self.warnings_label = QLabel()
@@ -225,16 +246,28 @@ class IdCaptureScreen(QWidget):
         self.active = True
         self.preview.set_side(side)
         self._start_worker()
+        # The chip holds the front's fields; the back's (validity) come with them, so only the front asks.
+        if self.chip is not None and side == "front" and not self._chip_started:
+            self._chip_started = True
+            self.chip.start()
         self._refresh()
 
     def stop(self) -> None:
         """Stop reading; what was read so far stays until ``clear_personal_data()``."""
         self.active = False
         self.worker.stop()
+        self._stop_chip()
+
+    def _stop_chip(self) -> None:
+        if self._chip_started and self.chip is not None:
+            self._chip_started = False
+            self.chip.stop()
 
     def clear_personal_data(self) -> None:
         self.stop()
         self.result = None
+        self.source = "ocr"
+        self.chip_key = PLACE_ON_READER
         self.reader_state = "searching"
         self.prompt = PLACE_CARD
         self.preview.clear()
@@ -243,6 +276,7 @@ class IdCaptureScreen(QWidget):
         while self.fields_form.rowCount():
             self.fields_form.removeRow(0)
         self.check_label.clear()
+        self.source_label.clear()
         self.warnings_label.clear()
         self.pages.setCurrentWidget(self.preview)
         self._refresh()
@@ -320,13 +354,43 @@ class IdCaptureScreen(QWidget):
             self._refresh()
             return
         self.active = False
+        self._stop_chip()  # the first complete source wins: the reader stops asking
         self.result = update.result
+        self.source = "ocr"
         self.preview.set_guide_state("done")
         self.preview.clear()  # the last frame shows the card, its number in clear: not kept on screen
         self._fill_result(update.result)
         self.pages.setCurrentWidget(self.result_panel)
         self._refresh()
         self.captured.emit(update.result, update.result.low_confidence_fields())
+
+    def _on_chip_card(self, card: ChipCard) -> None:
+        if not self.active or self.result is not None:
+            return
+        self.stop()  # the camera's reading of the same card is of no use now
+        result = card.identity.side(self.side)
+        result.fields.update(card.identity.fields)  # the back's too: the chip holds both sides
+        self.result = result
+        self.source = "chip"
+        self.preview.set_guide_state("done")
+        self.preview.clear()
+        self._fill_result(result)
+        if card.photo_bmp is not None:
+            pixmap = QPixmap()
+            if pixmap.loadFromData(card.photo_bmp):
+                self.portrait_label.setPixmap(
+                    pixmap.scaledToHeight(PORTRAIT_HEIGHT, Qt.TransformationMode.SmoothTransformation)
+                )
+        else:
+            self.portrait_label.setText(translate("idreader.no_photo", self.language))
+        self.pages.setCurrentWidget(self.result_panel)
+        self._refresh()
+        self.captured.emit(result, [])  # the chip's fields are certain: nothing to highlight
+
+    def _on_chip_failed(self, key: str) -> None:
+        if self.active and self.result is None:
+            self.chip_key = key
+            self._refresh()
 
     # --- drawing ---------------------------------------------------------------------------------------
 
@@ -356,9 +420,15 @@ class IdCaptureScreen(QWidget):
         self.check_label.setText(
             translate("idcapture.to_check", self.language, n=to_check) if to_check else ""
         )
+        # Which source won, when the reader competes with the camera.
+        self.source_label.setText(translate(f"idreader.source.{self.source}", self.language))
+        self.source_label.setVisible(self.chip is not None)
 
     def _refresh(self) -> None:
         language = self.language
+        if self.chip is not None:
+            self.reader_label.setText(translate(self.chip_key, language) if self.result is None else "")
+            _restyle(self.reader_label, "severity", "error" if self.chip_key != PLACE_ON_READER else "info")
         blocked = self.blocked_key if self.result is None else None
         if blocked:
             self.prompt_label.setText(translate("idcapture.type_instead", language))
@@ -399,13 +469,18 @@ class CameraIdCapture(IdCaptureStep):
     """
 
     def __init__(
-        self, language: str, pipeline: ScanPipeline, models: OcrModels, parent: QWidget | None = None
+        self,
+        language: str,
+        pipeline: ScanPipeline,
+        models: OcrModels,
+        parent: QWidget | None = None,
+        chip: ChipReader | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("cameraIdCapture")
         self.language = language
         self._known: dict[str, str] = {}
-        self.camera = IdCaptureScreen(language, pipeline, models)
+        self.camera = IdCaptureScreen(language, pipeline, models, chip=chip)
         self.manual = ManualIdCapture(language)
         self.pages = QStackedWidget()
         self.pages.addWidget(self.camera)
@@ -452,8 +527,10 @@ class CameraIdCapture(IdCaptureStep):
             self._type_instead({name: fields[name] for name in MANUAL_FIELDS if name in fields})
             return
         self.to_check = list(to_check)
+        self.source = self.camera.source
         self.captured.emit(fields)
 
     def _on_typed(self, fields: dict[str, str]) -> None:
         self.to_check = []  # typed and checked as it was typed: nothing is left in doubt
+        self.source = "typed"
         self.captured.emit(fields)

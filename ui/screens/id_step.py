@@ -44,6 +44,9 @@ class IdCaptureStep(QWidget):
         # Card fields (``name``, ``id_number``…) the person should check, as of the last ``captured``: read
         # with low confidence. The review highlights them; what was typed is never in doubt.
         self.to_check: list[str] = []
+        # Where the last ``captured`` fields came from: "chip" (the reader), "ocr" (the camera) or "typed".
+        # Submissions record it for the central side to count and audit.
+        self.source = "typed"
 
     def begin(self, language: str, known: dict[str, str] | None = None) -> None:
         """Start a capture (``known``: values to correct, from an earlier capture)."""

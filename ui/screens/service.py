@@ -132,6 +132,8 @@ class ServiceScreen(QWidget):
         self.job_id: int | None = None
         self._group_item: bool = False
         self.done_page: QWidget | None = None
+        # Where the person's identity came from (the ID step's source), None on a form without an ID step.
+        self.identity_source: str | None = None
 
         # Wrapped: an English title and step name do not fit across a portrait screen on one line.
         self.title_label = _label("serviceTitle", wrap=True)
@@ -362,6 +364,7 @@ class ServiceScreen(QWidget):
             self.body.setCurrentWidget(self.body.widget(1))  # the group editor's page
             group_editor.add(item)
             return
+        self.identity_source = self.id_step.source
         self.form.take_card(card, set(self.id_step.to_check))
         self._show(self.form.next_index())
 
@@ -541,6 +544,7 @@ class ServiceScreen(QWidget):
 
     def clear_personal_data(self) -> None:
         self.form.clear()
+        self.identity_source = None
         self.busy = False
         self.job_id = None
         self.editor = None
