@@ -230,9 +230,9 @@ class SerialIdReader:
         self.name = f"serial:{device}:{baud}"
         self.timeout_s = timeout_s
         self.retries = retries
-        self._port: object | None = None
+        self._port: Any = None  # a serial.Serial once open
 
-    def _open(self) -> Any:  # a serial.Serial, imported lazily with the serial code
+    def _open(self) -> Any:
         import serial
 
         if self._port is None:
@@ -246,7 +246,7 @@ class SerialIdReader:
         port, self._port = self._port, None
         if port is not None:
             with contextlib.suppress(OSError):  # already gone with the device
-                port.close()  # type: ignore[attr-defined]
+                port.close()
 
     def command(self, cmd: int, para: int, data: bytes = b"") -> Answer:
         import serial
@@ -315,24 +315,38 @@ class FakeIdReader:
         pass
 
 
-def probe(patterns: tuple[str, ...] = AUTO_DEVICES, baud: int = DEFAULT_BAUD) -> SerialIdReader | None:
-    """The first device among the usual names that answers find-card like a SAM reader (card or not)."""
-    for pattern in patterns:
-        for device in sorted(glob.glob(pattern)):
-            reader = SerialIdReader(device, baud, timeout_s=0.3, retries=0)
-            try:
-                answer = reader.command(*FIND_CARD)
-            except ReaderError as exc:
-                log.info("ID reader probe: %s is not a reader (%s)", device, exc.kind)
-                reader.close()
-                continue
-            if answer.sw3 in (SW3_FOUND, SW3_NO_CARD):
-                return reader
+def present_devices(patterns: tuple[str, ...] = AUTO_DEVICES) -> frozenset[str]:
+    """The device nodes among the usual names that exist now (a USB adapter adds or removes one)."""
+    return frozenset(device for pattern in patterns for device in glob.glob(pattern))
+
+
+def devices_in_use(printer_spec: str) -> frozenset[str]:
+    """Serial devices another setting owns, never probed: a serial receipt printer would print the frames."""
+    if printer_spec.startswith("escpos-serial:"):
+        return frozenset({printer_spec.split(":")[1]})
+    return frozenset()
+
+
+def probe(
+    devices: frozenset[str] | None = None, baud: int = DEFAULT_BAUD, exclude: frozenset[str] = frozenset()
+) -> SerialIdReader | None:
+    """The first device among the usual names that answers find-card like a SAM reader (card or not).
+    ``exclude``: devices something else owns (a serial receipt printer must not be sent reader frames)."""
+    for device in sorted((present_devices() if devices is None else devices) - exclude):
+        reader = SerialIdReader(device, baud, timeout_s=0.3, retries=0)
+        try:
+            answer = reader.command(*FIND_CARD)
+        except ReaderError as exc:
+            log.info("ID reader probe: %s is not a reader (%s)", device, exc.kind)
             reader.close()
+            continue
+        if answer.sw3 in (SW3_FOUND, SW3_NO_CARD):
+            return reader
+        reader.close()
     return None
 
 
-def open_reader(spec: str) -> IdReader | None:
+def open_reader(spec: str, exclude: frozenset[str] = frozenset()) -> IdReader | None:
     """The reader a setting names: None for ``none`` and for ``auto`` when no device answers."""
     try:
         parsed = parse_spec(spec)
@@ -341,7 +355,7 @@ def open_reader(spec: str) -> IdReader | None:
     if parsed.kind == "none":
         return None
     if parsed.kind == "auto":
-        return probe()
+        return probe(exclude=exclude)
     return SerialIdReader(parsed.device, parsed.baud)
 
 
@@ -381,11 +395,19 @@ class ReaderMonitor:
 
     ``state``: ``none`` (no reader configured, or ``auto`` found none), ``ready``, ``card_error`` (the
     last card could not be read), ``unplugged``. With ``auto`` the usual device names are probed at the
-    first poll and again after the reader went away (a hot-plug); a ``serial:`` device is reopened."""
+    first poll and again only when the set of device nodes changed (a hot-plug: probing writes to every
+    candidate, so it is not repeated on an unchanged machine); a ``serial:`` device is simply reopened."""
 
-    def __init__(self, spec: str, opener: Callable[[str], IdReader | None] = open_reader) -> None:
+    def __init__(
+        self,
+        spec: str,
+        opener: Callable[[str], IdReader | None] = open_reader,
+        devices: Callable[[], frozenset[str]] = present_devices,
+    ) -> None:
         self.spec = spec
         self._opener = opener
+        self._devices = devices
+        self._probed: frozenset[str] | None = None  # the device nodes present at the last probe
         self._reader: IdReader | None = None
         self._next_try = 0.0
         self.state = "none"
@@ -411,6 +433,11 @@ class ReaderMonitor:
             if time.monotonic() < self._next_try:
                 return None
             self._next_try = time.monotonic() + REPROBE_S
+            if self.spec.strip() == "auto":
+                present = self._devices()
+                if present == self._probed:
+                    return None  # nothing plugged in or out since the last probe
+                self._probed = present
             self._reader = self._opener(self.spec)
             if self._reader is None:
                 self.state = "none"

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
+from kiosk.bundle import BundleStore
 from kiosk.checkpoint import Checkpoint
 from kiosk.codes.registry import default_registry
 from kiosk.health_list import load_health_list, parse_health_list
 from kiosk.idcard.chip import decode_text
 from kiosk.masking import mask_id_number
+from kiosk.sealing import b64e, canonical_json, sign, signing_public_key
 from kiosk.store import Store
 from tools.id_reader_sim import LONG_TERM_CARD, RARE_NAME_CARD, ReaderSimulator, text_block
 
@@ -105,3 +107,27 @@ def test_a_card_tapped_at_the_checkpoint_shows_its_verdict(
     assert "厍*" in texts and "厍䶮" not in texts and RARE_NAME_CARD["id_number"] not in texts
     assert window.counters_bar.isVisible()
     assert shown["inspection"].counters.inspections == 1
+
+
+def _signed_bundle(seed: bytes, extra: dict[str, Any]) -> bytes:
+    body = {
+        "version": "v1",
+        "issued_at": "2026-12-07T00:00:00+00:00",
+        "site": {"name": "s"},
+        "services": [],
+        "trust_store": {},
+        "revocations": [],
+        "seal_key": b64e(b"k" * 32),
+    } | extra
+    return json.dumps(body | {"signature": b64e(sign(seed, canonical_json(body)))}).encode()
+
+
+def test_the_bundle_carries_the_list_and_a_bundle_without_it_withdraws_it(tmp_path: Path) -> None:
+    seed = b"s" * 32
+    store = BundleStore(tmp_path, signing_public_key(seed))
+    part = {"issued_at": NOW.isoformat(), "entries": {"a" * 64: "yellow"}}
+    store.accept(_signed_bundle(seed, {"health_status": part}))
+    listed = load_health_list(tmp_path)
+    assert listed is not None and listed.entries == {"a" * 64: "yellow"}
+    store.accept(_signed_bundle(seed, {}))
+    assert load_health_list(tmp_path) is None

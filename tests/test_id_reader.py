@@ -21,8 +21,10 @@ from devices.id_reader import (
     answer_frame,
     command_frame,
     decode_photo,
+    devices_in_use,
     open_reader,
     parse_spec,
+    probe,
     read_answer,
 )
 from kiosk.config import SettingsError, load_settings
@@ -212,31 +214,49 @@ def test_photo_is_not_available_without_a_vendor_library(tmp_path) -> None:
     assert decode_photo(b"\x00" * 1024, tmp_path / "libwlt.so") is None
 
 
-def test_monitor_keeps_state_and_reopens_after_unplugging(sim: ReaderSimulator) -> None:
-    specs: list[str] = []
-    current = {"device": sim.device}
+def test_monitor_keeps_state_and_probes_again_after_a_hot_plug(sim: ReaderSimulator) -> None:
+    probes: list[str] = []
+    present = {"nodes": frozenset({sim.device})}
 
-    def opener(spec: str) -> SerialIdReader | None:
-        specs.append(spec)  # "auto" probes again: here the device comes back under a new name
-        return SerialIdReader(current["device"], timeout_s=0.3, retries=0)
+    def opener(spec: str) -> SerialIdReader | None:  # what probe() finds among the nodes present
+        probes.append(",".join(present["nodes"]))
+        if not present["nodes"]:
+            return None
+        (device,) = present["nodes"]
+        return SerialIdReader(device, timeout_s=0.3, retries=0)
 
-    monitor = ReaderMonitor("auto", opener)
+    monitor = ReaderMonitor("auto", opener, devices=lambda: present["nodes"])
     assert monitor.poll() is not None and monitor.state == "ready" and monitor.last_read_at
     sim.unplug()
     with pytest.raises(ReaderError):
         monitor.poll()
     assert monitor.state == "unplugged" and monitor.errors == 1
+    present["nodes"] = frozenset()  # the adapter's node is gone
     assert monitor.poll() is None  # not probed again at once
-    back = ReaderSimulator(text_block(LONG_TERM_CARD))
-    current["device"] = back.device
-    monitor._next_try = 0.0  # the re-probe interval has passed
+    monitor._next_try = 0.0  # the re-probe interval has passed and the nodes changed: one probe
+    assert monitor.poll() is None
+    monitor._next_try = 0.0
+    assert monitor.poll() is None and len(probes) == 2  # nothing was plugged in since: no new probe
+    back = ReaderSimulator(text_block(LONG_TERM_CARD))  # plugged back in, under a new name
+    present["nodes"] = frozenset({back.device})
+    monitor._next_try = 0.0
     try:
         read = monitor.poll()
     finally:
         monitor.close()
         back.close()
     assert read is not None and decode_text(read.text, TODAY).fields["name"] == "禤国强"
-    assert specs == ["auto", "auto"] and monitor.state == "ready"
+    assert probes == [sim.device, "", back.device] and monitor.state == "ready"
+
+
+def test_auto_probe_finds_the_reader_and_leaves_the_printer_alone(sim: ReaderSimulator) -> None:
+    sim.card = None
+    assert devices_in_use(f"escpos-serial:{sim.device}:9600") == {sim.device}
+    assert probe(frozenset({sim.device}), exclude=devices_in_use(f"escpos-serial:{sim.device}")) is None
+    assert sim.commands == []  # nothing was written to the printer's port
+    found = probe(frozenset({"/dev/nonexistent-tty", sim.device}))
+    assert found is not None and found.device == sim.device
+    found.close()
 
 
 def test_monitor_without_a_reader() -> None:

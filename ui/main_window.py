@@ -15,7 +15,7 @@ from PySide6.QtCore import QEvent, QObject, QSize, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QLabel, QLayout, QMainWindow, QStackedWidget, QVBoxLayout, QWidget
 
-from devices.id_reader import ReaderMonitor
+from devices.id_reader import ReaderMonitor, devices_in_use, open_reader
 from devices.printer import Printer
 from devices.speaker import SilentSpeaker, Speaker, SystemSpeaker, cue_seconds
 from devices.voice import Voice, create_voice
@@ -125,7 +125,9 @@ class MainWindow(QMainWindow):
         self.counters_bar.setVisible(settings.mode != "self-service")
         self.ocr_models = OcrModels(self)  # before the forms: their ID steps read the card with it
         # The ID-card reader (none unless configured), shared by the forms' ID steps and the checkpoint.
-        self.chip = ChipReader(ReaderMonitor(settings.id_reader), settings.id_photo_library, self)
+        busy = devices_in_use(settings.printer)
+        monitor = ReaderMonitor(settings.id_reader, lambda spec: open_reader(spec, busy))
+        self.chip = ChipReader(monitor, settings.id_photo_library, self)
         self._chip_tapping = False  # the checkpoint holds the reader (a card tapped is inspected)
         # Self-service forms (and their definitions, printer, slots) only on a self-service kiosk.
         self.self_service: SelfService | None = None

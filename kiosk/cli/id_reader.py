@@ -24,13 +24,13 @@ def add_commands(sub: Any, common: argparse.ArgumentParser) -> None:
 
 def cmd_read_id(args: argparse.Namespace, data_dir: Path) -> int:
     """Exit 0 with the card's fields; 1 when no card or an unreadable one; 2 when there is no reader."""
-    from devices.id_reader import ReaderError, decode_photo, open_reader
+    from devices.id_reader import ReaderError, decode_photo, devices_in_use, open_reader
     from kiosk.idcard.chip import ChipRefused, decode_text
 
     settings = load_settings(data_dir, {"language": args.language})
     spec = args.device or settings.id_reader
     try:
-        reader = open_reader(spec)
+        reader = open_reader(spec, devices_in_use(settings.printer))
     except ReaderError as exc:
         print(f"kiosk: {exc.detail}", file=sys.stderr)
         return 2
