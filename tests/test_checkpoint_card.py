@@ -12,12 +12,13 @@ import pytest
 
 from kiosk.bundle import BundleStore
 from kiosk.checkpoint import Checkpoint
-from kiosk.codes.registry import default_registry
+from kiosk.codes.plain import default_registry
+from kiosk.config import Settings, fixed
 from kiosk.health_list import load_health_list, parse_health_list
 from kiosk.idcard.chip import decode_text
 from kiosk.masking import mask_id_number
-from kiosk.sealing import b64e, canonical_json, sign, signing_public_key
 from kiosk.store import Store
+from protocol.sealing import b64e, canonical_json, sign, signing_public_key
 from tools.id_reader_sim import LONG_TERM_CARD, RARE_NAME_CARD, ReaderSimulator, text_block
 
 NOW = datetime.fromisoformat("2026-12-07T09:00:00+08:00")
@@ -37,7 +38,8 @@ class Clock:
 @pytest.fixture
 def checkpoint(tmp_path: Path) -> Any:
     store = Store(tmp_path / "db")
-    yield Checkpoint(store, default_registry(), b"k" * 32, "CP-1", timedelta(minutes=10), Clock())
+    settings = Settings(data_dir=tmp_path, checkpoint_id="CP-1", duplicate_window_s=600)
+    yield Checkpoint(store, default_registry(), b"k" * 32, fixed(settings), Clock())
     store.close()
 
 
