@@ -12,13 +12,16 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from kiosk.codes.registry import CodeRegistry, CodeResult, Verdict
 from kiosk.config import SettingsSource
-from kiosk.health_list import KIND, HealthStatusList, card_result, card_subject
-from kiosk.idcard.chip import ChipIdentity
 from kiosk.outbox import enqueue
 from kiosk.store import Store
+
+if TYPE_CHECKING:
+    from kiosk.health_list import HealthStatusList
+    from kiosk.idcard.chip import ChipIdentity
 
 Clock = Callable[[], datetime]
 KeySource = Callable[[], bytes]
@@ -113,6 +116,9 @@ class Checkpoint:
         """A card tapped on the reader, inspected like a code: recorded by keyed hashes of its number (never
         the number), counted for 人次 and 人数 with the same subject as the number typed or scanned,
         within the duplicate window; the verdict from the health-status list (kiosk/health_list.py)."""
+        # Here, not at the top: the checkpoint of every start-up need not load the card modules (numpy).
+        from kiosk.health_list import KIND, card_result, card_subject
+
         now = self.clock()
         subject_hash = self.subject_hash(card_subject(identity))
         result = card_result(identity, subject_hash, status, now, max_age)
