@@ -151,7 +151,11 @@ def test_misread_digit_inside_address_is_mapped_and_flagged() -> None:
 
 def test_number_after_a_word_that_numbers_nothing_is_flagged() -> None:
     # 大道 read as 大通, 屯 as 电: the number then follows a character that names no road, village or group.
-    for misread in ("重庆市渝中区和平大通590号", "台湾省台北市南京镇城关电21组30号"):
+    for misread in (
+        "重庆市渝中区和平大通590号",
+        "台湾省台北市南京镇城关电21组30号",
+        "重庆市渝中区和平路5号19栋！单元",
+    ):
         assert "address" in check_front(_front(address=misread)).low_confidence_fields(), misread
     right = ("重庆市渝中区和平大道590号", "台湾省台北市南京镇城关屯21组30号", "广东省深圳市南山区学府路1号")
     for address in right:

@@ -51,6 +51,7 @@ _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 # Last characters of the place words a house or group number may follow in an address (路, 街, 大道, 巷,
 # 弄, 里, 胡同, 村, 屯, 组, 队, 社区, 小区, 广场, 大厦, 花园, 苑, 院, 楼 …).
 _NUMBERED_PLACES = set("路街道巷弄里同村屯组队社区场厦园苑院楼庄寨坊湾营府城门桥口站")
+_DOUBTFUL_ADDRESS = r"\d$|\d[A-Za-z]号|\d{5}|[^\u3400-\u9fff0-9A-Za-z\-·]"
 # Digit pairs that look alike in OCR-B at low resolution, for single-substitution repairs.
 _CONFUSABLE: dict[str, str] = {
     "0": "689",
@@ -329,8 +330,8 @@ def repair_address_digits(result: CardResult) -> None:
     # last character, a Latin letter before 号 (9C号) is most likely a blurred digit, and five digits in a
     # row are two numbers whose 组/栋 between them was lost (11组169号 read 11169号): house, building and
     # flat numbers have at most four. Nothing on the card says which, so nothing is changed; the person
-    # confirms.
-    elif re.search(r"\d$|\d[A-Za-z]号|\d{5}", fixed) or _number_after_no_place(fixed):
+    # confirms. Punctuation has no place in an address either (栋！单元: a 1 read as ！).
+    elif re.search(_DOUBTFUL_ADDRESS, fixed) or _number_after_no_place(fixed):
         _lower(result, "address", DOUBTFUL_CONFIDENCE)
 
 
