@@ -113,6 +113,7 @@ class ServiceDefinition:
     order: int = 100
     ticket_field: str | None = None
     fields: tuple[FieldDef, ...] = field(default=(), repr=False)
+    decision: str | None = None  # the decision file (kiosk.decisions) that decides its submissions
 
     def field(self, field_id: str) -> FieldDef:
         return next(f for f in self.fields if f.id == field_id)
@@ -193,6 +194,7 @@ def parse_definition(raw: Any, source: str) -> ServiceDefinition:
         order=raw.get("order", 100),
         ticket_field=raw.get("ticket", {}).get("field"),
         fields=tuple(fields),
+        decision=raw.get("decision"),
     )
     _check_references(definition, source)
     return definition
