@@ -18,12 +18,15 @@ from protocol.sealing import b64e, canonical_json, sign
 # "sites" maps a site name to that site's config; the others are the same for every site.
 PARTS = ("sites", "services", "trust_store", "revocations")
 _EMPTY: dict[str, Any] = {"sites": {}, "services": [], "trust_store": {}, "revocations": []}
+# Parts sent only once an issuer has set them: the health-status list of ID-card holders (keyed hashes with
+# their colour, kiosk/health_list.py). Kiosks answer a missing list with yellow, never with green.
+OPTIONAL_PARTS = ("health_status",)
 
 
 def set_part(session: Session, name: str, content: Any) -> None:
-    if name not in PARTS:
-        raise ValueError(f"unknown bundle part {name!r}; one of {', '.join(PARTS)}")
-    expected = type(_EMPTY[name])
+    if name not in PARTS + OPTIONAL_PARTS:
+        raise ValueError(f"unknown bundle part {name!r}; one of {', '.join(PARTS + OPTIONAL_PARTS)}")
+    expected = type(_EMPTY[name]) if name in PARTS else dict
     if not isinstance(content, expected):
         raise ValueError(f"bundle part {name!r} must be a JSON {'object' if expected is dict else 'array'}")
     part = session.get(BundlePart, name)
@@ -46,6 +49,7 @@ def build_bundle(session: Session, keys: CentralKeys, site: str) -> dict[str, An
         "revocations": content["revocations"],
         "seal_key": b64e(keys.seal_public),
     }
+    body |= {name: parts[name].content for name in OPTIONAL_PARTS if name in parts}
     # The version is a hash of the content, so every API process computes the same ETag.
     body["version"] = hashlib.sha256(canonical_json(body)).hexdigest()[:32]
     body["signature"] = b64e(sign(keys.bundle_seed, canonical_json(body)))

@@ -198,6 +198,39 @@ def cmd_bundle_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health_status_set(args: argparse.Namespace) -> int:
+    """Publish the health-status list from a CSV of ``id_number,colour`` rows (yellow or red; green holders
+    are not listed). Numbers are replaced by the subject hash the kiosks compute under the person hash key
+    handed out at enrolment, so neither the bundle nor the database keeps a number."""
+    import csv
+    import hashlib
+    import hmac
+
+    from central.bundle import set_part
+    from central.keys import load_keys
+
+    person_key = load_keys(args.key_dir).person_hash
+    entries: dict[str, str] = {}
+    try:
+        with args.file.open(encoding="utf-8", newline="") as rows:
+            for line, row in enumerate(csv.reader(rows), start=1):
+                if not row or row[0].strip().lower() == "id_number":
+                    continue
+                number, colour = row[0].strip().upper(), row[-1].strip().lower()
+                if len(row) != 2 or colour not in ("yellow", "red") or len(number) != 18:
+                    print(f"kiosk-central: {args.file}:{line}: want id_number,yellow|red", file=sys.stderr)
+                    return 2
+                subject = f"id:{number}".encode()
+                entries[hmac.new(person_key, subject, hashlib.sha256).hexdigest()] = colour
+        with _session(args) as session:
+            set_part(session, "health_status", {"issued_at": utcnow().isoformat(), "entries": entries})
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        print(f"kiosk-central: {err}", file=sys.stderr)
+        return 2
+    print(f"{len(entries)} holders listed")
+    return 0
+
+
 def cmd_slot_add(args: argparse.Namespace) -> int:
     from central.models import Slot
 
@@ -317,6 +350,14 @@ def _parser() -> argparse.ArgumentParser:
     bundle.add_argument("part", choices=("sites", "services", "trust_store", "revocations"))
     bundle.add_argument("file", type=Path, metavar="FILE")
     bundle.set_defaults(handler=cmd_bundle_set)
+
+    health = sub.add_parser(
+        "health-status-set",
+        parents=[common],
+        help="publish the ID-card holders' health-status list from a CSV of id_number,colour rows",
+    )
+    health.add_argument("file", type=Path, metavar="FILE")
+    health.set_defaults(handler=cmd_health_status_set)
 
     slot = sub.add_parser("slot-add", parents=[common], help="open an appointment slot; prints its id")
     slot.add_argument("--site", default="default")

@@ -133,3 +133,45 @@ def test_the_bundle_carries_the_list_and_a_bundle_without_it_withdraws_it(tmp_pa
     assert listed is not None and listed.entries == {"a" * 64: "yellow"}
     store.accept(_signed_bundle(seed, {}))
     assert load_health_list(tmp_path) is None
+
+
+def test_a_list_published_on_the_server_reaches_the_checkpoint_in_one_sync_pass(tmp_path: Path) -> None:
+    """The issuer lists ID numbers; the server hashes them under the person key it hands out, the bundle
+    carries the list, and the kiosk that synced judges the listed holder red and an unlisted one green."""
+    from central_helpers import running_server
+
+    from central.cli import main as central_main
+    from kiosk.core import open_core
+    from kiosk.sync import open_sync
+
+    core = open_core(Settings(data_dir=tmp_path / "kiosk", checkpoint_id="CP-001"))
+    try:
+        with running_server(tmp_path) as live:
+            live.enrol(core.settings.data_dir)
+            listed = tmp_path / "list.csv"
+            listed.write_text(f"id_number,colour\n{RARE_NAME_CARD['id_number']},red\n", "utf-8")
+            db = ["--database", live.database_url, "--key-dir", str(live.key_dir)]
+            assert central_main(["health-status-set", str(listed), *db]) == 0
+            engine = open_sync(core)
+            assert engine is not None
+            status, result = engine.run_once()
+            assert status.online and result.bundle_updated and status.error is None
+        health = load_health_list(core.settings.data_dir / "bundle")
+        assert health is not None and len(health.entries) == 1
+        red = core.checkpoint.inspect_card(CARD, health, MAX_AGE)
+        assert (red.result.verdict, red.result.reason.key) == ("red", "chip.listed_red")
+        assert core.checkpoint.inspect_card(OTHER, health, MAX_AGE).result.verdict == "green"
+    finally:
+        core.close()
+
+
+def test_the_server_refuses_a_list_row_it_cannot_use(tmp_path: Path) -> None:
+    from central_helpers import running_server
+
+    from central.cli import main as central_main
+
+    with running_server(tmp_path) as live:
+        bad = tmp_path / "list.csv"
+        bad.write_text(f"{RARE_NAME_CARD['id_number']},blue\n", "utf-8")
+        db = ["--database", live.database_url, "--key-dir", str(live.key_dir)]
+        assert central_main(["health-status-set", str(bad), *db]) == 2
