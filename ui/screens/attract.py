@@ -26,7 +26,7 @@ from ui.widgets.style import set_style_state
 
 LIGHT_STEP_MS = 1800  # one card lit after another: slow enough to read, never still
 PULSE_MS = 2400  # the "touch to start" line fades out and in over this
-MAX_COLUMNS = 3
+MAX_COLUMNS = 4
 _SPACING = 20
 
 
@@ -45,6 +45,7 @@ class AttractScreen(QWidget):
         self.services = list(services)
         self.lit = -1
         self._columns = 0
+        self._dense = ""  # the cards' "dense" style state, as last set
         self.title_label = QLabel()
         self.title_label.setObjectName("attractTitle")
         self.title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -144,28 +145,44 @@ class AttractScreen(QWidget):
     def _reflow(self) -> None:
         if not self.cards:
             return
-        columns = self._columns_for(self.width(), self.height())
+        # The cards' titles in their own size while they fit; smaller where seven or more services in English
+        # on a 1024x600 panel would not (this screen does not scroll: it is looked at, not used).
+        for dense in ("false", "true"):
+            if self._dense != dense:
+                for card in self.cards:
+                    set_style_state(card, "dense", dense)
+                self._dense = dense
+            columns, fits = self._columns_for(self.width(), self.height())
+            if fits:
+                break
         if columns != self._columns:
             self._columns = columns
             for i, card in enumerate(self.cards):
                 self.grid.removeWidget(card)
                 self.grid.addWidget(card, i // columns, i % columns)
 
-    def _columns_for(self, width: int, height: int) -> int:
+    def _columns_for(self, width: int, height: int) -> tuple[int, bool]:
         """As few columns as let every title stand on one line, more where the cards would not fit in height.
 
         On a short screen (1024×600) the English titles, one a row, are taller than the room: more columns
-        make fewer rows, and the titles wrap onto a second line within their narrower cards instead.
+        make fewer rows, and the titles wrap onto a second line within their narrower cards instead; never so
+        many that a card is narrower than the longest word of a title. Also whether the cards fit at all.
         """
         margins = self.layout().contentsMargins()
         room = width - margins.left() - margins.right()
         widest = max(label.fontMetrics().horizontalAdvance(label.text()) for label in self.card_labels) + 48
-        one_line = max(1, min(MAX_COLUMNS, (room + _SPACING) // (widest + _SPACING)))
+        words = [(label.fontMetrics(), w) for label in self.card_labels for w in label.text().split()]
+        word = max((metrics.horizontalAdvance(w) for metrics, w in words), default=0)
+        most = max(1, min(MAX_COLUMNS, (room + _SPACING) // (word + 48 + _SPACING)))
+        one_line = max(1, min(most, (room + _SPACING) // (widest + _SPACING)))
         # The grid's share of the height: what the title, the touch prompt and the spacing between leave.
         texts = self.title_label.heightForWidth(room) + self.touch_label.heightForWidth(room)
         free = height - margins.top() - margins.bottom() - texts - 2 * _SPACING
-        needed = {c: self._grid_height(c, room) for c in range(one_line, MAX_COLUMNS + 1)}
-        return next((c for c, h in needed.items() if h <= free), min(needed, key=needed.__getitem__))
+        needed = {c: self._grid_height(c, room) for c in range(one_line, most + 1)}
+        fitting = next((c for c, h in needed.items() if h <= free), None)
+        if fitting is not None:
+            return fitting, True
+        return min(needed, key=needed.__getitem__), False
 
     def _grid_height(self, columns: int, room: int) -> int:
         card_width = (room - (columns - 1) * _SPACING) // columns

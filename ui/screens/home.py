@@ -3,7 +3,9 @@ button per loaded service (titles from the definitions, in the current language)
 comfort modes (large text, high contrast) for whoever stands at the kiosk.
 
 The buttons reflow with the window: side by side while they fit, stacked on a narrow (portrait) screen, and
-as many service columns as the longest title allows.
+as many service columns as the longest title allows. The services sit in a page a finger scrolls: seven or
+more services in large text on a 1024x600 panel are taller than the room, and a cut-off title is worse than
+one more drag.
 """
 
 from __future__ import annotations
@@ -24,9 +26,10 @@ from PySide6.QtWidgets import (
 
 from kiosk.i18n import translate
 from ui.accessibility import MODES
+from ui.widgets.touch_scroll import touch_scroll_page
 from ui.widgets.wrap_button import WrapButton
 
-MAX_SERVICE_COLUMNS = 3
+MAX_SERVICE_COLUMNS = 4
 MIN_TARGET = 64
 # The buttons grow with the screen up to these heights; beyond, the space goes above and below them.
 BIG_BUTTON_HEIGHT = 240
@@ -35,6 +38,13 @@ SERVICE_HEIGHT = 180
 SERVICE_WIDTH = 300
 _MARGIN = 32
 _SPACING = 24
+_TEXT_MARGIN = 20  # a WrapButton's label margin (16) and a few pixels of its frame
+
+
+def _longest_word(button: WrapButton) -> int:
+    """The width of the longest space-separated word of the button's text (a Chinese title is one)."""
+    metrics = button.label.fontMetrics()
+    return max((metrics.horizontalAdvance(w) for w in button.text().split()), default=0)
 
 
 class HomeScreen(QWidget):
@@ -75,14 +85,31 @@ class HomeScreen(QWidget):
         self.notice_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.notice_label.setWordWrap(True)
         self.notice_label.setVisible(self_service and not self.services)
+        services_page = QWidget()
         self.service_grid = QGridLayout()
         self.service_grid.setSpacing(_SPACING)
+        # The page takes the whole height the screen leaves; where the buttons need less, they stand centred.
+        page_layout = QVBoxLayout(services_page)
+        page_layout.setContentsMargins(0, 0, 0, 0)
+        page_layout.addStretch(1)
+        page_layout.addLayout(self.service_grid, 4)
+        page_layout.addStretch(1)
+        self.service_scroll = touch_scroll_page(services_page, "serviceScroll")
+        self.service_scroll.setVisible(bool(self.services))
+        # The screen's own background behind the buttons, not a lighter panel of the scroll area's.
+        self.service_scroll.viewport().setAutoFillBackground(False)
+        services_page.setAutoFillBackground(False)
         self._columns = 0
         for service_id, _ in self.services:
             button = WrapButton()
             button.setObjectName("serviceButton")
             button.setMinimumWidth(MIN_TARGET)
             button.setMaximumHeight(SERVICE_HEIGHT)
+            # Every column as wide as the others, whatever the length of its titles: a column squeezed for a
+            # longer title beside it would cut a long word ("registration") in two.
+            policy = button.sizePolicy()
+            policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+            button.setSizePolicy(policy)
             button.clicked.connect(lambda _=False, s=service_id: self.service_requested.emit(s))
             self.service_buttons[service_id] = button
         self.access_buttons: dict[str, QPushButton] = {}
@@ -114,13 +141,14 @@ class HomeScreen(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(_MARGIN, _MARGIN // 2, _MARGIN, _MARGIN // 2)
         layout.setSpacing(_SPACING)
-        layout.addStretch(1)
+        # With services, the scrolling page takes the spare height (and centres its buttons in it).
+        layout.addStretch(0 if self.services else 1)
         layout.addWidget(self.title_label)
         # The space goes to whichever set of buttons this kiosk shows.
         layout.addLayout(self.buttons, 0 if self.services else 4)
-        layout.addLayout(self.service_grid, 4 if self.services else 0)
+        layout.addWidget(self.service_scroll, 4 if self.services else 0)
         layout.addWidget(self.notice_label)
-        layout.addStretch(1)
+        layout.addStretch(0 if self.services else 1)
         layout.addLayout(self.access)
         self.retranslate(language)
 
@@ -145,12 +173,19 @@ class HomeScreen(QWidget):
             )
         if not self.service_buttons:
             return
-        widest = min(SERVICE_WIDTH, max(b.sizeHint().width() for b in self.service_buttons.values()))
+        buttons = list(self.service_buttons.values())
+        # A word is never broken: no column narrower than the longest word of any title (and its margins).
+        word = max(_longest_word(b) for b in buttons) + 2 * _TEXT_MARGIN
+        widest = max(word, min(SERVICE_WIDTH, max(b.sizeHint().width() for b in buttons)))
         columns = max(1, min(MAX_SERVICE_COLUMNS, (room + _SPACING) // (widest + _SPACING)))
+        for button in buttons:
+            button.setMinimumWidth(max(MIN_TARGET, min(word, room)))
         if columns == self._columns:
             return
         self._columns = columns
-        for i, button in enumerate(self.service_buttons.values()):
+        for column in range(MAX_SERVICE_COLUMNS):
+            self.service_grid.setColumnStretch(column, 1 if column < columns else 0)
+        for i, button in enumerate(buttons):
             self.service_grid.removeWidget(button)
             self.service_grid.addWidget(button, i // columns, i % columns)
 
