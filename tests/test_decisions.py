@@ -5,7 +5,6 @@ nonsense)."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -36,7 +35,6 @@ from kiosk.forms.definition import catalogue_for
 from main import main
 
 EXAMPLES = Path(__file__).parent / "data" / "decisions"
-DECIDED_SERVICES = DECISIONS_DIR / "services"
 EXAMPLE_KEY = b"example key: not for production"  # the key the example sets were hashed with
 NOW = datetime(2026, 12, 7, 9, 30)
 HOUSEHOLD, REGISTER = "household-extract", "elderly-allowance-register"
@@ -222,10 +220,8 @@ def test_a_decision_file_may_not_carry_code() -> None:
         parse_decision(raw, "elderly-allowance.json")
 
 
-def test_a_decided_service_is_added_by_files_alone(tmp_path: Path, capsys: Any) -> None:
-    # The service file dropped into the data folder's services/ is offered beside the shipped ones.
-    (tmp_path / "services").mkdir()
-    shutil.copy(DECIDED_SERVICES / "elderly-allowance.json", tmp_path / "services")
+def test_the_decided_service_ships_and_takes_submissions(tmp_path: Path, capsys: Any) -> None:
+    # Shipped beside the other services: offered with nothing dropped into the data folder.
     assert main(["services", "list", "--data-dir", str(tmp_path)]) == 0
     assert "elderly-allowance" in [line.split()[0] for line in capsys.readouterr().out.splitlines()]
     # Its example application is accepted and stored, with the kiosk's proof-of-submission code.

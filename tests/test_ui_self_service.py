@@ -27,6 +27,7 @@ SERVICES = (
     "forest-entry",
     "queue-ticket",
     "appointment",
+    "elderly-allowance",
 )
 # The code a receipt carries: the service's own, or the kiosk's receipt code where only the central issuer
 # may sign the service's code (health, forest entry).
@@ -37,6 +38,7 @@ CODE_KINDS = {
     "forest-entry": ("receipt", "yellow"),
     "queue-ticket": ("queue-ticket", "green"),
     "appointment": ("appointment", "green"),
+    "elderly-allowance": ("receipt", "yellow"),
 }
 
 

@@ -33,6 +33,7 @@ SERVICES = (
     "forest-entry",
     "queue-ticket",
     "appointment",
+    "elderly-allowance",
 )
 
 
