@@ -4,10 +4,8 @@
 #
 #   bash .ci/chromium.sh
 #
-# Does nothing when chromium is already installed. Otherwise installs the packages with apt-get (as root, or
-# through sudo without a password). On a machine where that is impossible (no apt-get, no root) it says so
-# and exits 0: the browser test then skips, naming the reason. An apt-get that is there but fails (no
-# network, a broken mirror) is an error.
+# Does nothing when chromium is already installed; otherwise installs what is missing, or says why
+# it cannot and exits 0 so that the tests needing it skip (.ci/apt.sh).
 set -euo pipefail
 
 PACKAGES=(chromium fonts-droid-fallback)
@@ -19,25 +17,6 @@ if command -v chromium >/dev/null || command -v chromium-browser >/dev/null; the
     exit 0
 fi
 
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-        sudo=(sudo -n)
-    else
-        log "WARNING: chromium is missing and cannot be installed (not root, no password-less sudo);" \
-            "the dashboard's browser test will be skipped"
-        exit 0
-    fi
-fi
-if ! command -v apt-get >/dev/null; then
-    log "WARNING: chromium is missing and this machine has no apt-get; the dashboard's browser test will" \
-        "be skipped"
-    exit 0
-fi
-
-log "installing ${PACKAGES[*]} with apt-get"
-start=$SECONDS
-"${sudo[@]}" apt-get update -qq >&2
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2
-log "installed in $((SECONDS - start)) s: $(chromium --version 2>/dev/null)"
+# shellcheck source=apt.sh
+source "$(dirname "$0")/apt.sh"
+apt_install_or_skip chromium.sh "the dashboard's browser test will be skipped" "${PACKAGES[@]}"

@@ -5,9 +5,8 @@
 #
 #   bash .ci/fonts.sh
 #
-# Does nothing when every font is installed. Otherwise installs the packages with apt-get (as root, or
-# through sudo without a password). On a machine where that is impossible it says so and exits 0: the tests
-# needing a missing face then skip, naming the package. An apt-get that is there but fails is an error.
+# Does nothing when every font is installed; otherwise installs what is missing, or says why
+# it cannot and exits 0 so that the tests needing it skip (.ci/apt.sh).
 set -euo pipefail
 
 PACKAGES=(fonts-noto-cjk fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-uming fonts-arphic-ukai
@@ -28,25 +27,6 @@ if [[ $missing -eq 0 ]]; then
     exit 0
 fi
 
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-        sudo=(sudo -n)
-    else
-        log "WARNING: fonts are missing and cannot be installed (not root, no password-less sudo);" \
-            "the ID-card tests printing in them will be skipped"
-        exit 0
-    fi
-fi
-if ! command -v apt-get >/dev/null; then
-    log "WARNING: fonts are missing and this machine has no apt-get; the ID-card tests printing in them" \
-        "will be skipped"
-    exit 0
-fi
-
-log "installing ${PACKAGES[*]} with apt-get"
-start=$SECONDS
-"${sudo[@]}" apt-get update -qq >&2
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >&2
-log "installed in $((SECONDS - start)) s"
+# shellcheck source=apt.sh
+source "$(dirname "$0")/apt.sh"
+apt_install_or_skip fonts.sh "the ID-card tests printing in them will be skipped" "${PACKAGES[@]}"

@@ -5,10 +5,8 @@
 #
 #   bash .ci/xvfb.sh
 #
-# Does nothing when everything is installed. Otherwise installs the packages with apt-get (as root, or
-# through sudo without a password). On a machine where that is impossible (no apt-get, no root) it says so
-# and exits 0: the walk then skips, naming the reason. An apt-get that is there but fails (no network, a
-# broken mirror) is an error.
+# Does nothing when everything is installed; otherwise installs what is missing, or says why
+# it cannot and exits 0 so that the tests needing it skip (.ci/apt.sh).
 set -euo pipefail
 
 PACKAGES=(xvfb xdotool xauth libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
@@ -26,24 +24,6 @@ if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0
 fi
 
-sudo=()
-if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
-        sudo=(sudo -n)
-    else
-        log "WARNING: ${missing[*]} missing and cannot be installed (not root, no password-less sudo);" \
-            "the real-input walk will be skipped"
-        exit 0
-    fi
-fi
-if ! command -v apt-get >/dev/null; then
-    log "WARNING: ${missing[*]} missing and this machine has no apt-get; the real-input walk will be skipped"
-    exit 0
-fi
-
-log "installing ${missing[*]} with apt-get"
-start=$SECONDS
-"${sudo[@]}" apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >&2
-log "installed in $((SECONDS - start)) s"
+# shellcheck source=apt.sh
+source "$(dirname "$0")/apt.sh"
+apt_install_or_skip xvfb.sh "the real-input walk will be skipped" "${missing[@]}"
