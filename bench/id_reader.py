@@ -23,7 +23,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from devices.id_reader import (
-    DEFAULT_BAUD,
     POLL_S,
     READ_EXCHANGE_BYTES,
     ReaderError,
@@ -31,6 +30,7 @@ from devices.id_reader import (
     SerialIdReader,
     wire_ms,
 )
+from kiosk.id_reader_spec import DEFAULT_BAUD
 from kiosk.idcard.chip import ChipRefused, decode_text
 from kiosk.idcard.data import ETHNICITIES, provinces
 from kiosk.idcard.rules import add_years, age_on, allowed_span

@@ -47,11 +47,11 @@ from functools import reduce
 from pathlib import Path
 from typing import Any, Protocol
 
+from kiosk.id_reader_spec import DEFAULT_BAUD, parse_spec
+
 log = logging.getLogger(__name__)
 
 PREAMBLE = b"\xaa\xaa\xaa\x96\x69"
-DEFAULT_BAUD = 115200
-BAUDS = (9600, 19200, 38400, 57600, 115200)
 FIND_CARD = (0x20, 0x01)
 SELECT_CARD = (0x20, 0x02)
 READ_TEXT_PHOTO = (0x30, 0x01)
@@ -189,30 +189,6 @@ def parse_read(answer: Answer) -> tuple[bytes, bytes]:
     if text_len != TEXT_BYTES or len(data) != 4 + text_len + photo_len:
         raise Garbled(f"read answer with blocks of {text_len}+{photo_len} in {len(data) - 4} bytes")
     return data[4 : 4 + text_len], data[4 + text_len :]
-
-
-@dataclass(frozen=True)
-class ReaderSpec:
-    kind: str  # "none", "serial" or "auto"
-    device: str = ""
-    baud: int = DEFAULT_BAUD
-
-
-def parse_spec(spec: str) -> ReaderSpec:
-    """``none``, ``auto`` or ``serial:DEVICE[:BAUD]``; raises ``ValueError`` with the reason."""
-    spec = spec.strip()
-    if spec in ("none", "auto"):
-        return ReaderSpec(spec)
-    if not spec.startswith("serial:") or len(spec) == len("serial:"):
-        raise ValueError("must be none, auto or serial:DEVICE[:BAUD]")
-    device, _, baud = spec[len("serial:") :].partition(":")
-    if not device:
-        raise ValueError("serial: needs a device such as /dev/ttyUSB0")
-    if not baud:
-        return ReaderSpec("serial", device)
-    if not baud.isdigit() or int(baud) not in BAUDS:
-        raise ValueError(f"baud must be one of {', '.join(map(str, BAUDS))}")
-    return ReaderSpec("serial", device, int(baud))
 
 
 class SerialIdReader:

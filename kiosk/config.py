@@ -14,6 +14,7 @@ from typing import Any
 
 from kiosk.fileio import FileProblem, read_toml
 from kiosk.i18n import LANGUAGES
+from kiosk.id_reader_spec import parse_spec
 
 SETTINGS_FILE = "kiosk.toml"
 # A settings file is a few hundred bytes; anything near this is not one.
@@ -146,8 +147,6 @@ def _validate(s: Settings) -> Settings:
         (s.receipt_paper in ("58mm", "80mm", "A5", "A4"), "receipt_paper", "must be 58mm, 80mm, A5 or A4"),
         (s.escpos_mode in ("raster", "text"), "escpos_mode", "must be raster or text"),
     ]
-    from devices.id_reader import parse_spec
-
     try:
         parse_spec(s.id_reader)
     except ValueError as exc:

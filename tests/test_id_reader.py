@@ -23,11 +23,11 @@ from devices.id_reader import (
     decode_photo,
     devices_in_use,
     open_reader,
-    parse_spec,
     probe,
     read_answer,
 )
 from kiosk.config import SettingsError, load_settings
+from kiosk.id_reader_spec import parse_spec
 from kiosk.idcard.chip import ChipRefused, decode_text
 from main import main
 from tools.id_reader_sim import LONG_TERM_CARD, RARE_NAME_CARD, ReaderSimulator, text_block
