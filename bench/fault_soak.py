@@ -23,7 +23,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,7 @@ from kiosk.config import Settings
 from kiosk.core import open_core
 from kiosk.keystore import load_or_create_secret, save_secret
 from kiosk.sync import SyncEngine
+from tools.central_process import ServerProcess
 
 # The server side (SQLAlchemy, the central app, the proxy) is imported where the soak itself runs: the sync
 # processes, started 200 times, load only what a kiosk loads, and are killed at random points of their work
@@ -50,40 +50,6 @@ SOAK_DEADLINE_S = 5.0
 FEED_EVERY_S = 0.02
 # How long each sync process lives before its SIGKILL (uniform between the two).
 LIFE_S = (1.0, 4.0)
-
-
-class Server:
-    """`kiosk-central serve` on a fixed loopback port, killed and restarted by the soak."""
-
-    def __init__(self, database_url: str, key_dir: Path) -> None:
-        from bench.live_central import free_port
-
-        self.database_url = database_url
-        self.key_dir = key_dir
-        self.port = free_port()
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        cmd = [sys.executable, "-m", "central.cli", "serve", "--port", str(self.port), "--log-level", "error"]
-        cmd += ["--database", self.database_url, "--key-dir", str(self.key_dir)]
-        # The per-device limit guards a real server against a misbehaving kiosk; here it would only slow
-        # the retries after each kill.
-        env = os.environ | {"KIOSK_CENTRAL_DEVICE_RATE": "100000,100000"}
-        self.proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL)
-        until = time.monotonic() + 30
-        while time.monotonic() < until:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("central server did not start")
-
-    def kill(self) -> None:
-        if self.proc is not None:
-            self.proc.kill()
-            self.proc.wait(10)
-            self.proc = None
 
 
 def server_ids(database_url: str) -> list[str]:
@@ -172,7 +138,9 @@ def soak(
         migrate(engine)
         engine.dispose()
         load_keys(key_dir)
-        server = Server(database_url, key_dir)
+        # The per-device limit guards a real server against a misbehaving kiosk; here it would only slow
+        # the retries after each kill.
+        server = ServerProcess(database_url, key_dir, env={"KIOSK_CENTRAL_DEVICE_RATE": "100000,100000"})
         server.start()
         faults = (*FAULTS, *REQUEST_FAULTS)
         proxy = FaultProxy.random(server.port, rate, seed, faults, hold_s=3.0, drip_s=0.5)

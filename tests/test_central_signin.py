@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from central_helpers import BACKENDS, LiveServer, ServerProcess, backend_database, running_server
+from central_helpers import BACKENDS, LiveServer, backend_database, running_server
 from test_central_api import submission
 
 from central.cli import main as central_main
@@ -25,6 +25,7 @@ from central.dashboard import DashboardSettings
 from central.signin import AccountThrottle, DeviceCookies
 from kiosk.central_client import HttpCentral
 from protocol.sealing import b64e
+from tools.central_process import ServerProcess
 
 MANAGER, PASSWORD = "zhang.wei", "correct horse battery"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from central_helpers import LiveServer, ServerProcess, running_server
+from central_helpers import LiveServer, running_server
 from sqlalchemy import select
 
 from central.db import make_engine, session_factory
@@ -23,6 +23,7 @@ from kiosk.core import KioskCore, open_core
 from kiosk.sync import SyncEngine, open_sync
 from main import main as kiosk_main
 from protocol.sealing import b64d, seal
+from tools.central_process import ServerProcess
 from tools.faultproxy import FAULTS, FaultProxy
 from tools.synth_frames import valid_id_number
 
