@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.db import as_utc, utcnow
+from central.decisions import trust_entry
 from central.keys import CentralKeys
 from central.models import BundlePart
 from protocol.sealing import b64e, canonical_json, sign
@@ -37,6 +38,21 @@ def set_part(session: Session, name: str, content: Any) -> None:
     session.commit()
 
 
+def with_decision_key(trust_store: Any, keys: CentralKeys) -> Any:
+    """The centre's trust store with this server's decision-code key added, so that every kiosk verifies the
+    decision codes the server signs. An empty part stays empty: it means the centre distributes no trust
+    store and each kiosk keeps the one installed on it (``kiosk keys import-trust``), which must then hold
+    the key (``kiosk-central decision-key``)."""
+    if not isinstance(trust_store, dict) or not trust_store:
+        return trust_store
+    listed = trust_store.get("keys", [])
+    if not isinstance(listed, list):
+        return trust_store  # a malformed store is the kiosk's to refuse, as it was published
+    entry = trust_entry(keys)
+    entries = [k for k in listed if not (isinstance(k, dict) and k.get("kid") == entry["kid"])]
+    return trust_store | {"keys": [*entries, entry]}
+
+
 def build_bundle(session: Session, keys: CentralKeys, site: str) -> dict[str, Any]:
     parts = {p.name: p for p in session.scalars(select(BundlePart))}
     content = {name: parts[name].content if name in parts else _EMPTY[name] for name in PARTS}
@@ -45,7 +61,7 @@ def build_bundle(session: Session, keys: CentralKeys, site: str) -> dict[str, An
         "issued_at": issued.isoformat(),
         "site": {"name": site} | content["sites"].get(site, {}),
         "services": content["services"],
-        "trust_store": content["trust_store"],
+        "trust_store": with_decision_key(content["trust_store"], keys),
         "revocations": content["revocations"],
         "seal_key": b64e(keys.seal_public),
     }

@@ -4,6 +4,10 @@
 - ``bundle-signing.key`` (Ed25519): signs the bundle; kiosks pin its public half at enrolment.
 - ``person-hash.key`` (32 random bytes): handed to every kiosk at enrolment, which keys its subject hashes
   with it, so that one person scanned at two kiosks of a checkpoint is one person (人数) here.
+- ``decision-signing.key`` (Ed25519): signs the decision codes of approved submissions (智慧批); its public
+  half goes to every kiosk in the bundle's trust store, so any checkpoint verifies them.
+- ``dataset-hash.key`` (32 random bytes): the HMAC key of the identifiers in the reference data sets; rows
+  are looked up by the keyed hash of an applicant's ID number, and no data set holds a number in clear.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ class CentralKeys:
     seal_private: bytes
     bundle_seed: bytes
     person_hash: bytes
+    decision_seed: bytes
+    dataset_hash: bytes
 
     @property
     def seal_public(self) -> bytes:
@@ -64,4 +70,6 @@ def load_keys(key_dir: Path) -> CentralKeys:
         seal_private=load_or_create_key(key_dir / "seal.key"),
         bundle_seed=load_or_create_key(key_dir / "bundle-signing.key"),
         person_hash=load_or_create_key(key_dir / "person-hash.key"),
+        decision_seed=load_or_create_key(key_dir / "decision-signing.key"),
+        dataset_hash=load_or_create_key(key_dir / "dataset-hash.key"),
     )

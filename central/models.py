@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -124,3 +124,63 @@ class Manager(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class Decision(Base):
+    """The decision about a submission (智慧批), one per submission: by the rules on arrival, or later by a
+    manager for one the rules left to a person. Written only by ``central.decisions``."""
+
+    __tablename__ = "decisions"
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"), primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(8))  # approved | rejected | manual
+    reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON)  # [{"zh-CN", "en"}], only for rejected
+    rule: Mapped[str] = mapped_column(String(100))  # "id@version" of the decision file
+    datasets: Mapped[dict[str, str]] = mapped_column(JSON)  # set name -> version the rule looked in
+    decided_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str] = mapped_column(String(8))  # rules | manager
+    code: Mapped[str | None] = mapped_column(Text)  # the signed decision code, only when approved
+
+    __table_args__ = (
+        Index("decisions_by_service_day", "service_id", "decided_at"),
+        Index("decisions_by_outcome", "outcome", "decided_at"),
+    )
+
+
+class DecisionAudit(Base):
+    """One row per decision event: the rules' decision (a fall to a person with its note: a rule that raised
+    or ran too long, a missing or stale data set), or a manager's decision with the manager's account."""
+
+    __tablename__ = "decision_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    submission_id: Mapped[str] = mapped_column(ForeignKey("submissions.id"))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    outcome: Mapped[str] = mapped_column(String(8))
+    decided_by: Mapped[str] = mapped_column(String(8))
+    manager: Mapped[str | None] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(100))
+    datasets: Mapped[dict[str, str]] = mapped_column(JSON)
+    reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    note: Mapped[str] = mapped_column(String(500))
+
+    __table_args__ = (Index("decision_audit_by_submission", "submission_id", "id"),)
+
+
+class DataSetVersion(Base):
+    """A reference data set as loaded (``kiosk-central dataset-load``): every version loaded stays recorded;
+    the newest of a name is in force and alone keeps its rows (gzip of the set's JSON, identifiers as keyed
+    hashes), which each API process reads into memory when it sees a newer version. Owner:
+    ``central.datasets``."""
+
+    __tablename__ = "datasets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(48))
+    version: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source: Mapped[str] = mapped_column(String(200))  # the file name it was loaded from
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    row_count: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("datasets_by_name", "name", "id"),)

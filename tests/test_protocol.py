@@ -81,13 +81,78 @@ def _imports(path: Path) -> set[str]:
     return names
 
 
-def test_the_server_shares_only_the_protocol_package_with_the_kiosk() -> None:
-    kiosk_side = ("kiosk", "ui", "devices", "printing")
+# The kiosk's pure core the server runs too (docs/architecture.md, "Layers"): the decision engine and data
+# sets (智慧批 decides on the server) and the signed codes (the server signs decision codes), with exactly
+# what those import, each package's __init__ included. No store, settings, sync, forms, Qt or device code.
+CENTRAL_MAY_USE = {
+    "kiosk",
+    "kiosk.codes",
+    "kiosk.codes.claims",
+    "kiosk.codes.cose",
+    "kiosk.codes.envelope",
+    "kiosk.codes.errors",
+    "kiosk.codes.keys",
+    "kiosk.codes.plain",
+    "kiosk.codes.policy",
+    "kiosk.codes.registry",
+    "kiosk.codes.signed",
+    "kiosk.codes.truststore",
+    "kiosk.fileio",
+    "kiosk.i18n",
+    "kiosk.idnumber",
+    "kiosk.keystore",
+    "kiosk.masking",
+    "kiosk.paths",
+}
+
+
+KIOSK_SIDE = ("kiosk", "ui", "devices", "printing")
+
+
+def _kiosk_side_reached_from_central() -> set[str]:
+    """Every kiosk-side module that importing any server module can run: what central imports, what those
+    import in turn, and the ``__init__`` of every package on the way (importing a submodule runs it)."""
+    from tools.import_cycles import import_graph
+
+    graph = import_graph()
+    todo = [m for m in graph if m.split(".")[0] == "central"]
+    seen = set(todo)
+    while todo:
+        module = todo.pop()
+        parts = module.split(".")
+        for target in graph.get(module, set()) | {".".join(parts[:n]) for n in range(1, len(parts))}:
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
+    return {m for m in seen if m.split(".")[0] in KIOSK_SIDE}
+
+
+def test_the_server_shares_with_the_kiosk_only_the_protocol_and_the_named_pure_core() -> None:
+    reached = _kiosk_side_reached_from_central()
+    assert not reached - CENTRAL_MAY_USE, "central reaches kiosk code outside the shared core"
+    # The list is exact: a module central stopped needing is taken off it, so it cannot hide a later leak.
+    assert reached == CENTRAL_MAY_USE
+
+
+def test_the_shared_core_holds_no_store_qt_or_device_code() -> None:
+    from tools.import_cycles import module_files
+
+    files = module_files()
+    forbidden = (
+        "PySide6",
+        "sqlite3",
+        "kiosk.store",
+        "kiosk.config",
+        "kiosk.sync",
+        "ui",
+        "devices",
+        "printing",
+    )
     leaks = {
-        f"{path.relative_to(ROOT)}: {name}"
-        for path in (ROOT / "central").rglob("*.py")
-        for name in _imports(path)
-        if name.split(".")[0] in kiosk_side
+        f"{module}: {name}"
+        for module in CENTRAL_MAY_USE
+        for name in _imports(files[module])
+        if any(name == f or name.startswith(f + ".") for f in forbidden)
     }
     assert not leaks
 

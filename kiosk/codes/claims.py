@@ -138,6 +138,16 @@ DAY = Codec(_checked_day, _valid_day, lambda v, tz: v)
 PLACE = _text(32)
 
 
+def _parse_approved(value: Any) -> str:
+    # Only an approval is worth a code a checkpoint shows green; a rejection is told, not carried.
+    if value != "approved":
+        raise ValueError('must be "approved"')
+    return value
+
+
+APPROVED = Codec(_parse_approved, lambda v: v == "approved", lambda v, tz: v)
+
+
 @dataclass(frozen=True)
 class Field:
     name: str  # the JSON / display name
@@ -213,6 +223,22 @@ CODE_TYPES: dict[str, CodeType] = {
         # own code only the central issuer may sign (health, forest entry): a kiosk cannot sign those, so
         # offline its receipt carries this instead, and a checkpoint shows it yellow (not a pass).
         CodeType("receipt", 6, 1, _SERVICE_FIELDS, True, _for_days(1)),
+        # 智慧批: the central server decided a submission and approved it (its number, the service, the day
+        # of the decision). Only the server signs one, after its rules or a manager approved; a year long,
+        # as the approval it proves stands until a person revokes the code.
+        CodeType(
+            "decision",
+            7,
+            1,
+            (
+                Field("number", 1, _text(16)),
+                Field("service", 2, _text(32)),
+                Field("outcome", 3, APPROVED),
+                Field("date", 4, DAY),
+            ),
+            False,
+            _for_days(366),
+        ),
     )
 }
 TYPES_BY_ID = {t.type_id: t for t in CODE_TYPES.values()}
