@@ -53,3 +53,23 @@ def test_five_qwerty_rows_of_64_px_keys_where_eleven_fit(qtbot: Any) -> None:
     assert _cell(keyboard, "q")[0] < _cell(keyboard, "a")[0] < _cell(keyboard, "z")[0]
     assert _cell(keyboard, "q")[1] == _cell(keyboard, "a")[1] == _cell(keyboard, "z")[1] == 0
     assert min(button.width() for button in keyboard.buttons.values()) >= 64
+
+
+def test_clear_is_a_word_and_backspace_right_after_it_puts_the_text_back(qtbot: Any) -> None:
+    _page_kept, keyboard, field = _page(qtbot, 1000)
+    # A "C" among the letter keys reads as the letter; the clear key must say what it does.
+    assert keyboard.buttons["clear"].text() == "清空"
+    keyboard.set_language("en")
+    assert keyboard.buttons["clear"].text() == "Clear"
+    field.setText("https://central.example")
+    keyboard.press("clear")
+    assert field.text() == ""
+    assert "Undo" in keyboard.buttons["back"].text()
+    keyboard.press("back")
+    assert field.text() == "https://central.example"
+    assert keyboard.buttons["back"].text() == "⌫"
+    # Only right after: once something else was typed, ⌫ is a backspace again.
+    keyboard.press("clear")
+    keyboard.press("x")
+    keyboard.press("back")
+    assert field.text() == ""

@@ -2,6 +2,9 @@
 
 It types into whichever line edit has focus (its keys never take focus themselves). It has no pinyin: the
 settings page swaps in :class:`ui.widgets.pinyin_keyboard.PinyinKeyboard` while the site name has focus.
+
+The clear key says 清空 / Clear, not "C": among letter keys a "C" reads as the letter, and pressing it wiped a
+whole server address. ⌫ pressed right after it puts the cleared text back (its label says so meanwhile).
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication, QGridLayout, QLineEdit, QPushButton, QSizePolicy, QWidget
+
+from kiosk.i18n import translate
 
 # Five rows of eleven where the width allows: the whole keyboard is then 5 × 64 px high. Narrower, the same
 # keys in the same order flow into fewer columns and more rows, so that no key gets under 64 px wide.
@@ -20,7 +25,7 @@ _ROWS = (
     ("@", "?", "=", "&", "#", "%", "~", "space", "left", "right"),
 )
 # "&" is doubled: a single one marks a shortcut in a button text and would not show.
-_LABELS = {"back": "⌫", "clear": "C", "shift": "⇧", "space": "␣", "left": "←", "right": "→", "&": "&&"}
+_LABELS = {"back": "⌫", "shift": "⇧", "space": "␣", "left": "←", "right": "→", "&": "&&"}
 _KEYS = tuple(key for row in _ROWS for key in row)
 _MAX_COLUMNS = len(_ROWS[0])
 _KEY_MIN = 64
@@ -28,10 +33,13 @@ _SPACING = 6
 
 
 class OnScreenKeyboard(QWidget):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, language: str = "zh-CN", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("onScreenKeyboard")
         self.shifted = False
+        self.language = language
+        # The line edit the clear key emptied and what it held, until ⌫ restores it or another key is pressed.
+        self.cleared: tuple[QLineEdit, str] | None = None
         self.buttons: dict[str, QPushButton] = {}
         self.columns = 0
         self.grid = QGridLayout(self)
@@ -40,6 +48,15 @@ class OnScreenKeyboard(QWidget):
         for key in _KEYS:
             self._button(key, _LABELS.get(key, key))
         self._flow(_MAX_COLUMNS)
+        self.set_language(language)
+
+    def set_language(self, language: str) -> None:
+        self.language = language
+        self.buttons["clear"].setText(translate("osk.clear", language))
+        self._label_back()
+
+    def _label_back(self) -> None:
+        self.buttons["back"].setText(translate("osk.undo", self.language) if self.cleared else "⌫")
 
     @staticmethod
     def _columns_for(width: int) -> int:
@@ -85,9 +102,14 @@ class OnScreenKeyboard(QWidget):
         target = QApplication.focusWidget()
         if not isinstance(target, QLineEdit) or target.isReadOnly():
             return
-        if key == "back":
+        cleared, self.cleared = self.cleared, None
+        if key == "back" and cleared is not None and cleared[0] is target:
+            target.setText(cleared[1])
+        elif key == "back":
             target.backspace()
         elif key == "clear":
+            if target.text():
+                self.cleared = (target, target.text())
             target.clear()
         elif key == "left":
             target.cursorBackward(False)
@@ -97,6 +119,7 @@ class OnScreenKeyboard(QWidget):
             target.insert(" " if key == "space" else key.upper() if self.shifted else key)
             if self.shifted:
                 self._shift(False)  # one capital, like a phone keyboard
+        self._label_back()
 
     def _shift(self, on: bool) -> None:
         self.shifted = on

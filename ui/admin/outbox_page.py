@@ -138,7 +138,7 @@ class OutboxPage(QWidget):
         receipts_layout.addWidget(self.receipt_list, 1)
         receipts_layout.addLayout(print_row)
         # Typing a folder needs the keyboard; it takes the receipts' place while the folder field has focus.
-        self.keyboard = OnScreenKeyboard()
+        self.keyboard = OnScreenKeyboard(language)
         keyboard_box = QWidget()
         keyboard_layout = QVBoxLayout(keyboard_box)
         keyboard_layout.setContentsMargins(0, 0, 0, 0)
@@ -266,6 +266,7 @@ class OutboxPage(QWidget):
 
     def retranslate(self, language: str) -> None:
         self.language = language
+        self.keyboard.set_language(language)
         self.queue_heading.setText(translate("admin.outbox.heading", language))
         self.retry_button.setText(translate("admin.outbox.retry", language))
         self.retry_all_button.setText(translate("admin.outbox.retry_all", language))

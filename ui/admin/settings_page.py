@@ -131,7 +131,7 @@ class SettingsPage(QWidget):
         self.scroll.setWidget(form_box)
         make_touch_scrollable(self.scroll)
 
-        self.keyboard = OnScreenKeyboard()
+        self.keyboard = OnScreenKeyboard(language)
         # The site name is usually Chinese: while it has focus, the pinyin keyboard takes the Latin one's
         # place (the other fields keep the Latin keys, with the ``:`` ``/`` ``.`` of a URL).
         site_name = self.editors["site_name"]
@@ -307,6 +307,7 @@ class SettingsPage(QWidget):
 
     def retranslate(self, language: str) -> None:
         self.language = language
+        self.keyboard.set_language(language)
         for key, caption in self.captions.items():
             caption.setText(translate(f"admin.setting.{key}", language))
         for editor in self.editors.values():
