@@ -20,15 +20,10 @@ from central.models import Device
 from kiosk.central_client import Credentials
 from kiosk.keystore import load_or_create_secret
 from protocol.sealing import b64e, signing_public_key
+from tools.central_process import free_port
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_SCRIPT = REPO_ROOT / ".ci" / "postgres.sh"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from central.db import make_engine, session_factory
 from central.enrolment import issue_code
 from kiosk.central_client import DEVICE_KEY_FILE, Credentials, enrol, save_credentials
 from kiosk.keystore import load_or_create_secret
+from protocol.sealing import b64e
 
 POSTGRES_ENV = "KIOSK_TEST_POSTGRES_URL"
 BACKENDS = ("sqlite", "postgresql")
@@ -126,3 +127,34 @@ def backend_database(backend: str, tmp_path: Path) -> Iterator[str]:
         with psycopg.connect(admin, autocommit=True) as conn:
             # FORCE: a connection a test left open must not keep the database (and the next run) alive.
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+def inspection(**overrides: Any) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "at": NOW.isoformat(),
+        "local_day": NOW.date().isoformat(),
+        "checkpoint_id": "CP-001",
+        "source": "camera",
+        "kind": "pass",
+        "code_hash": "a" * 64,
+        "subject_hash": uuid.uuid4().hex * 2,
+        "verdict": "green",
+        "reason": "code.valid",
+    } | overrides
+
+
+def submission(sealed: bytes | None = None, **overrides: Any) -> dict[str, Any]:
+    item = {
+        "id": str(uuid.uuid4()),
+        "service_id": "residence-permit",
+        "submitted_at": NOW.isoformat(),
+        "local_day": NOW.date().isoformat(),
+        "fields": {"copies": 2},
+    }
+    if sealed is not None:
+        item["sealed_personal"] = b64e(sealed)
+    return item | overrides

@@ -161,3 +161,16 @@ def verdicts(qtbot: Any) -> Callable[[Any], list[dict[str, Any]]]:
         return seen
 
     return watch
+
+
+@pytest.fixture(params=("sqlite", "postgresql"))
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """A central server on 127.0.0.1 on each database backend, its device rate limit raised above what a test
+    sends. Shared by the API and fault tests; modules that need another set-up define their own ``server``."""
+    from central_helpers import backend_database, running_server
+
+    with (
+        backend_database(request.param, tmp_path) as database_url,
+        running_server(tmp_path, database_url, device_rate=(1000.0, 1000.0)) as live,
+    ):
+        yield live

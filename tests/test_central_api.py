@@ -6,14 +6,13 @@ import json
 import os
 import stat
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
-from central_helpers import BACKENDS, LiveServer, backend_database, running_server
+from central_helpers import NOW, LiveServer, inspection, running_server, submission
 
 from central.db import make_engine, session_factory
 from central.keys import load_keys
@@ -21,45 +20,6 @@ from central.models import Submission
 from kiosk.central_client import DeviceAuth, HttpCentral, Refused, Unauthorised, Unavailable
 from kiosk.paths import PROJECT_ROOT
 from protocol.sealing import b64e, open_sealed, seal
-
-NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def inspection(**overrides: Any) -> dict[str, Any]:
-    return {
-        "id": str(uuid.uuid4()),
-        "at": NOW.isoformat(),
-        "local_day": NOW.date().isoformat(),
-        "checkpoint_id": "CP-001",
-        "source": "camera",
-        "kind": "pass",
-        "code_hash": "a" * 64,
-        "subject_hash": uuid.uuid4().hex * 2,
-        "verdict": "green",
-        "reason": "code.valid",
-    } | overrides
-
-
-def submission(sealed: bytes | None = None, **overrides: Any) -> dict[str, Any]:
-    item = {
-        "id": str(uuid.uuid4()),
-        "service_id": "residence-permit",
-        "submitted_at": NOW.isoformat(),
-        "local_day": NOW.date().isoformat(),
-        "fields": {"copies": 2},
-    }
-    if sealed is not None:
-        item["sealed_personal"] = b64e(sealed)
-    return item | overrides
-
-
-@pytest.fixture(params=BACKENDS)
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
-    with (
-        backend_database(request.param, tmp_path) as database_url,
-        running_server(tmp_path, database_url, device_rate=(1000.0, 1000.0)) as live,
-    ):
-        yield live
 
 
 @pytest.fixture

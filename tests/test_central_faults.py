@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 import requests
-from central_helpers import BACKENDS, LiveServer, backend_database, running_server
-from test_central_api import NOW, inspection, submission
+from central_helpers import NOW, LiveServer, inspection, submission
 
 from central.db import make_engine, session_factory
 from central.models import Device, Inspection, Submission
@@ -22,15 +21,6 @@ from protocol.sealing import b64e
 
 # "1" followed by 400 zeros and ".5": a number JSON allows and a float cannot hold (it parses as Infinity).
 HUGE = "1" + "0" * 400 + ".5"
-
-
-@pytest.fixture(params=BACKENDS)
-def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[LiveServer]:
-    with (
-        backend_database(request.param, tmp_path) as database_url,
-        running_server(tmp_path, database_url, device_rate=(1000.0, 1000.0)) as live,
-    ):
-        yield live
 
 
 @pytest.fixture

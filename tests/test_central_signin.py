@@ -17,8 +17,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from central_helpers import BACKENDS, LiveServer, backend_database, running_server
-from test_central_api import submission
+from central_helpers import BACKENDS, LiveServer, backend_database, running_server, submission
 
 from central.cli import main as central_main
 from central.dashboard import DashboardSettings
