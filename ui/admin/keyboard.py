@@ -87,7 +87,9 @@ class OnScreenKeyboard(QWidget):
 
     def _button(self, key: str, label: str) -> QPushButton:
         button = QPushButton(label)
-        button.setObjectName("oskKey")
+        # ⌫ and clear carry words ("Clear", "↶ Undo"), set smaller so that they fit a 64 px key.
+        button.setObjectName("oskControl" if key in ("back", "clear") else "oskKey")
+        button.setProperty("key", key)
         # The line edit being typed into must keep the focus (and its cursor) while keys are pressed.
         button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
