@@ -225,7 +225,8 @@ def test_reprint_and_test_print_from_the_outbox_page(make_window: Any, qtbot: An
     admin.screen.show_page("outbox")
     page = admin.outbox_page
     qtbot.waitUntil(lambda: page.receipt_list.count() > 0 and number in page.receipt_list.item(0).text())
-    page.scroll.ensureWidgetVisible(page.reprint_button)  # below the page's fold: scrolled to, as by a finger
+    # Below the page's fold: scrolled to, as by a finger.
+    page.scroll_area.ensureWidgetVisible(page.reprint_button)
     qtbot.mouseClick(page.reprint_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(printer.printed) == 1, timeout=WAIT_MS)
     assert printer.printed[0].number == number
@@ -293,7 +294,7 @@ def test_logs_are_exported_scrubbed_and_items_need_enrolment(
     page.folder.setText(str(tmp_path / "missing"))
     # The export buttons lie below the page's fold: scrolled to, as a finger would (a touch on a point off
     # the screen reaches nothing).
-    page.scroll.ensureWidgetVisible(page.logs_button)
+    page.scroll_area.ensureWidgetVisible(page.logs_button)
     qtbot.mouseClick(page.logs_button, Qt.MouseButton.LeftButton)
     assert page.status.text() == translate("admin.usb.bad_folder", "zh-CN")
     page.folder.setText(str(stick))
@@ -303,7 +304,7 @@ def test_logs_are_exported_scrubbed_and_items_need_enrolment(
     text = (exported / "kiosk.log").read_text("utf-8")
     assert text.count("WARNING x:") == 3 and not any(s in text for s in planted)
     assert "entered" in (exported / "admin-audit.txt").read_text("utf-8")
-    page.scroll.ensureWidgetVisible(page.export_button)
+    page.scroll_area.ensureWidgetVisible(page.export_button)
     qtbot.mouseClick(page.export_button, Qt.MouseButton.LeftButton)
     not_enrolled = translate("admin.outbox.not_enrolled", "zh-CN")
     qtbot.waitUntil(lambda: page.status.text() == not_enrolled, timeout=WAIT_MS)

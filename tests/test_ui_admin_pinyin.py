@@ -32,7 +32,8 @@ def open_settings(qtbot: Any, window: Any) -> Any:
 
 
 def focus_site_name(qtbot: Any, page: Any) -> None:
-    page.scroll.ensureWidgetVisible(page.editors["site_name"])  # back in view, as a finger would scroll it
+    # Back in view, as a finger would scroll it.
+    page.scroll_area.ensureWidgetVisible(page.editors["site_name"])
     qtbot.mouseClick(page.editors["site_name"], Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.pinyin.isVisible(), timeout=WAIT_MS)
     qtbot.wait(1)  # its keys flow to the width they are given
@@ -82,7 +83,7 @@ def test_the_url_field_gets_the_latin_keyboard_back(make_window: Any, qtbot: Any
     tap(qtbot, page.pinyin.buttons["s"])  # a letter waiting, no character chosen
 
     url = page.editors["central_url"]
-    page.scroll.ensureWidgetVisible(url)
+    page.scroll_area.ensureWidgetVisible(url)
     qtbot.mouseClick(url, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.keyboard.isVisible(), timeout=WAIT_MS)
     assert not page.pinyin.isVisible()

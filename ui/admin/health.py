@@ -296,14 +296,14 @@ class HealthPage(QWidget):
         rows_layout.setContentsMargins(0, 0, 0, 0)
         rows_layout.addLayout(grid)
         rows_layout.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("healthScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(rows)
-        make_touch_scrollable(self.scroll)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("healthScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setWidget(rows)
+        make_touch_scrollable(self.scroll_area)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(32, 16, 32, 16)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.scroll_area, 1)
         layout.addWidget(self.refresh_button, 0, Qt.AlignmentFlag.AlignRight)
         self.retranslate(language)
 
@@ -348,8 +348,8 @@ class HealthPage(QWidget):
         else:
             size = f"{report.camera_size[0]}×{report.camera_size[1]}"
             fps = f"{report.camera_fps:.1f}" if report.camera_fps is not None else "—"
-            last = f"{report.last_frame_age_s:.1f}"
-            detail = translate("admin.health.camera_detail_value", lang, size=size, fps=fps, s=last)
+            age = f"{report.last_frame_age_s:.1f}"
+            detail = translate("admin.health.camera_detail_value", lang, size=size, fps=fps, s=age)
             self._set("camera_detail", detail)
         self._set(
             "decoder",
@@ -363,12 +363,12 @@ class HealthPage(QWidget):
         if report.ocr_load_s is not None:
             ocr += " — " + translate("admin.health.ocr_warmup", lang, s=f"{report.ocr_load_s:.1f}")
         self._set("ocr", ocr, "bad" if Problem.OCR in bad else "ok")
-        last = report.id_reader_last_read
+        read_at = report.id_reader_last_read
         reader_text = translate(
             "admin.health.id_reader_detail",
             lang,
             state=translate(f"admin.health.id_reader_{report.id_reader_state}", lang),
-            last=_ago(None if last is None else datetime.fromtimestamp(last, UTC), now, lang),
+            last=_ago(None if read_at is None else datetime.fromtimestamp(read_at, UTC), now, lang),
             errors=report.id_reader_errors,
         )
         self._set("id_reader", reader_text, "bad" if Problem.ID_READER in bad else "ok")

@@ -125,11 +125,11 @@ class SettingsPage(QWidget):
         form_box = QWidget()
         form_box.setObjectName("settingsForm")
         form_box.setLayout(form)
-        self.scroll = QScrollArea()
-        self.scroll.setObjectName("settingsScroll")
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(form_box)
-        make_touch_scrollable(self.scroll)
+        self.scroll_area = QScrollArea()
+        self.scroll_area.setObjectName("settingsScroll")
+        self.scroll_area.setWidgetResizable(True)
+        self.scroll_area.setWidget(form_box)
+        make_touch_scrollable(self.scroll_area)
 
         self.keyboard = OnScreenKeyboard(language)
         # The site name is usually Chinese: while it has focus, the pinyin keyboard takes the Latin one's
@@ -190,7 +190,7 @@ class SettingsPage(QWidget):
         self.columns = QBoxLayout(QBoxLayout.Direction.LeftToRight, self)
         self.columns.setContentsMargins(24, 12, 24, 12)
         self.columns.setSpacing(24)
-        self.columns.addWidget(self.scroll, 11)
+        self.columns.addWidget(self.scroll_area, 11)
         self.columns.addLayout(side, 10)
         self.retranslate(language)
 
@@ -263,7 +263,7 @@ class SettingsPage(QWidget):
         self._message(text or translate("admin.settings.refused", self.language), "error")
         self.detail.setText(detail)
         if key in self.editors:
-            self.scroll.ensureWidgetVisible(self.editors[key])
+            self.scroll_area.ensureWidgetVisible(self.editors[key])
 
     def show_saved(self, changed: tuple[str, ...], needs_restart: tuple[str, ...]) -> None:
         self._mark(None)

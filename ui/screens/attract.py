@@ -56,6 +56,7 @@ class AttractScreen(QWidget):
         self.hint_label.setWordWrap(True)
         self.cards: list[QFrame] = []
         self.card_labels: list[QLabel] = []
+        self._card_boxes: list[QVBoxLayout] = []  # each card's layout: its height for a width
         self.grid = QGridLayout()
         self.grid.setSpacing(_SPACING)
         for _ in self.services:
@@ -72,6 +73,7 @@ class AttractScreen(QWidget):
             set_style_state(card, "lit", "false")
             self.cards.append(card)
             self.card_labels.append(label)
+            self._card_boxes.append(box)
         self.touch_label = QLabel()
         self.touch_label.setObjectName("attractTouch")
         self.touch_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -89,15 +91,15 @@ class AttractScreen(QWidget):
         self.stepper.setInterval(LIGHT_STEP_MS)
         self.stepper.timeout.connect(self._light_next)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(40, 24, 40, 24)
-        layout.setSpacing(_SPACING)
-        layout.addStretch(1)
-        layout.addWidget(self.title_label)
-        layout.addWidget(self.hint_label)
-        layout.addLayout(self.grid, 3 if self.services else 0)
-        layout.addWidget(self.touch_label)
-        layout.addStretch(1)
+        self._layout = QVBoxLayout(self)  # kept: its margins bound the room the cards have
+        self._layout.setContentsMargins(40, 24, 40, 24)
+        self._layout.setSpacing(_SPACING)
+        self._layout.addStretch(1)
+        self._layout.addWidget(self.title_label)
+        self._layout.addWidget(self.hint_label)
+        self._layout.addLayout(self.grid, 3 if self.services else 0)
+        self._layout.addWidget(self.touch_label)
+        self._layout.addStretch(1)
         self.retranslate(language)
 
     def retranslate(self, language: str) -> None:
@@ -168,7 +170,7 @@ class AttractScreen(QWidget):
         make fewer rows, and the titles wrap onto a second line within their narrower cards instead; never so
         many that a card is narrower than the longest word of a title. Also whether the cards fit at all.
         """
-        margins = self.layout().contentsMargins()
+        margins = self._layout.contentsMargins()
         room = width - margins.left() - margins.right()
         widest = max(label.fontMetrics().horizontalAdvance(label.text()) for label in self.card_labels) + 48
         words = [(label.fontMetrics(), w) for label in self.card_labels for w in label.text().split()]
@@ -186,7 +188,7 @@ class AttractScreen(QWidget):
 
     def _grid_height(self, columns: int, room: int) -> int:
         card_width = (room - (columns - 1) * _SPACING) // columns
-        heights = [card.layout().totalHeightForWidth(card_width) for card in self.cards]
+        heights = [box.totalHeightForWidth(card_width) for box in self._card_boxes]
         rows = [max(heights[i : i + columns]) for i in range(0, len(heights), columns)]
         return sum(rows) + (len(rows) - 1) * _SPACING
 

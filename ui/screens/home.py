@@ -67,7 +67,7 @@ class HomeScreen(QWidget):
         self.self_service = self_service
         self.storage_full = False
         self.language = language
-        self.service_buttons: dict[str, QPushButton] = {}
+        self.service_buttons: dict[str, WrapButton] = {}
         self.setObjectName("homeScreen")
         self.title_label = QLabel()
         self.title_label.setObjectName("homeTitle")
@@ -101,17 +101,17 @@ class HomeScreen(QWidget):
         services_page.setAutoFillBackground(False)
         self._columns = 0
         for service_id, _ in self.services:
-            button = WrapButton()
-            button.setObjectName("serviceButton")
-            button.setMinimumWidth(MIN_TARGET)
-            button.setMaximumHeight(SERVICE_HEIGHT)
+            service_button = WrapButton()
+            service_button.setObjectName("serviceButton")
+            service_button.setMinimumWidth(MIN_TARGET)
+            service_button.setMaximumHeight(SERVICE_HEIGHT)
             # Every column as wide as the others, whatever the length of its titles: a column squeezed for a
             # longer title beside it would cut a long word ("registration") in two.
-            policy = button.sizePolicy()
+            policy = service_button.sizePolicy()
             policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
-            button.setSizePolicy(policy)
-            button.clicked.connect(lambda _=False, s=service_id: self.service_requested.emit(s))
-            self.service_buttons[service_id] = button
+            service_button.setSizePolicy(policy)
+            service_button.clicked.connect(lambda _=False, s=service_id: self.service_requested.emit(s))
+            self.service_buttons[service_id] = service_button
         self.access_buttons: dict[str, QPushButton] = {}
         self.access = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.access.setSpacing(_SPACING)
@@ -166,7 +166,8 @@ class HomeScreen(QWidget):
         """Side by side while the buttons' texts fit across, stacked (or fewer columns) when they do not."""
         room = self.width() - 2 * _MARGIN
         for box in (self.buttons, self.access):
-            items = [box.itemAt(i).widget() for i in range(box.count())]
+            # itemAt() is None only for an index past count(), never here.
+            items = [item.widget() for i in range(box.count()) if (item := box.itemAt(i)) is not None]
             across = sum(w.sizeHint().width() for w in items if w) + _SPACING * (len(items) - 1)
             box.setDirection(
                 QBoxLayout.Direction.LeftToRight if across <= room else QBoxLayout.Direction.TopToBottom

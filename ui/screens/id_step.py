@@ -140,12 +140,13 @@ class ManualIdCapture(IdCaptureStep):
         self.body.addWidget(self.keyboard)
         self.body.addWidget(self.pad, 1)
         self.body.addStretch(0)  # under the keyboard: its rows stay together on a tall page
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
-        layout.addWidget(self.prompt)
-        layout.addLayout(self.body, 1)
-        layout.addWidget(self.button_row)
+        # Kept: its spacing counts in the heights, and the buttons come back to it in the name stage.
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(6)
+        self._layout.addWidget(self.prompt)
+        self._layout.addLayout(self.body, 1)
+        self._layout.addWidget(self.button_row)
         self._placed: tuple[object, ...] = ()
         self.retranslate(language)
         self.show_stage(self.NAME)
@@ -260,7 +261,7 @@ class ManualIdCapture(IdCaptureStep):
     def _heights(self, width: int) -> tuple[int, int, int]:
         """The name stage's heights at ``width``: without the number row and the prompt; the number row; the
         prompt (each with its spacing)."""
-        layout = self.layout()
+        layout = self._layout
         base = (
             self.name_edit.minimumSizeHint().height()
             + self.body.spacing()
@@ -354,9 +355,7 @@ class ManualIdCapture(IdCaptureStep):
         if number_beside:
             self.field_column.addWidget(self.button_row)
         else:
-            layout = self.layout()
-            assert isinstance(layout, QVBoxLayout)
-            layout.addWidget(self.button_row)
+            self._layout.addWidget(self.button_row)
 
     def retranslate(self, language: str) -> None:
         self.language = language

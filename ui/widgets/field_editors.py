@@ -101,17 +101,17 @@ class TextEditor(FieldEditor):
         self.top = QHBoxLayout()
         self.top.setSpacing(8)
         self.top.addWidget(self.line, 2)
-        layout = QVBoxLayout(self)
+        self._layout = QVBoxLayout(self)  # kept: its spacing is part of the height the editor needs
         # Flush with the page, like the other editors' rows: a 1024×600 screen has no height to spare.
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addLayout(self.top)
-        layout.addWidget(self.keyboard)
-        layout.addStretch(1)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(4)
+        self._layout.addLayout(self.top)
+        self._layout.addWidget(self.keyboard)
+        self._layout.addStretch(1)
 
     def _full_height(self) -> int:
         """The height the line edit and the whole keyboard under it need."""
-        return self.line.minimumSizeHint().height() + self.layout().spacing() + self.keyboard.full_height()
+        return self.line.minimumSizeHint().height() + self._layout.spacing() + self.keyboard.full_height()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -149,9 +149,9 @@ class PadEditor(FieldEditor):
         self.display.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.pad = NumberPad(extra)
         self.pad.key_pressed.connect(self.press)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.display)
-        layout.addWidget(self.pad, 1)
+        self._layout = QVBoxLayout(self)  # kept: its spacing is part of the height four rows of keys need
+        self._layout.addWidget(self.display)
+        self._layout.addWidget(self.pad, 1)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -161,7 +161,7 @@ class PadEditor(FieldEditor):
         page = self.parentWidget()
         height = page.height() if page is not None else event.size().height()
         key = self.pad.buttons["0"].minimumSizeHint().height()
-        four_rows = self.display.sizeHint().height() + 4 * key + 3 * 8 + 2 * self.layout().spacing() + 24
+        four_rows = self.display.sizeHint().height() + 4 * key + 3 * 8 + 2 * self._layout.spacing() + 24
         self.pad.set_columns(3 if height >= four_rows else 6)
 
     def press(self, key: str) -> None:

@@ -14,6 +14,7 @@ CARD_WIDTH = 760
 class IdleOverlay(QWidget):
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
+        self._covered = parent  # what the overlay covers: the parent it is given and never leaves
         self.setObjectName("idleOverlay")
         # Needed for a plain QWidget to paint its style-sheet background (the dimming).
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -26,9 +27,9 @@ class IdleOverlay(QWidget):
         card = QFrame()
         card.setObjectName("idleCard")
         self.card = card
-        card_layout = QVBoxLayout(card)
-        card_layout.setContentsMargins(56, 40, 56, 40)
-        card_layout.addWidget(self.message_label)
+        self._card_layout = QVBoxLayout(card)  # kept: it gives the card's height for a width
+        self._card_layout.setContentsMargins(56, 40, 56, 40)
+        self._card_layout.addWidget(self.message_label)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         layout.addWidget(card, 0, Qt.AlignmentFlag.AlignCenter)
@@ -40,7 +41,7 @@ class IdleOverlay(QWidget):
     def show_countdown(self, seconds: int, language: str) -> None:
         self._seconds = seconds
         self.retranslate(language)
-        self.setGeometry(self.parentWidget().rect())
+        self.setGeometry(self._covered.rect())
         self.raise_()
         self.show()
 
@@ -52,7 +53,7 @@ class IdleOverlay(QWidget):
         # As wide as a comfortable line but never wider than a portrait screen, and as high as the wrapped
         # message needs: a centred item gets its size hint, which knows nothing of wrapping.
         width = min(CARD_WIDTH, self.width() - 32)
-        self.card.setFixedSize(width, self.card.layout().totalHeightForWidth(width))
+        self.card.setFixedSize(width, self._card_layout.totalHeightForWidth(width))
 
     def retranslate(self, language: str) -> None:
         self._language = language

@@ -110,11 +110,11 @@ class PinyinKeyboard(QWidget):
             self.buttons[key] = button
             if key in ("back", "clear", "space", "digits", "mode"):
                 button.setObjectName("pinyinControl")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(_ROW_SPACING)
-        layout.addWidget(self.candidate_row)
-        layout.addWidget(self.keys)
+        self._layout = QVBoxLayout(self)  # kept: the candidate row is taken out of it and put back
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(_ROW_SPACING)
+        self._layout.addWidget(self.candidate_row)
+        self._layout.addWidget(self.keys)
         self._label_keys()
         self._flow(_MAX_COLUMNS, force=True)
         self._show_candidates()
@@ -212,13 +212,11 @@ class PinyinKeyboard(QWidget):
 
     def take_candidate_row(self) -> QWidget:
         """The candidate row, to be put elsewhere (beside the line edit); :meth:`restore_candidate_row`."""
-        self.layout().removeWidget(self.candidate_row)
+        self._layout.removeWidget(self.candidate_row)
         return self.candidate_row
 
     def restore_candidate_row(self) -> None:
-        layout = self.layout()
-        assert isinstance(layout, QVBoxLayout)
-        layout.insertWidget(0, self.candidate_row)
+        self._layout.insertWidget(0, self.candidate_row)
 
     def _fit_candidates(self) -> int:
         """How many candidate buttons fit beside the composition strip and the paging buttons."""

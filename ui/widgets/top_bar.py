@@ -94,11 +94,11 @@ class TopBar(QFrame):
         self._first_row.addWidget(self.status_box)
         self._first_row.addWidget(self.language_button)
         self._second_row = QHBoxLayout()
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(12, 4, 12, 4)
-        layout.setSpacing(4)
-        layout.addLayout(self._first_row)
-        layout.addLayout(self._second_row)
+        self._layout = QVBoxLayout(self)  # kept: its margins count in the width the first row needs
+        self._layout.setContentsMargins(12, 4, 12, 4)
+        self._layout.setSpacing(4)
+        self._layout.addLayout(self._first_row)
+        self._layout.addLayout(self._second_row)
 
         self._timer = QTimer(self)
         self._timer.setInterval(1000)
@@ -115,7 +115,7 @@ class TopBar(QFrame):
         """On the first row while everything fits across, else on the second."""
         first = self._first_row
         in_first = first.indexOf(self.status_box) >= 0
-        margins = self.layout().contentsMargins()
+        margins = self._layout.contentsMargins()
         # A little to spare: a label squeezed by a few pixels cuts its last letter.
         needed = first.sizeHint().width() + margins.left() + margins.right() + 40
         if not in_first:

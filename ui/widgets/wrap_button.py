@@ -19,9 +19,10 @@ class WrapButton(QPushButton):
         self.label.setWordWrap(True)
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 8, 16, 8)
-        layout.addWidget(self.label)
+        # Kept: the size hints below ask it, and self.layout() is typed as possibly None.
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(16, 8, 16, 8)
+        self._layout.addWidget(self.label)
         policy = QSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         policy.setHeightForWidth(True)
         self.setSizePolicy(policy)
@@ -35,14 +36,14 @@ class WrapButton(QPushButton):
         self.updateGeometry()
 
     def sizeHint(self) -> QSize:
-        hint = self.layout().sizeHint()
+        hint = self._layout.sizeHint()
         return QSize(hint.width(), max(hint.height(), self.minimumHeight()))
 
     def minimumSizeHint(self) -> QSize:
-        return QSize(self.minimumWidth(), max(self.layout().minimumSize().height(), self.minimumHeight()))
+        return QSize(self.minimumWidth(), max(self._layout.minimumSize().height(), self.minimumHeight()))
 
     def hasHeightForWidth(self) -> bool:
         return True
 
     def heightForWidth(self, width: int) -> int:
-        return max(self.layout().totalHeightForWidth(width), self.minimumHeight())
+        return max(self._layout.totalHeightForWidth(width), self.minimumHeight())
