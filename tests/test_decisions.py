@@ -94,7 +94,7 @@ def test_elderly_allowance_outcomes_on_the_example_sets(
     assert list(decision.reasons) == [REASONS[r] for r in reasons]
     assert decision.rule == "elderly-allowance@1"
     # The versions that produced it, for the audit row.
-    assert decision.datasets == {HOUSEHOLD: "2026-12-01.1", REGISTER: "2026-12-06.3"}
+    assert decision.datasets == {HOUSEHOLD: "2026-12-07.1", REGISTER: "2026-12-06.3"}
 
 
 def test_age_is_counted_to_the_decision_date(rules: DecisionRules) -> None:
@@ -233,7 +233,12 @@ def test_the_decided_service_ships_and_takes_submissions(tmp_path: Path, capsys:
     catalogue = catalogue_for(tmp_path)
     assert catalogue.refused == []
     decided = [d for d in catalogue.ordered() if d.decision]
-    assert [d.id for d in decided] == ["elderly-allowance"]
+    assert [d.id for d in decided] == ["vehicle-pass", "elderly-allowance", "disability-subsidy"]
+    loaded_at = NOW - timedelta(hours=1)
+    every_set = {
+        path.name.removesuffix(".example.json"): load_reference_set(path, EXAMPLE_KEY, loaded_at)
+        for path in EXAMPLES.glob("*.example.json")
+    }
     for definition in decided:
         assert definition.decision is not None
         rules = load_decision(DECISIONS_DIR / definition.decision)
@@ -242,7 +247,7 @@ def test_the_decided_service_ships_and_takes_submissions(tmp_path: Path, capsys:
         assert {spec.key for spec in rules.lookups.values()} <= field_ids
         # The service's own example application is decided, not refused for its shape.
         answers = validate_answers(definition, example_answers(definition, NOW.date()), NOW.date())
-        assert decide(rules, answers, _sets(), NOW).outcome in ("approved", "rejected")
+        assert decide(rules, answers, every_set, NOW).outcome in ("approved", "rejected")
 
 
 def test_example_sets_hold_no_identifiers_and_a_bad_set_is_refused(tmp_path: Path) -> None:

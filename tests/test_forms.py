@@ -30,6 +30,7 @@ from protocol.sealing import b64e, open_sealed, seal_public_key
 TODAY = date(2026, 11, 26)
 SHIPPED = (
     "appointment",
+    "disability-subsidy",
     "elderly-allowance",
     "forest-entry",
     "health-declaration",
@@ -240,6 +241,7 @@ def test_cli_services_submit_and_receipt(tmp_path: Path, capsys: Any) -> None:
         "queue-ticket",
         "appointment",
         "elderly-allowance",
+        "disability-subsidy",
     ]
     assert main(["services", "example", "vehicle-pass", *data]) == 0
     answers = json.loads(capsys.readouterr().out)

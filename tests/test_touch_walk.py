@@ -3,7 +3,7 @@
 coordinates, sent through the XTEST extension).
 
 The kiosk runs as a child process (``tests/touch_app.py``: ``run_gui`` itself, full screen, Qt's xcb platform)
-once per screen size, and walks all seven services from the home screen to the done page. The child only says
+once per screen size, and walks all eight services from the home screen to the done page. The child only says
 where the next key or button is (from ``mapToGlobal``); every touch goes in through the X server. On each
 review the list is dragged with the finger — the drag starting on one of its "change" buttons, which must not
 be pressed by it — until its last row is in view, and then confirmed. Each submission is then read back from
@@ -57,7 +57,7 @@ def _missing() -> str | None:
 
 pytestmark = [
     pytest.mark.skipif(_missing() is not None, reason=str(_missing())),
-    # Seven services by touch at one size take 1–3 minutes on a busy 2-core machine; each answer the kiosk
+    # Eight services by touch at one size take 1–3 minutes on a busy 2-core machine; each answer the kiosk
     # owes has its own 60 s limit, so a hang still ends early.
     pytest.mark.timeout(900),
 ]

@@ -28,6 +28,7 @@ SERVICES = (
     "queue-ticket",
     "appointment",
     "elderly-allowance",
+    "disability-subsidy",
 )
 # The code a receipt carries: the service's own, or the kiosk's receipt code where only the central issuer
 # may sign the service's code (health, forest entry).
@@ -39,6 +40,7 @@ CODE_KINDS = {
     "queue-ticket": ("queue-ticket", "green"),
     "appointment": ("appointment", "green"),
     "elderly-allowance": ("receipt", "yellow"),
+    "disability-subsidy": ("receipt", "yellow"),
 }
 
 

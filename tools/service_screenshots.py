@@ -34,6 +34,7 @@ SERVICES = (
     "queue-ticket",
     "appointment",
     "elderly-allowance",
+    "disability-subsidy",
 )
 
 
