@@ -20,7 +20,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy
+	$(VENV)/bin/mypy  # the packages in [tool.mypy] files of pyproject.toml, ui/ among them
 	$(PY) -m tools.import_cycles
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/pytest
 

@@ -3,8 +3,7 @@ and at its end the window goes home and clears personal data. Input during the c
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QTimer, Signal
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QTimer, Signal
 
 _INPUT_EVENTS = frozenset(
     {
@@ -42,11 +41,12 @@ class IdleWatcher(QObject):
     def counting(self) -> bool:
         return self._tick.isActive()
 
-    def install(self, app: QApplication) -> None:
+    # The application object, whatever its class: its event filter sees every input event of every window.
+    def install(self, app: QCoreApplication) -> None:
         app.installEventFilter(self)
         self._idle.start()
 
-    def uninstall(self, app: QApplication) -> None:
+    def uninstall(self, app: QCoreApplication) -> None:
         app.removeEventFilter(self)
         self._idle.stop()
         self._tick.stop()

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeAlias
 
 from PySide6.QtCore import QEvent, QObject, QSize, Signal
 from PySide6.QtGui import QCloseEvent, QResizeEvent
@@ -29,7 +29,8 @@ from kiosk.stats import DayStats, day_stats
 from printing.jobs import PrintOutcome
 from ui.accessibility import Accessibility
 from ui.admin.health import HealthMonitor
-from ui.admin.mode import AdminMode
+from ui.admin.mode import AdminMode, AdminScreen
+from ui.admin.pin_page import PinPage
 from ui.background_sync import BackgroundSync
 from ui.card_capture import OcrModels
 from ui.chip_reader import ChipCard, ChipReader
@@ -41,6 +42,7 @@ from ui.screens.checkpoint import CheckpointScreen
 from ui.screens.home import HomeScreen
 from ui.screens.id_capture import CameraIdCapture
 from ui.screens.manual_entry import ManualEntryScreen
+from ui.screens.service import ServiceScreen
 from ui.screens.stats import StatsScreen
 from ui.self_service import SelfService
 from ui.watchdog import CameraWatchdog
@@ -58,6 +60,20 @@ log = logging.getLogger(__name__)
 CAPTURE_PROMPT_GAP_S = 4.0
 # The reader's last word is always spoken, however soon after the previous prompt.
 _FINAL_CAPTURE_PROMPTS = frozenset({"ocr.prompt.done", "ocr.prompt.check_fields"})
+
+# The screens of the window's stack: QWidgets that also have retranslate(language) and
+# clear_personal_data(). Named one by one, as Python's types cannot say "a QWidget with these methods"; a
+# new screen joins this list.
+StackScreen: TypeAlias = (
+    HomeScreen
+    | CheckpointScreen
+    | ManualEntryScreen
+    | StatsScreen
+    | AttractScreen
+    | ServiceScreen
+    | PinPage
+    | AdminScreen
+)
 
 
 class ScreenStack(QStackedWidget):
@@ -153,10 +169,13 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.counters_bar)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
+        self._central = central  # what the idle overlay covers
         # The window is as large as the kiosk's screen, whatever its content asks for: screens rearrange
         # themselves to fit (tests/test_ui_layouts.py), rather than hold the window larger than the display
         # in an arrangement made for another size.
-        self.layout().setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
+        window_layout = self.layout()
+        assert window_layout is not None  # a QMainWindow builds its own layout with itself
+        window_layout.setSizeConstraint(QLayout.SizeConstraint.SetNoConstraint)
         app = QApplication.instance()
         self.accessibility = Accessibility(self, app.styleSheet() if isinstance(app, QApplication) else "")
         self.idle_overlay = IdleOverlay(central)
@@ -226,8 +245,8 @@ class MainWindow(QMainWindow):
         return self.self_service.printer if self.self_service is not None else None
 
     @property
-    def screens(self) -> tuple[QWidget, ...]:
-        forms = (self.self_service.screen,) if self.self_service else ()
+    def screens(self) -> tuple[StackScreen, ...]:
+        forms: tuple[StackScreen, ...] = (self.self_service.screen,) if self.self_service else ()
         own = (self.home, self.checkpoint_screen, self.manual_screen, self.stats_screen, self.attract)
         admin = self.admin.screens if self.admin is not None else ()
         return (*own, *forms, *admin)
@@ -236,7 +255,9 @@ class MainWindow(QMainWindow):
         """Start what may be slow (camera, decoder, store reads) once the window is on screen."""
         self.pipeline.start()
         self.camera_watchdog.start()
-        self.idle.install(QApplication.instance())
+        app = QApplication.instance()
+        assert app is not None  # the window exists, so the application it was made in does
+        self.idle.install(app)
         self._load_figures()
         self.sync.start()
         self.health.start()
@@ -507,7 +528,7 @@ class MainWindow(QMainWindow):
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
         if self.idle_overlay.isVisible():
-            self.idle_overlay.setGeometry(self.centralWidget().rect())
+            self.idle_overlay.setGeometry(self._central.rect())
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

@@ -11,7 +11,7 @@ import logging
 import socket
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QStackedWidget, QVBoxLayout, QWidget
@@ -40,6 +40,9 @@ from ui.widgets.wrap_button import WrapButton
 log = logging.getLogger(__name__)
 
 PAGES = ("health", "settings", "outbox")
+# The admin screen's pages: widgets of its stack that also have retranslate(language) and
+# clear_personal_data(). Named one by one, as Python's types cannot say "a QWidget with these methods".
+AdminPage: TypeAlias = HealthPage | SettingsPage | OutboxPage
 RECENT_RECEIPTS = 5
 
 
@@ -49,7 +52,7 @@ class AdminScreen(QWidget):
     leave_requested = Signal()
     cleared = Signal()
 
-    def __init__(self, language: str, pages: dict[str, QWidget], parent: QWidget | None = None) -> None:
+    def __init__(self, language: str, pages: dict[str, AdminPage], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("adminScreen")
         self.pages = pages
@@ -100,12 +103,12 @@ class AdminScreen(QWidget):
             button.setText(translate(f"admin.tab.{name}", language))
         self.leave_button.setText(translate("admin.leave", language))
         for page in self.pages.values():
-            page.retranslate(language)  # type: ignore[attr-defined]
+            page.retranslate(language)
 
     def clear_personal_data(self) -> None:
         """The idle timeout (the window clears every screen, then goes home): admin mode ends too."""
         for page in self.pages.values():
-            page.clear_personal_data()  # type: ignore[attr-defined]
+            page.clear_personal_data()
         self.cleared.emit()
 
 
@@ -155,7 +158,7 @@ class AdminMode(QObject):
         self.outbox_page.mounts_requested.connect(self._find_mounts)
 
     @property
-    def screens(self) -> tuple[QWidget, ...]:
+    def screens(self) -> tuple[PinPage, AdminScreen]:
         return (self.pin_page, self.screen)
 
     @property

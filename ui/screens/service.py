@@ -83,8 +83,8 @@ class GroupEditor(FieldEditor):
         self._fill()
 
     def _fill(self) -> None:
-        while self.rows.count():
-            widget = self.rows.takeAt(0).widget()
+        while (row_item := self.rows.takeAt(0)) is not None:  # None once every row is taken
+            widget = row_item.widget()
             if widget is not None:
                 widget.deleteLater()
         for i, item in enumerate(self.items):
@@ -361,7 +361,11 @@ class ServiceScreen(QWidget):
             self._group_item = False
             self.footer.show()
             self.question_label.setText(text_in(page.fdef.label, self.language))
-            self.body.setCurrentWidget(self.body.widget(1))  # the group editor's page
+            group_page = self.body.widget(1)
+            # The group editor's page: its add button started this capture, and only leaving the field
+            # (which this capture has not done) replaces it.
+            assert group_page is not None
+            self.body.setCurrentWidget(group_page)
             group_editor.add(item)
             return
         self.identity_source = self.id_step.source
