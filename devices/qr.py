@@ -215,6 +215,10 @@ MAX_UPSCALE = 2.0
 MIN_UPSCALE = 1.6
 # A suspect crop keeps this much of the symbol's size as margin on each side (the quiet zone and some slack
 # for corners zxing-cpp placed a little inside the code), and is enlarged to about this long side.
+# The upscaled stage also frames the picture with this fraction of its short side of flat grey (the picture's
+# median): a code that runs into the picture's edge (held too close, or cut by the crop) has no quiet zone
+# there, and zxing-cpp's finder-pattern scan needs light on both sides of a finder pattern.
+EDGE_PAD = 1 / 12
 SUSPECT_MARGIN = 0.35
 SUSPECT_SIDE = 600
 MAX_SUSPECTS = 3  # bounds the stage's cost on a frame full of code-like clutter
@@ -265,7 +269,9 @@ class CascadeDecoder:
        out-of-focus dense codes (long signed passes); about 6 ms on a 1080p frame;
     5. ``zxing-upscaled``: pictures well under a 1080p frame (photos, crops; not 720p or 1080p camera frames)
        enlarged up to 2x with bicubic interpolation: codes of 1.5-3 px a module, which zxing-cpp's sampling
-       misses at their own size. Camera frames skip it, so it costs nothing on the kiosk's code-free frames.
+       misses at their own size; and, when that reads nothing, the enlarged picture framed with flat grey, for
+       a code that runs into the picture's edge (no quiet zone there). Camera frames skip the stage, so it
+       costs nothing on the kiosk's code-free frames.
 
     OpenCV's classic and ArUco detectors were measured as a further fallback and read nothing zxing-cpp
     missed, at 25-55 ms a frame, so they are not in the cascade; the WeChat CNN detector is discussed in
@@ -282,7 +288,8 @@ class CascadeDecoder:
         self.last_stage: str | None = None
 
     @staticmethod
-    def default_stages() -> list[Stage]:
+    def default_stages(edge_pad: bool = True) -> list[Stage]:
+        """The stages above; ``edge_pad=False`` leaves out stage 5's framed pass (the bench baseline)."""
         primary = _Primary()
         plain = ZxingDecoder(name="zxing-upscaled")
         global_hist = ZxingDecoder(binarizer="GlobalHistogram", name="zxing-median-global")
@@ -324,7 +331,14 @@ class CascadeDecoder:
             if factor < MIN_UPSCALE:
                 return []
             big = cv2.resize(grey, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
-            return _shifted(plain.decode_grey(big), factor)
+            found = plain.decode_grey(big)
+            if found or not edge_pad:
+                return _shifted(found, factor)
+            pad = max(8, round(EDGE_PAD * min(big.shape)))
+            framed = cv2.copyMakeBorder(
+                big, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=int(np.median(big))
+            )
+            return _shifted(plain.decode_grey(framed), factor, -pad / factor, -pad / factor)
 
         return [
             ("zxing", primary),

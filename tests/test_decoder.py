@@ -284,6 +284,29 @@ def test_upscaled_stage_skips_camera_frames(shape: tuple[int, int]) -> None:
     assert upscaled(small_code(1.4, 0.4, angle=20, shape=shape)) == []
 
 
+def edge_cut_code(text: str, module_px: int, shape: tuple[int, int] = (360, 480)) -> np.ndarray:
+    """A grey picture whose code runs off the top edge: 0.8 of its first row of modules is outside."""
+    code = qr(text, module_px=module_px, border=0)
+    cut = round(0.8 * module_px)
+    picture = np.full(shape, 200, np.uint8)
+    picture[: code.shape[0] - cut, 150 : 150 + code.shape[1]] = code[cut:]
+    return picture
+
+
+@pytest.mark.parametrize("text", [URL_TEXT, ID_TEXT])
+@pytest.mark.parametrize("module_px", [4, 5])
+def test_upscaled_stage_frames_a_code_cut_by_the_picture_edge(text: str, module_px: int) -> None:
+    photo = edge_cut_code(text, module_px)
+    without_frame = CascadeDecoder(stages=CascadeDecoder.default_stages(edge_pad=False))
+    assert without_frame.decode(photo) == []
+    cascade = CascadeDecoder()
+    found = cascade.decode(photo)
+    assert texts(found) == [text] and cascade.last_stage == "zxing-upscaled"
+    side = qr(text, module_px=module_px, border=0).shape[1]
+    xs = [x for x, _ in found[0].corners]
+    assert min(xs) >= 140 and max(xs) <= 160 + side  # the photo's pixels, not the framed picture's
+
+
 def test_zxing_reports_located_but_undecoded_symbols_as_suspects() -> None:
     found, suspects = ZXING.decode_with_suspects(small_code(1.5, 0.6, shape=(1080, 1920)))
     assert found == [] and suspects

@@ -10,6 +10,7 @@ decoder choices may be tuned on; ``REPORT_SEED`` is kept apart for the figure th
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -30,6 +31,11 @@ class QrPhoto:
     image: np.ndarray  # BGR
     text: str
     effects: tuple[str, ...]
+    # The code's modules (1 dark, quiet zone included) and where each module's centre landed in the image
+    # (x, y in pixel-index coordinates, shape (n, n, 2)): what ``oracle_read`` is given.
+    matrix: np.ndarray
+    centres: np.ndarray
+    error: str  # the error level asked of the encoder
 
 
 def _payload(rng: np.random.Generator) -> str:
@@ -52,10 +58,12 @@ def _payload(rng: np.random.Generator) -> str:
     )
 
 
-def _code_matrix(text: str, rng: np.random.Generator) -> np.ndarray:
+def _code_matrix(text: str, rng: np.random.Generator) -> tuple[np.ndarray, str]:
+    """The symbol's modules with the quiet zone, and the error level asked for (segno raises it when the
+    version has room to spare, as most encoders do)."""
     error = str(rng.choice(["l", "m", "m", "q", "h"]))
     matrix = np.array(segno.make(text, error=error, micro=False).matrix, dtype=np.uint8)
-    return np.pad(matrix, 4)
+    return np.pad(matrix, 4), error
 
 
 def _scene(width: int, height: int, rng: np.random.Generator) -> np.ndarray:
@@ -107,8 +115,9 @@ def _surface(matrix: np.ndarray, module_px: int, rng: np.random.Generator, effec
     return surface
 
 
-def _curve(surface: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Wrap the code round a cylinder: columns squeezed towards the edges, rows bowed."""
+def _curve(surface: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, float, float]:
+    """Wrap the code round a cylinder: columns squeezed towards the edges, rows bowed. Also returns the
+    draws (``strength``, ``bow``) that ``_curved_points`` needs to follow a point of the flat code."""
     h, w = surface.shape
     strength = rng.uniform(0.35, 0.8)  # fraction of a half-turn the code covers
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -117,18 +126,35 @@ def _curve(surface: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     src_x = (np.sin(angle) / math.sin(strength * math.pi / 2) + 1) / 2 * (w - 1)
     bow = rng.uniform(0.02, 0.08) * h
     src_y = ys + bow * (1 - np.cos(angle) / 1.0) * ((ys / (h - 1)) * 2 - 1)
-    return cv2.remap(surface, src_x, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    curved = cv2.remap(surface, src_x, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    return curved, float(strength), float(bow)
+
+
+def _curved_points(points: np.ndarray, shape: tuple[int, int], strength: float, bow: float) -> np.ndarray:
+    """Where points (x, y) of the flat code land on the curved one: ``_curve``'s sampling map inverted."""
+    h, w = shape
+    half_turn = strength * math.pi / 2
+    sx, sy = points[..., 0], points[..., 1]
+    angle = np.arcsin(np.clip((2 * sx / (w - 1) - 1) * math.sin(half_turn), -1, 1))
+    x = (angle / half_turn + 1) / 2 * (w - 1)
+    b = bow * (1 - np.cos(angle))
+    y = (sy + b) / (1 + 2 * b / (h - 1))
+    return np.stack([x, y], axis=-1)
 
 
 def render_qr_photo(rng: np.random.Generator, width: int = 800, height: int = 600) -> QrPhoto:
     text = _payload(rng)
-    matrix = _code_matrix(text, rng)
+    matrix, error = _code_matrix(text, rng)
     effects: list[str] = []
     module_px = 6
     surface = _surface(matrix, module_px, rng, effects)
+    # Module centres in the flat code's pixel-index coordinates (each module is module_px nearest pixels).
+    rows, cols = np.mgrid[0 : matrix.shape[0], 0 : matrix.shape[1]].astype(np.float64)
+    centres = np.stack([cols, rows], axis=-1) * module_px + (module_px - 1) / 2
     if rng.random() < 0.2:
         effects.append("curved")
-        surface = _curve(surface, rng)
+        surface, strength, bow = _curve(surface, rng)
+        centres = _curved_points(centres, surface.shape, strength, bow)
     modules = matrix.shape[0]
     # Size on the sensor: from about 1.4 px a module (far away) to a code filling most of the picture.
     px_per_module = float(rng.uniform(1.5, 8.0))
@@ -172,6 +198,10 @@ def render_qr_photo(rng: np.random.Generator, width: int = 800, height: int = 60
     alpha = coverage[..., None]
     safe = np.where(coverage > 1e-3, coverage, 1.0)
     image[y0:y1, x0:x1] = region * (1 - alpha) + (grey / safe)[..., None] * alpha
+    # A surface point p is warped to ss * (H p - (x0, y0)) in the supersampled patch, whose 2x2 pixel blocks
+    # average into one image pixel: image index = H p - (ss - 1) / (2 ss).
+    projected = cv2.perspectiveTransform(centres.reshape(-1, 1, 2), matrix_p).reshape(centres.shape)
+    centres = projected - (ss - 1) / (2 * ss)
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     if rng.random() < 0.25:
         effects.append("uneven-light")
@@ -208,10 +238,79 @@ def render_qr_photo(rng: np.random.Generator, width: int = 800, height: int = 60
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if ok:
         image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
-    return QrPhoto(image, text, tuple(effects))
+    return QrPhoto(image, text, tuple(effects), matrix, centres, error)
 
 
 def qr_photo_set(count: int, seed: int, width: int = 800, height: int = 600) -> list[QrPhoto]:
     """``count`` renderings from ``seed`` (the same seed always gives the same pictures)."""
     rng = np.random.default_rng(seed)
     return [render_qr_photo(rng, width, height) for _ in range(count)]
+
+
+# Each sampled module is compared with the mean of the modules around it, over windows of these many modules
+# a side (small windows follow glare and shadows, large ones ride over blots); any one decoding counts.
+ORACLE_WINDOWS = (5, 9, 15)
+ORACLE_MODULE_PX = 4
+
+
+def function_modules(text: str, error: str) -> np.ndarray:
+    """The modules of ``text``'s symbol that carry no data (finder, timing and alignment patterns, format and
+    version information), as a boolean mask with the quiet zone."""
+    symbol = segno.make(text, error=error, micro=False)
+    return np.pad(_layout(symbol.version, symbol.error, symbol.mask), 4, constant_values=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(version: int, error: str, mask: int) -> np.ndarray:
+    """The modules that are the same in eight symbols of this version, error level and mask whose payloads
+    are random digits filling the symbol (a short payload would leave identical padding codewords) and of
+    eight lengths. Counted as function modules too, so handed to the oracle: the data modules that agree in
+    all eight by chance (one in 128) and the header the payloads share (the mode indicator and the top bits
+    of the character count, about 11 bits): at most a few codewords of the symbol's tens to thousands."""
+    rng = np.random.default_rng(version)
+
+    def full(digits: int) -> segno.QRCode | None:
+        payload = "".join(str(d) for d in rng.integers(0, 10, digits))
+        try:
+            return segno.make(
+                payload, version=version, error=error, mask=mask, micro=False, boost_error=False
+            )
+        except segno.DataOverflowError:
+            return None
+
+    low, high = 1, 7090  # the most digits any QR symbol holds is 7089
+    while high - low > 1:  # the longest numeric payload this version holds
+        mid = (low + high) // 2
+        low, high = (mid, high) if full(mid) is not None else (low, mid)
+    symbols = [full(max(1, low - k)) for k in range(8)]
+    matrices = [np.array(sym.matrix, dtype=np.uint8) for sym in symbols if sym is not None]
+    return np.all([m == matrices[0] for m in matrices], axis=0)
+
+
+def oracle_read(photo: QrPhoto) -> str | None:
+    """What a reader that is *given* the code's geometry and layout reads: the grey picture sampled at each
+    module's true centre, each sample thresholded against its neighbours, the data modules put into a clean
+    symbol whose finder, timing, alignment and format modules are the true ones, decoded by zxing-cpp (which
+    corrects errors up to the code's level). A picture this cannot read has lost more data modules to blur,
+    glare, contrast, blots or noise than the code's error correction repairs, wherever a decoder finds the
+    code; one it reads and a decoder misses was lost in locating or sampling, which decoders can improve."""
+    import zxingcpp  # the renderer itself needs no decoder
+
+    grey = cv2.cvtColor(photo.image, cv2.COLOR_BGR2GRAY).astype(np.float32)
+    map_x = np.ascontiguousarray(photo.centres[..., 0], dtype=np.float32)
+    map_y = np.ascontiguousarray(photo.centres[..., 1], dtype=np.float32)
+    samples = cv2.remap(grey, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    fixed = function_modules(photo.text, photo.error)
+    for window in ORACLE_WINDOWS:
+        local = cv2.blur(samples, (window, window), borderType=cv2.BORDER_REFLECT)
+        for dark in (samples < local, samples > local):  # printed, and inverted (dark mode)
+            modules = np.where(fixed, photo.matrix > 0, dark)
+            clean = np.where(modules, 0, 255).astype(np.uint8)
+            clean = np.kron(clean, np.ones((ORACLE_MODULE_PX, ORACLE_MODULE_PX), np.uint8))
+            found = zxingcpp.read_barcodes(
+                clean, formats=zxingcpp.BarcodeFormat.QRCode, text_mode=zxingcpp.TextMode.Plain, is_pure=True
+            )
+            for bar in found:
+                if bar.text:
+                    return str(bar.text)
+    return None
