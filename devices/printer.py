@@ -278,6 +278,17 @@ def encode_text(device: Any, receipt: ReceiptData, paper: str) -> None:
     for note in receipt.notes:
         line(note)
     line("-" * columns)
+    if receipt.decision:
+        line(receipt.decision_label or "", "center")
+        line(receipt.decision, "center", double=True)
+        for reason in receipt.decision_reasons:
+            line(f"· {reason}")
+        if receipt.decision_qr:
+            device.set(align="center")
+            size = max(1, min(16, dots // (qr_modules(receipt.decision_qr) + 8)))
+            device.qr(receipt.decision_qr, ec=QR_ECLEVEL_M, size=size, native=True)
+            line(receipt.decision_qr_label or "", "center")
+        line("-" * columns)
     line(receipt.instruction)
     device.cut()
 

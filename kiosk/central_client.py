@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -25,17 +26,21 @@ import urllib3
 from kiosk.fileio import FileProblem, parse_json, read_json, write_atomically
 from kiosk.http_deadline import deadline, deadline_session
 from kiosk.keystore import PERSON_KEY_FILE, load_secret, save_secret
+from protocol.decisions import WireDecision, decision_query, item_decisions, query_answer
 from protocol.items import (
     Answer,
     BookingStatus,
     InspectionItem,
     ItemKind,
+    ProtocolError,
     Slot,
     SubmissionItem,
     booking_status,
     item_answers,
 )
 from protocol.sealing import b64d, b64e, request_message, sign, signing_public_key
+
+log = logging.getLogger(__name__)
 
 CREDENTIALS_FILE = "central.json"
 DEVICE_KEY_FILE = "central-device.key"
@@ -50,6 +55,17 @@ DEADLINE_S = 120.0
 MAX_ANSWER_BYTES = 32 * 1024 * 1024
 
 Answers = dict[str, Answer]
+
+
+class BatchAnswers(dict[str, Answer]):
+    """An upload's answers ``{item id: (status, reason)}``, and the decisions the server made on arrival
+    (or had made, for a duplicate) of the submissions among them, by item id."""
+
+    def __init__(self, answers: Answers, decisions: dict[str, WireDecision] | None = None) -> None:
+        super().__init__(answers)
+        self.decisions: dict[str, WireDecision] = decisions or {}
+
+
 Items = Sequence[InspectionItem | SubmissionItem]
 
 
@@ -193,6 +209,15 @@ class CentralApi(Protocol):
 
     def heartbeat(self, status: dict[str, Any]) -> None: ...
 
+    def query_decisions(self, ids: Sequence[str]) -> list[WireDecision]:
+        """The decisions the server has of these submissions of this site (1 to 200 ids); the others are
+        simply not in the answer."""
+        ...
+
+    def hurried(self, within_s: float) -> CentralApi:
+        """The same server, for requests that give up after ``within_s`` in all (the done page's wait)."""
+        ...
+
     def slots(self, service_id: str, day: date) -> list[Slot]:
         """The service's appointment slots at the device's site starting on ``day`` (a UTC day)."""
         ...
@@ -247,6 +272,8 @@ class HttpCentral:
         session: requests.Session | None = None,
         deadline_s: float = DEADLINE_S,
     ) -> None:
+        self.credentials = credentials
+        self.device_seed = device_seed
         self.base = credentials.url.rstrip("/")
         self.timeout = timeout
         self.deadline_s = deadline_s
@@ -304,11 +331,20 @@ class HttpCentral:
                 raise RequestRefused(str(err)) from None
             raise
         try:
-            return item_answers(_json(response, "upload answer"))
+            body = _json(response, "upload answer")
+            answers = item_answers(body)
         except ValueError:  # ProtocolError included: a status this kiosk does not know is no answer
             # A 200 whose body did not arrive whole, a portal's page, or an answer outside the protocol:
             # nothing is known, nothing is marked.
             raise RequestRefused("unreadable answer to an upload") from None
+        try:
+            decisions = item_decisions(body)
+        except ProtocolError as err:
+            # The items were taken all the same: they leave the queue, and their decisions are asked
+            # for again at the next pass rather than shown on a guess.
+            log.warning("upload answer: decisions not readable: %s", err)
+            decisions = {}
+        return BatchAnswers(answers, decisions)
 
     def fetch_bundle(self, etag: str | None) -> bytes | None:
         headers = {"If-None-Match": f'"{etag}"'} if etag else {}
@@ -317,6 +353,17 @@ class HttpCentral:
 
     def heartbeat(self, status: dict[str, Any]) -> None:
         self._request("POST", "/v1/heartbeat", json=status)
+
+    def query_decisions(self, ids: Sequence[str]) -> list[WireDecision]:
+        response = self._request("POST", "/v1/decisions/query", json=decision_query(ids))
+        try:
+            return query_answer(_json(response, "decision answer"))
+        except ValueError:  # ProtocolError included: no outcome is shown on a guess
+            raise RequestRefused("unreadable answer to a decision query") from None
+
+    def hurried(self, within_s: float) -> HttpCentral:
+        # A session of its own: the sync thread may be using the other one at the same time.
+        return HttpCentral(self.credentials, self.device_seed, (within_s, within_s), deadline_s=within_s)
 
     def slots(self, service_id: str, day: date) -> list[Slot]:
         params = {"service_id": service_id, "day": day.isoformat()}

@@ -141,6 +141,15 @@ class Outbox:
         )
         return [_item(row) for row in rows]
 
+    def item(self, item_id: str) -> OutboxItem | None:
+        """The item if it is still queued (not quarantined), else None (delivered, or set aside)."""
+        rows = self.store.query(
+            "SELECT seq, kind, item_id, payload, sealed_personal FROM outbox"
+            f" WHERE item_id = ? AND quarantined_at IS NULL AND {_SENDABLE}",
+            (item_id, *_SENDABLE_ARGS),
+        )
+        return _item(rows[0]) if rows else None
+
     def all_items(self, *, sendable_only: bool = False) -> list[OutboxItem]:
         """Every item, the quarantined ones too (an export for the centre to examine)."""
         sendable = f" WHERE {_SENDABLE}" if sendable_only else ""

@@ -122,6 +122,26 @@ MIGRATIONS: tuple[str, ...] = (
         summary TEXT NOT NULL                  -- what was found, where the old file is, what was recovered
     );
     """,
+    # The last decision known of each submission of a decided service (kiosk.decisions.outcomes owns it).
+    # Nothing personal: the applicant is only a keyed hash of the ID number, for "check my application".
+    # No secondary index: one row per decided submission of this one kiosk, a scan of which costs less than
+    # the sync pass's network round trip that follows it.
+    """
+    CREATE TABLE decisions (
+        submission_id TEXT PRIMARY KEY REFERENCES submissions (id),
+        service_id    TEXT NOT NULL,
+        number        TEXT NOT NULL,          -- the submission number, as on the receipt
+        id_hash       TEXT NOT NULL,          -- keyed hash of the applicant's ID number, never the number
+        submitted_at  TEXT NOT NULL,          -- ISO 8601 in UTC
+        outcome       TEXT CHECK (outcome IN ('approved', 'rejected', 'manual')),  -- NULL: none known yet
+        reasons       TEXT NOT NULL DEFAULT '[]',  -- JSON [{"zh-CN": …, "en": …}], only for rejected
+        decided_at    TEXT,
+        decided_by    TEXT,                   -- rules | manager (central), kiosk (provisional)
+        code          TEXT,                   -- the central decision code, only for a central approval
+        provisional   INTEGER NOT NULL DEFAULT 0,
+        updated_at    TEXT NOT NULL
+    );
+    """,
 )
 
 

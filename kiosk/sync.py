@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from kiosk.bundle import BundleError, BundleStore
 from kiosk.central_client import (
+    BatchAnswers,
     CentralApi,
     CentralError,
     Refused,
@@ -27,8 +29,10 @@ from kiosk.central_client import (
     Unauthorised,
     Unavailable,
 )
+from kiosk.decisions.outcomes import DecisionBook, KnownDecision
 from kiosk.outbox import Outbox, OutboxItem
-from protocol.items import ITEM_STATUSES, ItemStatus, ProtocolError
+from protocol.decisions import MAX_QUERY_IDS
+from protocol.items import ITEM_STATUSES, Answer, ItemStatus, ProtocolError
 
 if TYPE_CHECKING:
     from kiosk.core import KioskCore
@@ -42,6 +46,11 @@ ISOLATION_BUDGET = 16
 # Times an item must fail alone, while the server takes the others, before it is quarantined: a server
 # error that merely happened to fall on a lone item (a restart, a proxy) must not set a good item aside.
 LONE_TRIES = 3
+# Submissions a pass asks the server about, at most (in requests of MAX_QUERY_IDS): a kiosk with thousands
+# waiting for a person asks about them in turns, a few requests a pass, never all at once.
+DECISIONS_PER_PASS = 1000
+# How often the done page's wait asks again when the upload's answer held no decision yet.
+DECISION_POLL_S = 0.25
 
 
 @dataclass(frozen=True)
@@ -65,6 +74,7 @@ class PassResult:
     # Items the server failed on alone before it had taken anything in this pass: left for the next one.
     deferred: int = 0
     bundle_updated: bool = False
+    decided: int = 0  # submissions whose decision became known (or changed) in this pass
     bundle_error: str | None = None
 
     def count(self, status: ItemStatus) -> None:
@@ -112,11 +122,13 @@ class SyncEngine:
         on_bundle: Callable[[dict[str, Any], bool], object] | None = None,
         before_pass: Callable[[], object] | None = None,
         health: Callable[[], dict[str, Any]] | None = None,
+        decisions: DecisionBook | None = None,
     ) -> None:
         """``on_bundle(bundle, changed)`` is called after each pass's bundle check with the good bundle in
         force: ``changed`` when a new one was just kept, not when the server said the kept one is current.
         ``before_pass()`` runs at the start of every pass, before anything is sent (``open_sync`` re-seals
-        personal data stored before enrolment there, so a crash between enrolling and re-sealing heals)."""
+        personal data stored before enrolment there, so a crash between enrolling and re-sealing heals).
+        ``decisions``: where the decisions of submissions go, and which ones each pass asks about."""
         self.outbox = outbox
         self.client = client
         self.bundles = bundles
@@ -126,6 +138,7 @@ class SyncEngine:
         self.before_pass = before_pass
         # The heartbeat's ``health`` object (printer, trust-store age, problems…), read at each heartbeat.
         self.health = health
+        self.decisions = decisions
         self.last_success_at: datetime | None = None
 
     def status(self, online: bool, error: str | None = None, retry_after: float | None = None) -> SyncStatus:
@@ -142,6 +155,7 @@ class SyncEngine:
         try:
             self._refresh_bundle(result)
             self._drain(result)
+            self._ask_decisions(result)
             counts = self.outbox.counts()
             beat: dict[str, Any] = {
                 "version": self.version,
@@ -282,17 +296,75 @@ class SyncEngine:
             if item_id in sent and answer[0] in ITEM_STATUSES
         }
         self.outbox.resolve(mine)
+        result.decided += len(self._keep_decisions(answers, mine))
         for status, _ in mine.values():
             result.count(status)
         if len(mine) < len(sent):
             # Items without an answer stay queued; stop here rather than loop on them in this pass.
             raise Unavailable(f"server answered for {len(mine)} of {len(sent)} items")
 
+    def _keep_decisions(self, answers: dict[str, Answer], mine: dict[str, Answer]) -> list[str]:
+        """Record the decisions that came with an upload's answers (for the items answered); their ids."""
+        if self.decisions is None or not isinstance(answers, BatchAnswers):
+            return []
+        return self.decisions.record(d for item_id, d in answers.decisions.items() if item_id in mine)
+
+    def _ask_decisions(self, result: PassResult) -> None:
+        """Ask about the delivered submissions that have no final decision here, in turns."""
+        if self.decisions is None:
+            return
+        waiting = self.decisions.awaiting(DECISIONS_PER_PASS)
+        for start in range(0, len(waiting), MAX_QUERY_IDS):
+            ids = waiting[start : start + MAX_QUERY_IDS]
+            try:
+                found = self.client.query_decisions(ids)
+            except Refused as err:
+                # A server that decides nothing (an older one) has no such path: nothing to ask it.
+                log.info("sync: decisions not asked for: %s", err)
+                return
+            changed = self.decisions.record(d for d in found if d["submission_id"] in set(ids))
+            self.decisions.asked(set(ids) - set(changed))
+            result.decided += len(changed)
+
+    def send_now(self, submission_id: str, within_s: float, fresh: bool = False) -> KnownDecision | None:
+        """Deliver one submission at once and wait up to ``within_s`` in all for its central decision (the
+        done page's wait); then what is known of it. ``fresh``: ask the server even when a decision is known
+        already (a ``manual`` one a manager may have decided since: the check screen). Never raises for
+        server or network trouble: the submission stays queued for the sync loop, and the person is told
+        the result will follow."""
+        if self.decisions is None:
+            return None
+        until = time.monotonic() + within_s
+        try:
+            item = self.outbox.item(submission_id)
+            if item is not None:
+                answers = self.client.hurried(within_s).upload("submission", [item.wire()])
+                mine = {k: v for k, v in answers.items() if k == submission_id and v[0] in ITEM_STATUSES}
+                self.outbox.resolve(mine)
+                self._keep_decisions(answers, mine)
+            asked = False
+            while not (_central(self.decisions.get(submission_id)) and (asked or not fresh)):
+                left = until - time.monotonic()
+                if left <= DECISION_POLL_S:
+                    break
+                found = self.client.hurried(left).query_decisions([submission_id])
+                asked = True
+                self.decisions.record(d for d in found if d["submission_id"] == submission_id)
+                if not found:
+                    time.sleep(DECISION_POLL_S)
+        except (CentralError, ProtocolError) as err:
+            log.info("submission %s: no decision within %g s: %s", submission_id, within_s, err)
+        return self.decisions.get(submission_id)
+
     def _split(self, batch: list[OutboxItem], state: _Drain) -> None:
         """Find the bad item(s) by halving, so that one bad item does not hold back the others."""
         middle = len(batch) // 2
         self._send(batch[:middle], state)
         self._send(batch[middle:], state)
+
+
+def _central(known: KnownDecision | None) -> bool:
+    return known is not None and known.outcome is not None and not known.provisional
 
 
 class SyncLoop:
@@ -408,4 +480,5 @@ def open_sync(core: KioskCore, health: Callable[[], dict[str, Any]] | None = Non
         on_bundle,
         before_pass=lambda: reseal_pending(core.store, settings.secrets_dir),
         health=health or (lambda: core_health(core.settings, core.store)),
+        decisions=DecisionBook.open(core.store, settings.secrets_dir),
     )

@@ -78,6 +78,11 @@ class PrintQueue:
         self._mark(job_id, "printed", None)
         return PrintOutcome(job_id, True, PrinterState.READY, where)
 
+    def replace_receipt(self, job_id: int, receipt: ReceiptData) -> None:
+        """The job's receipt with what became known before it was printed (a decision on the done page)."""
+        with self.store.transaction() as conn:
+            conn.execute("UPDATE print_jobs SET receipt = ? WHERE id = ?", (receipt.to_json(), job_id))
+
     def mark_failed(self, job_id: int, error: str) -> None:
         """A job given up on from outside (the print watchdog): kept for a reprint, with the reason."""
         self._mark(job_id, "failed", error[:500])

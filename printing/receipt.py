@@ -300,8 +300,21 @@ def layout(receipt: ReceiptData, paper: Paper) -> list[Block]:
         Text(f"{receipt.validity_label} {receipt.validity}", s * 0.95, "center"),
         *(Text(note, s * 0.9, grey=True) for note in receipt.notes),
         Rule(s * 0.5),
-        Text(receipt.instruction, s),
     ]
+    if receipt.decision:
+        blocks += [
+            Text(receipt.decision_label or "", s, "center", grey=True),
+            Text(receipt.decision, s * 1.4, "center"),
+            *(Text(f"· {reason}", s) for reason in receipt.decision_reasons),
+        ]
+        if receipt.decision_qr:
+            # The central server's signed decision: any checkpoint or window verifies it like a pass.
+            blocks += [
+                Qr(receipt.decision_qr, paper),
+                Text(receipt.decision_qr_label or "", s * 0.9, "center"),
+            ]
+        blocks.append(Rule(s * 0.5))
+    blocks.append(Text(receipt.instruction, s))
     return blocks
 
 

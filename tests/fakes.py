@@ -4,11 +4,13 @@ voice that only records what it is asked to say."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from kiosk.central_client import Answers, CentralError, Conflict, Items, Refused
+from kiosk.central_client import Answers, BatchAnswers, CentralError, Conflict, Items, Refused
+from protocol.decisions import MAX_QUERY_IDS, WireDecision, parse_decision, wire_time
 from protocol.items import BookingStatus, Slot
 
 
@@ -28,6 +30,12 @@ class FakeCentral:
     # Appointment slots: id -> (service id, start, end, capacity); bookings: id -> slot id.
     open_slots: dict[str, tuple[str, datetime, datetime, int]] = field(default_factory=dict)
     bookings: dict[str, str] = field(default_factory=dict)
+    # 智慧批: ``decide(item)`` decides a submission on arrival (None: its service has no decision); what it
+    # decided, or a test set later (a manager), is in ``decisions`` by submission id, answered on upload
+    # (accepted and duplicate) and to ``query_decisions``, whose requests are kept in ``queries``.
+    decide: Callable[[dict[str, Any]], WireDecision | None] | None = None
+    decisions: dict[str, WireDecision] = field(default_factory=dict)
+    queries: list[list[str]] = field(default_factory=list)
 
     def add_slot(self, service_id: str, starts_at: datetime, minutes: int = 30, capacity: int = 1) -> str:
         """Open a slot, as `kiosk-central slot-add` does; returns its id."""
@@ -54,7 +62,25 @@ class FakeCentral:
                 self.stored[item["id"]] = dict(item)
                 self.kinds[item["id"]] = kind
                 answers[item["id"]] = ("accepted", None)
-        return answers
+                decided = self.decide(dict(item)) if self.decide and kind == "submission" else None
+                if decided is not None:
+                    self.decisions[item["id"]] = parse_decision(decided)
+        found = {
+            i: self.decisions[i]
+            for i, (status, _) in answers.items()
+            if status != "rejected" and i in self.decisions
+        }
+        return BatchAnswers(answers, found)
+
+    def query_decisions(self, ids: Sequence[str]) -> list[WireDecision]:
+        self._maybe_fail()
+        if not 1 <= len(ids) <= MAX_QUERY_IDS:
+            raise Refused(f"HTTP 422: 1 to {MAX_QUERY_IDS} ids")
+        self.queries.append(list(ids))
+        return [self.decisions[i] for i in ids if i in self.decisions and i in self.stored]
+
+    def hurried(self, within_s: float) -> FakeCentral:
+        return self
 
     def fetch_bundle(self, etag: str | None) -> bytes | None:
         self._maybe_fail()
@@ -95,6 +121,27 @@ class FakeCentral:
             raise Conflict("HTTP 409: slot full")
         self.bookings[booking_id] = slot_id
         return "booked"
+
+
+def wire_decision(
+    item: dict[str, Any],
+    outcome: str,
+    reasons: Sequence[tuple[str, str]] = (),
+    code: str | None = None,
+    by: str = "rules",
+) -> WireDecision:
+    """A decision object of the wire for an uploaded submission ``item``; reasons as (zh-CN, en)."""
+    return parse_decision(
+        {
+            "submission_id": item["id"],
+            "service_id": item["service_id"],
+            "outcome": outcome,
+            "reasons": [{"zh-CN": zh, "en": en} for zh, en in reasons],
+            "decided_at": wire_time(datetime.now(UTC)),
+            "decided_by": by,
+            "code": code if outcome != "approved" else code or "KP1:FAKE-DECISION-CODE",
+        }
+    )
 
 
 class FakeVoice:

@@ -28,6 +28,13 @@ class ReceiptData:
     big_label: str | None = None
     big: str | None = None  # the queue number, printed large
     notes: list[str] = field(default_factory=list)
+    # A decided service's outcome (kiosk.decisions.outcomes.on_receipt): what is known when it is printed,
+    # the reasons of a rejection, and the central decision code of an approval (a second QR code).
+    decision_label: str | None = None
+    decision: str | None = None
+    decision_reasons: list[str] = field(default_factory=list)
+    decision_qr: str | None = None
+    decision_qr_label: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False)

@@ -14,12 +14,21 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from kiosk.codes.claims import CODE_TYPES, ClaimsError, parse_claims
 from kiosk.codes.keys import SigningKey, load_or_create_device_key
 from kiosk.codes.signed import issue
 from kiosk.config import Settings, SettingsSource, fixed
+from kiosk.decisions.outcomes import (
+    DecisionBook,
+    applicant_id,
+    on_receipt,
+    provisional_decision,
+    rules_for,
+)
+from kiosk.decisions.rules import DECISIONS_DIR
 from kiosk.forms.answers import (
     AnswerError,
     display_value,
@@ -118,9 +127,11 @@ class SubmissionDesk:
         slots: SlotSource | None = None,
         clock: Clock = local_now,
         signing_key: SigningKey | None = None,
+        decisions_dir: Path = DECISIONS_DIR,
     ) -> None:
         """``settings``: fixed (one command-line run) or a source asked at each submission, so a site name
-        or checkpoint ID changed in admin mode reaches the next number and receipt."""
+        or checkpoint ID changed in admin mode reaches the next number and receipt. ``decisions_dir``: where
+        the decision files the services name are (for a provisional decision on the kiosk)."""
         self.store = store
         self._settings = fixed(settings) if isinstance(settings, Settings) else settings
         self.slots = slots or OfflineSlots()
@@ -129,6 +140,8 @@ class SubmissionDesk:
         # The folder of secrets is not a live setting: it moves only with the data folder.
         self.lock = PersonalDataLock(start.secrets_dir)
         self.key = signing_key or load_or_create_device_key(start.secrets_dir)
+        self.decisions = DecisionBook.open(store, start.secrets_dir)
+        self.decisions_dir = decisions_dir
 
     @property
     def settings(self) -> Settings:
@@ -172,6 +185,8 @@ class SubmissionDesk:
         clear = mask_answers(definition.fields, checked)
         at = now.astimezone(UTC).isoformat(timespec="milliseconds")
         day = now.date()
+        rules = rules_for(definition.decision, self.decisions_dir) if definition.decision else None
+        provisional = provisional_decision(rules, checked, now) if definition.decision else None
         with self.store.transaction() as conn:
             seq = _next(conn, f"submission:{day.isoformat()}")
             # Short enough to read out and to fit a code's 16-character number; unique with its day.
@@ -224,6 +239,17 @@ class SubmissionDesk:
             # Same transaction: a stored submission is always one the sync will deliver.
             enqueue(conn, kind="submission", item_id=submission_id, payload=payload, sealed_personal=sealed)
             receipt = self._receipt(definition, clear, meta, code, valid_until, language, settings.site_name)
+            if definition.decision:
+                known = self.decisions.open_in(
+                    conn,
+                    submission_id=submission_id,
+                    service_id=definition.id,
+                    number=number,
+                    id_number=applicant_id(rules, checked),
+                    submitted_at=at,
+                    provisional=provisional,
+                )
+                receipt = on_receipt(receipt, known)
             job_id = conn.execute(
                 "INSERT INTO print_jobs (submission_id, created_at, status, receipt)"
                 " VALUES (?, ?, 'pending', ?)",
