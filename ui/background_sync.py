@@ -63,6 +63,11 @@ class BackgroundSync(QObject):
         )
         self.loop.start()
 
+    def online_engine(self) -> SyncEngine | None:
+        """The engine, when its last pass reached the server; None offline or not syncing."""
+        loop, latest = self.loop, self.latest
+        return loop.engine if loop is not None and latest is not None and latest.online else None
+
     def wake(self) -> None:
         """Something was queued: sync soon rather than at the next interval."""
         if self.loop is not None:

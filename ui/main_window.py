@@ -22,6 +22,7 @@ from devices.speaker import SilentSpeaker, Speaker, SystemSpeaker, cue_seconds
 from devices.voice import Voice, create_voice
 from kiosk.checkpoint import Counters, Inspection
 from kiosk.core import KioskCore
+from kiosk.decisions.outcomes import KnownDecision
 from kiosk.forms.slots import SlotSource
 from kiosk.health_list import load_health_list
 from kiosk.i18n import LANGUAGES, translate
@@ -38,13 +39,14 @@ from ui.idle import IdleWatcher
 from ui.operations import Lane, run_op, wait_for_done
 from ui.scan_pipeline import ScanPipeline, ScanTiming
 from ui.screens.attract import AttractScreen
+from ui.screens.check_application import CheckApplicationScreen
 from ui.screens.checkpoint import CheckpointScreen
 from ui.screens.home import HomeScreen
 from ui.screens.id_capture import CameraIdCapture
 from ui.screens.manual_entry import ManualEntryScreen
 from ui.screens.service import ServiceScreen
 from ui.screens.stats import StatsScreen
-from ui.self_service import SelfService
+from ui.self_service import DECISION_WAIT_S, SelfService
 from ui.watchdog import CameraWatchdog
 from ui.widgets.counters_bar import CountersBar
 from ui.widgets.idle_overlay import IdleOverlay
@@ -71,6 +73,7 @@ StackScreen: TypeAlias = (
     | StatsScreen
     | AttractScreen
     | ServiceScreen
+    | CheckApplicationScreen
     | PinPage
     | AdminScreen
 )
@@ -156,6 +159,11 @@ class MainWindow(QMainWindow):
         self.manual_screen = ManualEntryScreen(self.language, hold_ms)
         self.stats_screen = StatsScreen(self.language, self._load_stats)
         self.attract = AttractScreen(self.language, services)
+        # "Check my application": where a receipt's decision is looked up (self-service kiosks only).
+        self.check_screen: CheckApplicationScreen | None = None
+        if self.self_service is not None:
+            self.check_screen = CheckApplicationScreen(self.language, self._look_up_decision)
+        self._chip_checking = False  # the check screen holds the reader (a card tapped is the applicant's)
         self.stack = ScreenStack()
         for screen in self.screens:
             self.stack.addWidget(screen)
@@ -188,6 +196,9 @@ class MainWindow(QMainWindow):
         self.home.scan_requested.connect(self.show_checkpoint)
         self.home.manual_requested.connect(self.show_manual_entry)
         self.home.service_requested.connect(self.show_service)
+        self.home.check_requested.connect(self.show_check)
+        if self.check_screen is not None:
+            self.check_screen.home_requested.connect(self.show_home)
         self.home.access_toggled.connect(self.accessibility.toggle)
         self.accessibility.changed.connect(self._on_access_changed)
         self.attract.touched.connect(self.show_home)
@@ -224,6 +235,8 @@ class MainWindow(QMainWindow):
         if self.self_service is not None:
             self.self_service.printer_state.connect(self.health.set_printer_state)
         self.sync = BackgroundSync(core, self, health=self.health.heartbeat)
+        if self.self_service is not None:
+            self.self_service.online_engine = self.sync.online_engine
         self.health.watch_sync(self.sync)
         # Admin mode: five taps on the site name within 3 s, then the PIN (ui/admin/).
         self.admin = AdminMode(self, parent=self)
@@ -247,6 +260,8 @@ class MainWindow(QMainWindow):
     @property
     def screens(self) -> tuple[StackScreen, ...]:
         forms: tuple[StackScreen, ...] = (self.self_service.screen,) if self.self_service else ()
+        if self.check_screen is not None:
+            forms = (*forms, self.check_screen)
         own = (self.home, self.checkpoint_screen, self.manual_screen, self.stats_screen, self.attract)
         admin = self.admin.screens if self.admin is not None else ()
         return (*own, *forms, *admin)
@@ -306,6 +321,22 @@ class MainWindow(QMainWindow):
             if self.self_service.screen.page.step.kind == "id_capture":
                 self.voice.say("form.id_prompt", self.language)
 
+    def show_check(self) -> None:
+        if self.check_screen is not None:
+            self.check_screen.reset()
+            self._show(self.check_screen)
+            self.check_screen.setFocus()  # a hand-held scanner types into it
+
+    def _look_up_decision(self, number: str, id_number: str) -> KnownDecision | None:
+        """The check screen's search (on a worker): what this kiosk knows, asked afresh from the server
+        when online and not final yet."""
+        assert self.self_service is not None
+        known = self.self_service.desk.decisions.find(number, id_number)
+        engine = self.self_service.online_engine()
+        if known is not None and not known.final and engine is not None:
+            known = engine.send_now(known.submission_id, DECISION_WAIT_S, fresh=True) or known
+        return known
+
     def show_screen(self, screen: QWidget) -> None:
         """Show a screen of the stack that has no navigation of its own here (admin mode's)."""
         self._show(screen)
@@ -323,6 +354,10 @@ class MainWindow(QMainWindow):
         if scanning != self._chip_tapping:
             self._chip_tapping = scanning
             (self.chip.start if scanning else self.chip.stop)()
+        checking = self.check_screen is not None and screen is self.check_screen
+        if checking != self._chip_checking:
+            self._chip_checking = checking
+            (self.chip.start if checking else self.chip.stop)()
 
     def _say_capture_prompt(self, step: CameraIdCapture) -> None:
         key = step.camera.prompt.key
@@ -409,6 +444,10 @@ class MainWindow(QMainWindow):
         )
 
     def _on_card_tapped(self, card: ChipCard) -> None:
+        if self._chip_checking and self.check_screen is not None:
+            self.idle.poke()
+            self.check_screen.take_id_number(card.identity.fields.get("id_number", ""))
+            return
         if not self._chip_tapping:
             return  # a form's ID step took the card
         self.idle.poke()

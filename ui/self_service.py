@@ -18,10 +18,12 @@ from PySide6.QtCore import QObject, Signal
 from devices.printer import Printer, PrinterState
 from kiosk import pinyin
 from kiosk.core import KioskCore
+from kiosk.decisions.outcomes import KnownDecision, on_receipt
 from kiosk.disk import storage_full
 from kiosk.forms.definition import Catalogue, ServiceDefinition, catalogue_for
 from kiosk.forms.slots import SlotSource, SlotTaken
 from kiosk.forms.submissions import Submission, SubmissionDesk
+from kiosk.sync import SyncEngine
 from printing.jobs import PrintOutcome, PrintQueue
 from ui.operations import Lane, run_op
 from ui.screens.id_step import IdCaptureStep, ManualIdCapture
@@ -30,12 +32,17 @@ from ui.watchdog import PrintRunner
 
 log = logging.getLogger(__name__)
 QUEUE_TICKET_SERVICE = "queue-ticket"
+# How long the done page waits for a decided service's central decision before it says the result will
+# follow (the bound): the submission is stored before, so nothing waits on it but the receipt.
+DECISION_WAIT_S = 2.0
 
 
 class SelfService(QObject):
     # The stored submission and the perf_counter() reading when its done page was shown (the benchmark's
     # "confirm to done"), and each print outcome.
     submission_shown = Signal(object, float)
+    # A decided service's submission and what was known of its decision when the receipt went to print.
+    decision_shown = Signal(object, object)
     printed = Signal(object)
     printer_state = Signal(str)
     home_requested = Signal()
@@ -55,6 +62,9 @@ class SelfService(QObject):
         self.catalogue: Catalogue = catalogue_for(core.settings.data_dir)
         self.desk = SubmissionDesk(core.store, core.current_settings, slots)
         self.queue = PrintQueue(core.store)
+        # The sync engine when the kiosk is online (the window sets it from its sync loop), else None: a
+        # decided service's done page then sends the submission at once and waits for its decision.
+        self.online_engine: Callable[[], SyncEngine | None] = lambda: None
         # Each receipt on a thread of its own, given up after a timeout: a hung printer driver cannot hold
         # a worker (or the kiosk's exit) forever, and the job stays for a reprint.
         self.printing = PrintRunner(self.queue, parent=self)
@@ -113,7 +123,45 @@ class SelfService(QObject):
         self.last_submission = submission
         self.screen.show_done(submission.number, submission.ticket, submission.print_job_id)
         self.submission_shown.emit(submission, time.perf_counter())
+        definition = self.catalogue.get(submission.service_id)
+        if definition is None or definition.decision is None:
+            self.print_job(submission.print_job_id)
+            return
+        book, queue, engine = self.desk.decisions, self.queue, self.online_engine()
+        if engine is None:
+            # Offline: the receipt already says what the kiosk knows (received, or a provisional result).
+            run_op(
+                self,
+                lambda: book.get(submission.id),
+                lane=Lane.STORE,
+                on_success=lambda known: self._decided(submission, known),
+            )
+            return
+        self.screen.show_decision_waiting()
+
+        def send() -> KnownDecision | None:
+            known = engine.send_now(submission.id, DECISION_WAIT_S)
+            queue.replace_receipt(submission.print_job_id, on_receipt(submission.receipt, known))
+            return known
+
+        run_op(
+            self,
+            send,
+            lane=Lane.IO,
+            on_success=lambda known: self._decided(submission, known),
+            on_failure=lambda error: self._undecided(submission, error),
+        )
+
+    def _decided(self, submission: Submission, known: KnownDecision | None) -> None:
+        if self.screen.on_done and self.screen.job_id == submission.print_job_id:
+            self.screen.show_decision(known)
+        self.decision_shown.emit(submission, known)
         self.print_job(submission.print_job_id)
+
+    def _undecided(self, submission: Submission, error: Exception) -> None:
+        # The store could not take the decision (a full disk): the receipt as stored says "received".
+        log.warning("decision of %s not shown: %s", submission.number, error)
+        self._decided(submission, None)
 
     def _refused(self, error: Exception) -> None:
         log.warning("submission not stored: %s", error)

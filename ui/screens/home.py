@@ -51,6 +51,7 @@ class HomeScreen(QWidget):
     scan_requested = Signal()
     manual_requested = Signal()
     service_requested = Signal(str)
+    check_requested = Signal()  # "check my application" (self-service kiosks)
     # The mode's name ("large_text" or "high_contrast"), not a bool: see ui/widgets/choice_buttons.py.
     access_toggled = Signal(str)
 
@@ -115,6 +116,15 @@ class HomeScreen(QWidget):
         self.access_buttons: dict[str, QPushButton] = {}
         self.access = QBoxLayout(QBoxLayout.Direction.LeftToRight)
         self.access.setSpacing(_SPACING)
+        # Beside the comfort switches, so it costs the services no room: the way back for whoever holds a
+        # receipt and wants the decision on it.
+        self.check_button = QPushButton()
+        self.check_button.setObjectName("checkButton")
+        self.check_button.setMinimumWidth(MIN_TARGET)
+        self.check_button.clicked.connect(self.check_requested)
+        self.check_button.setVisible(bool(self.services))
+        if self.services:
+            self.access.addWidget(self.check_button)
         for mode in MODES:
             button = QPushButton()
             button.setObjectName("accessButton")
@@ -212,6 +222,7 @@ class HomeScreen(QWidget):
             self.service_buttons[service_id].setText(titles.get(language) or titles["zh-CN"])
         for mode, button in self.access_buttons.items():
             button.setText(translate(f"access.{mode}", language))
+        self.check_button.setText(translate("home.check_application", language))
         self._columns = 0  # the titles' widths changed with the language
         self._reflow()
 

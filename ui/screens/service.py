@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.decisions.outcomes import KnownDecision, outcome_text
 from kiosk.disk import is_disk_full
 from kiosk.forms.answers import AnswerError, display_value, mask_answers
 from kiosk.forms.definition import FieldDef, ServiceDefinition, text_in
@@ -35,6 +36,7 @@ from protocol.items import Slot
 from ui.operations import Lane, run_op
 from ui.screens.id_step import IdCaptureStep
 from ui.widgets.field_editors import FieldEditor, SlotEditor, make_editor
+from ui.widgets.style import set_style_state
 from ui.widgets.touch_scroll import make_touch_scrollable, touch_scroll_page
 
 
@@ -474,6 +476,13 @@ class ServiceScreen(QWidget):
             if ticket
             else translate("form.number_is", lang, number=number)
         )
+        # A decided service's outcome (智慧批): shown by show_decision once known, hidden for the others.
+        self.decision_label = _label("doneDecision", wrap=True)
+        self.decision_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.decision_label.hide()
+        self.decision_detail = _label("doneDecisionDetail", wrap=True)
+        self.decision_detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.decision_detail.hide()
         self.print_label = _label("printStatus", wrap=True)
         self.print_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.print_label.setText(translate("print.printing", lang))
@@ -484,7 +493,7 @@ class ServiceScreen(QWidget):
         home = QPushButton(translate("form.finish", lang))
         home.setObjectName("primaryButton")
         home.clicked.connect(self.home_requested)
-        for widget in (done, self.done_number, self.print_label):
+        for widget in (done, self.done_number, self.decision_label, self.decision_detail, self.print_label):
             box.addWidget(widget)
         row = QHBoxLayout()
         row.addStretch(1)
@@ -493,15 +502,51 @@ class ServiceScreen(QWidget):
         row.addStretch(1)
         box.addLayout(row)
         box.addStretch(2)
-        self.done_page = page
+        # Scrolled by a finger when a decision's reasons make it taller than a 1024×600 panel leaves room for.
+        self.done_page = touch_scroll_page(page, "doneScroll")
         self.progress_label.setText("")
         self.step_label.setText("")
         self.question_label.setText("")
         self.hint_label.setText("")
         self.footer.hide()
-        self._set_body(page)
+        self._set_body(self.done_page)
         # The answers are stored: nothing personal needs to stay in this screen any longer.
         self.form.answers = {}
+
+    def show_decision_waiting(self) -> None:
+        """The submission went to the central server: its decision is awaited (a bounded wait)."""
+        if not self.on_done:
+            return
+        self.decision_label.setText(translate("decision.waiting", self.language))
+        set_style_state(self.decision_label, "outcome", "waiting")
+        self.decision_label.show()
+        self.print_label.setText("")
+
+    def show_decision(self, known: KnownDecision | None) -> None:
+        """What is known of the decision: approved, rejected with its reasons, manual, provisional, or —
+        nothing known in time — that the result will follow by text message or here."""
+        if not self.on_done:
+            return
+        lang = self.language
+        outcome = "pending" if known is None or known.outcome is None else known.outcome
+        self.decision_label.setText(outcome_text(known, lang))
+        set_style_state(
+            self.decision_label,
+            "outcome",
+            outcome if known is None or not known.provisional else "provisional",
+        )
+        self.decision_label.show()
+        lines: list[str] = []
+        if known is not None and known.outcome == "rejected":
+            lines = [translate("decision.reasons", lang), *(f"· {r}" for r in known.reasons_in(lang))]
+        elif known is not None and known.final and known.code:
+            lines = [translate("decision.code_printed", lang)]
+        elif known is not None and known.provisional:
+            lines = [translate("decision.pending", lang)]
+        self.decision_detail.setText("\n".join(lines))
+        self.decision_detail.setVisible(bool(lines))
+        if not self.print_label.text():
+            self.print_label.setText(translate("print.printing", lang))
 
     def set_print_state(self, printed: bool, state: str) -> None:
         if not self.on_done:

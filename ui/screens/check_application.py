@@ -1,0 +1,306 @@
+"""Check my application: the receipt's number (its QR code scanned, or typed) and the applicant's ID card
+(tapped on the reader, or typed) → the decision this kiosk knows, asked afresh from the server when online.
+
+Nothing is shown unless the ID number is the applicant's (the kiosk keeps only a keyed hash of it), and a
+wrong number and a wrong card get the same answer. On screen the number and the ID number are masked once
+the search starts; both are dropped when the person leaves or the kiosk goes idle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.decisions.outcomes import NUMBER_DIGITS, KnownDecision, outcome_text, receipt_number
+from kiosk.i18n import translate
+from kiosk.idnumber import IdNumberError, parse_id_number
+from kiosk.masking import mask_id_number
+from ui.operations import Lane, run_op
+from ui.widgets.keypad import Keypad
+from ui.widgets.style import set_style_state
+from ui.widgets.touch_scroll import touch_scroll_page
+
+# (number as typed or scanned, ID number) → what is known, or None; run off the GUI thread.
+Lookup = Callable[[str, str], KnownDecision | None]
+NUMBER_MAX = 16  # a submission number's length (a code's number claim holds at most 16 characters)
+ID_LENGTH = 18
+
+
+def _label(name: str, wrap: bool = True) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(wrap)
+    return label
+
+
+class CheckApplicationScreen(QWidget):
+    home_requested = Signal()
+
+    def __init__(self, language: str, lookup: Lookup, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("checkScreen")
+        self.language = language
+        self.lookup = lookup
+        self.number = ""
+        self.id_number = ""
+        self.active = "number"  # which field the keypad types into
+        self.busy = False
+        self.error_key: str | None = None
+        self.known: KnownDecision | None = None
+        self._asked = 0  # the search a late answer belongs to
+        self._typed = ""  # what a keyboard-like scanner has typed since its last Enter
+
+        self.title_label = _label("screenTitle")
+        self.title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.number_prompt = _label("fieldLabel")
+        self.number_field = QPushButton()
+        self.number_field.setObjectName("checkField")
+        self.number_field.clicked.connect(lambda: self._activate("number"))
+        self.id_prompt = _label("fieldLabel")
+        self.id_field = QPushButton()
+        self.id_field.setObjectName("checkField")
+        self.id_field.clicked.connect(lambda: self._activate("id"))
+        self.error_label = _label("errorLabel")
+        self.keypad = Keypad(language)
+        self.keypad.setMinimumHeight(200)
+        self.keypad.key_pressed.connect(self._key)
+
+        fields = QWidget()
+        column = QVBoxLayout(fields)
+        column.setContentsMargins(0, 0, 0, 0)
+        for widget in (
+            self.number_prompt,
+            self.number_field,
+            self.id_prompt,
+            self.id_field,
+            self.error_label,
+        ):
+            column.addWidget(widget)
+        column.addStretch(1)
+        entry = QWidget()
+        row = QHBoxLayout(entry)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(24)
+        row.addWidget(fields, 1)
+        row.addWidget(self.keypad, 1)
+
+        self.result_for = _label("resultCaption")
+        self.result_for.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.outcome_label = _label("doneDecision")
+        self.outcome_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.detail_label = _label("doneDecisionDetail")
+        self.detail_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.again_button = QPushButton()
+        self.again_button.setObjectName("secondaryButton")
+        self.again_button.clicked.connect(self.reset)
+        self.home_button = QPushButton()
+        self.home_button.setObjectName("primaryButton")
+        self.home_button.clicked.connect(self.home_requested)
+        result = QWidget()
+        box = QVBoxLayout(result)
+        box.addStretch(1)
+        for widget in (self.result_for, self.outcome_label, self.detail_label):
+            box.addWidget(widget)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.again_button)
+        buttons.addWidget(self.home_button)
+        buttons.addStretch(1)
+        box.addLayout(buttons)
+        box.addStretch(2)
+
+        self.pages = QStackedWidget()
+        self.entry_page = touch_scroll_page(entry, "checkScroll")
+        self.result_page = touch_scroll_page(result, "checkResultScroll")
+        self.pages.addWidget(self.entry_page)
+        self.pages.addWidget(self.result_page)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 12, 32, 12)
+        layout.addWidget(self.title_label)
+        layout.addWidget(self.pages, 1)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.retranslate(language)
+
+    # --- input -----------------------------------------------------------------------------------------
+
+    def _activate(self, which: str) -> None:
+        self.active = which
+        self._refresh()
+
+    def _key(self, key: str) -> None:
+        if self.busy:
+            return
+        self._set_error(None)
+        if key == "confirm":
+            if self.active == "number" and len(self.number) >= NUMBER_DIGITS and not self.id_number:
+                self._activate("id")  # the number first, then the card: confirm moves on
+            else:
+                self.search()
+            return
+        value = self.number if self.active == "number" else self.id_number
+        if key == "back":
+            value = value[:-1]
+        elif key == "clear":
+            value = ""
+        elif key == "X" and self.active == "number":
+            return
+        else:
+            value = (value + key)[: NUMBER_MAX if self.active == "number" else ID_LENGTH]
+        if self.active == "number":
+            self.number = value
+        else:
+            self.id_number = value
+        self._refresh()
+
+    def take_code(self, text: str) -> bool:
+        """A scanned QR code: a receipt's fills in the number (and moves on to the ID); another is refused
+        with a message. True when it was a receipt."""
+        number = receipt_number(text)
+        if number is None:
+            self._set_error("check.bad_code")
+            return False
+        self.number = number
+        self._set_error(None)
+        self._activate("id")
+        if self.id_number:
+            self.search()
+        return True
+
+    def take_id_number(self, id_number: str) -> None:
+        """An ID card tapped on the reader (or read by the camera): its number, never shown whole."""
+        self.id_number = id_number.strip().upper()[:ID_LENGTH]
+        self._set_error(None)
+        self._refresh()
+        if self.number:
+            self.search()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # A hand-held scanner types the QR code's text and Enter, like a keyboard.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            typed, self._typed = self._typed, ""
+            if typed:
+                self.take_code(typed)
+            return
+        if event.text() and event.text().isprintable():
+            self._typed = (self._typed + event.text())[-4096:]
+            return
+        super().keyPressEvent(event)
+
+    # --- search ----------------------------------------------------------------------------------------
+
+    def search(self) -> None:
+        if self.busy:
+            return
+        if len(self.number) < NUMBER_DIGITS or not self.id_number:
+            self._set_error("check.need_both")
+            return
+        try:
+            parse_id_number(self.id_number)
+        except IdNumberError:
+            self._set_error("check.bad_id")
+            return
+        self.busy = True
+        self._asked += 1
+        asked, number, id_number, lookup = self._asked, self.number, self.id_number, self.lookup
+        self._set_error(None)
+        self.result_for.setText(self._result_for())
+        self.outcome_label.setText(translate("check.searching", self.language))
+        set_style_state(self.outcome_label, "outcome", "waiting")
+        self.detail_label.hide()
+        self.pages.setCurrentWidget(self.result_page)
+        run_op(
+            self,
+            lambda: lookup(number, id_number),
+            lane=Lane.IO,
+            on_success=lambda known: self._found(asked, known),
+            on_failure=lambda _error: self._found(asked, None),
+        )
+
+    def _found(self, asked: int, known: KnownDecision | None) -> None:
+        if asked != self._asked:
+            return  # the person left, or started again, meanwhile
+        self.busy = False
+        self.known = known
+        self._show_result()
+
+    def _show_result(self) -> None:
+        lang, known = self.language, self.known
+        self.result_for.setText(self._result_for())
+        if known is None:
+            self.outcome_label.setText(translate("check.not_found", lang))
+            set_style_state(self.outcome_label, "outcome", "notFound")
+            self.detail_label.hide()
+            return
+        outcome = "provisional" if known.provisional else known.outcome or "pending"
+        self.outcome_label.setText(outcome_text(known, lang))
+        set_style_state(self.outcome_label, "outcome", outcome)
+        lines: list[str] = []
+        if known.outcome == "rejected":
+            lines = [translate("decision.reasons", lang), *(f"· {r}" for r in known.reasons_in(lang))]
+        elif known.final and known.code:
+            lines = [translate("decision.code_printed", lang)]
+        elif known.outcome is None or known.provisional:
+            lines = [translate("decision.pending", lang)]
+        self.detail_label.setText("\n".join(lines))
+        self.detail_label.setVisible(bool(lines))
+
+    def _result_for(self) -> str:
+        return translate(
+            "check.result_for", self.language, number=self.number, id=mask_id_number(self.id_number)
+        )
+
+    # --- screen ----------------------------------------------------------------------------------------
+
+    def _set_error(self, key: str | None) -> None:
+        self.error_key = key
+        self.error_label.setText(translate(key, self.language) if key else "")
+        self.error_label.setVisible(key is not None)
+
+    def _refresh(self) -> None:
+        lang = self.language
+        self.number_field.setText(self.number or translate("check.number_placeholder", lang))
+        # Masked from the start: someone behind the person must not read it off the screen.
+        self.id_field.setText(
+            mask_id_number(self.id_number) if self.id_number else translate("check.id_placeholder", lang)
+        )
+        set_style_state(self.number_field, "active", str(self.active == "number").lower())
+        set_style_state(self.id_field, "active", str(self.active == "id").lower())
+
+    def retranslate(self, language: str) -> None:
+        self.language = language
+        self.title_label.setText(translate("check.title", language))
+        self.number_prompt.setText(translate("check.number_prompt", language))
+        self.id_prompt.setText(translate("check.id_prompt", language))
+        self.again_button.setText(translate("check.again", language))
+        self.home_button.setText(translate("check.home", language))
+        self.keypad.retranslate(language)
+        self._set_error(self.error_key)
+        self._refresh()
+        if self.pages.currentWidget() is self.result_page and not self.busy:
+            self._show_result()
+
+    def reset(self) -> None:
+        """Empty, on the entry page: for the next person (or the same one, another application)."""
+        self._asked += 1
+        self.busy = False
+        self.number = ""
+        self.id_number = ""
+        self.known = None
+        self._typed = ""
+        self.active = "number"
+        self._set_error(None)
+        self.pages.setCurrentWidget(self.entry_page)
+        self._refresh()
+
+    def clear_personal_data(self) -> None:
+        self.reset()
