@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -34,6 +35,8 @@ from ui.widgets.touch_scroll import touch_scroll_page
 Lookup = Callable[[str, str], KnownDecision | None]
 NUMBER_MAX = 16  # a submission number's length (a code's number claim holds at most 16 characters)
 ID_LENGTH = 18
+# Narrower than this (a portrait screen), the keypad goes under the fields instead of beside them.
+SIDE_BY_SIDE_FROM = 800
 
 
 def _label(name: str, wrap: bool = True) -> QLabel:
@@ -88,11 +91,11 @@ class CheckApplicationScreen(QWidget):
             column.addWidget(widget)
         column.addStretch(1)
         entry = QWidget()
-        row = QHBoxLayout(entry)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(24)
-        row.addWidget(fields, 1)
-        row.addWidget(self.keypad, 1)
+        self.entry_row = QBoxLayout(QBoxLayout.Direction.LeftToRight, entry)
+        self.entry_row.setContentsMargins(0, 0, 0, 0)
+        self.entry_row.setSpacing(24)
+        self.entry_row.addWidget(fields, 1)
+        self.entry_row.addWidget(self.keypad, 1)
 
         self.result_for = _label("resultCaption")
         self.result_for.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -130,6 +133,13 @@ class CheckApplicationScreen(QWidget):
         layout.addWidget(self.pages, 1)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.retranslate(language)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        wide = self.width() >= SIDE_BY_SIDE_FROM
+        self.entry_row.setDirection(
+            QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
+        )
 
     # --- input -----------------------------------------------------------------------------------------
 
