@@ -99,10 +99,10 @@ def test_a_decided_service_gets_a_row_with_no_decision_and_no_id_number(desk: Su
         sub.receipt.decision == "已受理，审批结果将通过短信/再次查询告知" and sub.receipt.decision_qr is None
     )
     # A service without a decision has no row.
-    vehicle = load_definition(SERVICES_DIR / "vehicle-pass.json")
+    ticket = load_definition(SERVICES_DIR / "queue-ticket.json")
     from kiosk.forms.answers import example_answers
 
-    other = desk.submit(vehicle, example_answers(vehicle), "zh-CN")
+    other = desk.submit(ticket, example_answers(ticket), "zh-CN")
     assert desk.decisions.get(other.id) is None and other.receipt.decision is None
 
 
