@@ -17,15 +17,20 @@ from sqlalchemy.orm import Session, sessionmaker
 from central.auth import RateLimiter, authenticate, enforce, hash_secret, new_token
 from central.bundle import build_bundle
 from central.db import as_utc, utcnow
+from central.deciding import Decider
+from central.decisions import to_wire
 from central.ingest import ingest
 from central.keys import CentralKeys
-from central.models import Booking, Device, EnrolmentCode, Slot
+from central.models import Booking, Decision, Device, EnrolmentCode, Slot, Submission
 from central.schemas import (
     BatchOut,
     BookingIn,
     BookingOut,
     Bundle,
     Day,
+    DecisionOut,
+    DecisionQuery,
+    DecisionsOut,
     EnrolIn,
     EnrolOut,
     HeartbeatIn,
@@ -45,6 +50,7 @@ class CentralState:
     keys: CentralKeys
     device_limiter: RateLimiter
     enrol_limiter: RateLimiter
+    decider: Decider
 
 
 def _state(request: Request) -> CentralState:
@@ -166,9 +172,36 @@ def upload_inspections(body: InspectionBatch, device: DeviceDep, session: Sessio
 
 
 @router.post("/submissions/batch", response_model=BatchOut, responses=_ERRORS)
-def upload_submissions(body: SubmissionBatch, device: DeviceDep, session: SessionDep) -> BatchOut:
-    """Idempotent by item id: a result per item (accepted, duplicate, or rejected with a reason)."""
-    return BatchOut(results=body.answer(ingest(session, device, body.items, via="api")))
+def upload_submissions(
+    body: SubmissionBatch, request: Request, device: DeviceDep, session: SessionDep
+) -> BatchOut:
+    """Idempotent by item id: a result per item (accepted, duplicate, or rejected with a reason). A
+    submission of a service decided by rules (智慧批) is decided on arrival, and its result carries the
+    decision, on accepted and on duplicate alike."""
+    decider = _state(request).decider
+    return BatchOut(results=body.answer(ingest(session, device, body.items, via="api", decider=decider)))
+
+
+@router.post("/decisions/query", response_model=DecisionsOut, responses=_ERRORS)
+def query_decisions(
+    body: DecisionQuery, request: Request, device: DeviceDep, session: SessionDep
+) -> DecisionsOut:
+    """The decisions about the given submissions, of those this device's site submitted and that have one;
+    other ids are left out, not refused. A decision a manager made later comes back as theirs."""
+    ids = {str(i) for i in body.ids}
+    own = set(
+        session.scalars(select(Submission.id).where(Submission.id.in_(ids), Submission.site == device.site))
+    )
+    session.rollback()
+    # One stored while deciding failed (the database went away a moment) is decided now.
+    _state(request).decider.decide_new(session, sorted(own))
+    rows = session.scalars(
+        select(Decision)
+        .join(Submission, Submission.id == Decision.submission_id)
+        .where(Decision.submission_id.in_(ids), Submission.site == device.site)
+        .order_by(Decision.submission_id)
+    )
+    return DecisionsOut(decisions=[DecisionOut.model_validate(to_wire(row)) for row in rows])
 
 
 @router.post("/heartbeat", response_model=HeartbeatOut, responses=_ERRORS)

@@ -20,7 +20,9 @@ from central.api_v1 import CentralState, router
 from central.auth import RateLimiter
 from central.dashboard import DashboardSettings, install_dashboard
 from central.db import make_engine, migrate, session_factory
+from central.deciding import Decider
 from central.keys import load_keys
+from kiosk.decisions.rules import DEFAULT_TIME_BOUND_S
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +98,17 @@ def create_app(
     sqlite_busy_timeout_s: float = 10.0,
     dashboard: DashboardSettings | None = None,
     trusted_proxies: Sequence[str] = (),
+    decision_time_bound_s: float = DEFAULT_TIME_BOUND_S,
 ) -> FastAPI:
     """``device_rate`` and ``enrol_rate``: (requests per second, burst) per device, per client address.
 
     ``trusted_proxies``: addresses (or networks) of the reverse proxies in front of the server. Only from
     them is X-Forwarded-For taken as the client's address; from anyone else it is ignored, or a new header
     per request would be a new client to every limit. Run uvicorn with ``proxy_headers=False`` so that it
-    does not apply its own default (which trusts 127.0.0.1)."""
+    does not apply its own default (which trusts 127.0.0.1).
+
+    ``decision_time_bound_s``: how long one decision's rules may run before the submission falls to a
+    person."""
     engine = make_engine(database_url, sqlite_busy_timeout_s)
     migrate(engine)
     app = FastAPI(
@@ -113,11 +119,14 @@ def create_app(
         "Ed25519 signature (X-Kiosk-Timestamp, X-Kiosk-Nonce, X-Kiosk-Signature) over METHOD, path with "
         "query, timestamp, nonce and the SHA-256 of the body, joined by newlines.",
     )
+    sessions = session_factory(engine)
+    keys = load_keys(key_dir)
     app.state.central = CentralState(
-        sessions=session_factory(engine),
-        keys=load_keys(key_dir),
+        sessions=sessions,
+        keys=keys,
         device_limiter=RateLimiter(*device_rate),
         enrol_limiter=RateLimiter(*enrol_rate),
+        decider=Decider(keys, sessions, time_bound_s=decision_time_bound_s),
     )
     app.state.engine = engine
     app.include_router(router)

@@ -19,9 +19,11 @@ from protocol.sealing import b64e, canonical_json, sign
 # "sites" maps a site name to that site's config; the others are the same for every site.
 PARTS = ("sites", "services", "trust_store", "revocations")
 _EMPTY: dict[str, Any] = {"sites": {}, "services": [], "trust_store": {}, "revocations": []}
-# Parts sent only once an issuer has set them: the health-status list of ID-card holders (keyed hashes with
+# Parts sent only once set: the health-status list of ID-card holders (keyed hashes with
 # their colour, kiosk/health_list.py). Kiosks answer a missing list with yellow, never with green.
-OPTIONAL_PARTS = ("health_status",)
+# The decision files (智慧批) the services name, file name → decision document: the server decides by them
+# and kiosks may apply those that need nothing but the answers offline, for a provisional answer.
+OPTIONAL_PARTS = ("health_status", "decisions")
 
 
 def set_part(session: Session, name: str, content: Any) -> None:

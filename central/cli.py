@@ -124,6 +124,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    from central.deciding import Decider
     from central.importer import ExportFileError, import_export
     from central.keys import load_keys
 
@@ -132,9 +133,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     except OSError as err:
         print(f"kiosk-central: {err}", file=sys.stderr)
         return 2
-    with _session(args) as session:
+    engine = make_engine(args.database)
+    migrate(engine)
+    sessions = session_factory(engine)
+    keys = load_keys(args.key_dir)
+    with sessions() as session:
         try:
-            outcome = import_export(session, load_keys(args.key_dir), raw)
+            outcome = import_export(session, keys, raw, Decider(keys, sessions))
         except ExportFileError as err:
             print(f"kiosk-central: {args.file}: {err}", file=sys.stderr)
             return 2
@@ -228,6 +233,70 @@ def cmd_health_status_set(args: argparse.Namespace) -> int:
         print(f"kiosk-central: {err}", file=sys.stderr)
         return 2
     print(f"{len(entries)} holders listed")
+    return 0
+
+
+def cmd_dataset_load(args: argparse.Namespace) -> int:
+    """Load a reference data set as the new version in force; a running server uses it from its next
+    submission on."""
+    from central.datasets import DataSetError, read_set_file, store_set
+    from central.keys import load_keys
+
+    key = load_keys(args.key_dir).dataset_hash
+    try:
+        content = read_set_file(args.file, key, args.name, args.version)
+    except DataSetError as err:
+        print(f"kiosk-central: {err}", file=sys.stderr)
+        return 2
+    with _session(args) as session:
+        report = store_set(session, content, args.file.name)
+    replaced = f", replaces version {report.replaced}" if report.replaced else ""
+    print(f"{report.name} version {report.version}: {report.rows} rows, in force{replaced}")
+    return 0
+
+
+def cmd_datasets(args: argparse.Namespace) -> int:
+    from central.datasets import versions
+
+    with _session(args) as session:
+        rows = versions(session)
+    print("set                         version               loaded (UTC)          rows       ")
+    for row in rows:
+        state = "in force" if row.content is not None else "replaced"
+        print(
+            f"{row.name:<26}  {row.version:<20}  {row.loaded_at:%Y-%m-%d %H:%M:%S}   {row.row_count:>9}"
+            f"  {state}"
+        )
+    return 0
+
+
+def cmd_decision_set(args: argparse.Namespace) -> int:
+    """Add (or replace) a decision file in the bundle's decisions part, checked as the server will use it."""
+    from central.bundle import set_part
+    from central.models import BundlePart
+    from kiosk.decisions.rules import DecisionFileError, load_decision
+
+    try:
+        rules = load_decision(args.file)
+        document = json.loads(args.file.read_text("utf-8"))
+    except (DecisionFileError, OSError, ValueError) as err:
+        print(f"kiosk-central: {err}", file=sys.stderr)
+        return 2
+    with _session(args) as session:
+        part = session.get(BundlePart, "decisions")
+        content = dict(part.content) if part is not None and isinstance(part.content, dict) else {}
+        set_part(session, "decisions", content | {args.file.name: document})
+    print(f"{args.file.name}: {rules.label} in the bundle")
+    return 0
+
+
+def cmd_decision_key(args: argparse.Namespace) -> int:
+    """The decision-code key as a trust-store entry, for kiosks whose trust store the centre does not
+    distribute (``kiosk keys import-trust``)."""
+    from central.decisions import trust_entry
+    from central.keys import load_keys
+
+    print(json.dumps(trust_entry(load_keys(args.key_dir)), indent=2))
     return 0
 
 
@@ -358,6 +427,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     health.add_argument("file", type=Path, metavar="FILE")
     health.set_defaults(handler=cmd_health_status_set)
+
+    dataset = sub.add_parser(
+        "dataset-load",
+        parents=[common],
+        help="load a reference data set (JSON, or CSV with id_number first) as the version in force",
+    )
+    dataset.add_argument("file", type=Path, metavar="FILE")
+    dataset.add_argument("--name", help="the set's name (a CSV file's; a JSON set names itself)")
+    dataset.add_argument("--version", help="the set's version (a CSV file's; a JSON set gives its own)")
+    dataset.set_defaults(handler=cmd_dataset_load)
+
+    datasets = sub.add_parser("datasets", parents=[common], help="list every data-set version loaded")
+    datasets.set_defaults(handler=cmd_datasets)
+
+    decision = sub.add_parser(
+        "decision-set", parents=[common], help="put a decision file into the bundle (checked first)"
+    )
+    decision.add_argument("file", type=Path, metavar="FILE")
+    decision.set_defaults(handler=cmd_decision_set)
+
+    key = sub.add_parser("decision-key", parents=[common], help="print the decision-code key's trust entry")
+    key.set_defaults(handler=cmd_decision_key)
 
     slot = sub.add_parser("slot-add", parents=[common], help="open an appointment slot; prints its id")
     slot.add_argument("--site", default="default")

@@ -71,7 +71,7 @@ def service_title(session: Session, service_id: str) -> str:
 
 
 def decision_code(
-    keys: CentralKeys, submission: Submission, title: str, id_number: str | None, decided_at: datetime
+    key: SigningKey, submission: Submission, title: str, id_number: str | None, decided_at: datetime
 ) -> str:
     """The signed code of an approval: the submission's number (as its receipt shows it), the service, the
     day. With the applicant's ID number at hand the code also carries the signer's pseudonym of it (never
@@ -83,7 +83,6 @@ def decision_code(
         "outcome": "approved",
         "date": decided_at.date().isoformat(),
     }
-    key = signing_key(keys)
     if id_number:
         try:
             return issue("decision", claims | {ID_FIELD: id_number}, key, decided_at)
@@ -118,12 +117,13 @@ def record(
     code: str | None,
     decided_at: datetime,
     manager: str | None = None,
+    replacing: Decision | None = None,
 ) -> Decision:
-    """Write (or, for a manager's decision, overwrite) the submission's decision and add its audit row.
-    Does not commit: the caller's transaction holds both or neither."""
+    """Write the submission's decision (a manager's overwrites ``replacing``, the one left to a person) and
+    add its audit row. Does not commit: the caller's transaction holds both or neither."""
     reasons_json = [{"zh-CN": r["zh-CN"], "en": r["en"]} for r in reasons]
     decided_by = "manager" if manager is not None else "rules"
-    row = session.get(Decision, submission.id)
+    row = replacing
     if row is None:
         row = Decision(submission_id=submission.id, service_id=submission.service_id)
         session.add(row)
@@ -190,7 +190,7 @@ def decide_manually(
             log.warning("decision code of %s without a subject: %s", submission_id, err)
             id_number = None
         code = decision_code(
-            keys,
+            signing_key(keys),
             submission,
             service_title(session, submission.service_id),
             id_number if isinstance(id_number, str) else None,
@@ -207,6 +207,7 @@ def decide_manually(
         code=code,
         decided_at=now,
         manager=manager,
+        replacing=row,
     )
     session.commit()
     return to_wire(decided)

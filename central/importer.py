@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.orm import Session
 
+from central.deciding import Decider
 from central.ingest import ingest
 from central.keys import CentralKeys
 from central.models import Device
@@ -65,8 +66,11 @@ def read_export(session: Session, keys: CentralKeys, raw: bytes) -> tuple[Device
     return device, items
 
 
-def import_export(session: Session, keys: CentralKeys, raw: bytes) -> Counter[str]:
-    """Counts per outcome: accepted, duplicate, rejected."""
+def import_export(
+    session: Session, keys: CentralKeys, raw: bytes, decider: Decider | None = None
+) -> Counter[str]:
+    """Counts per outcome: accepted, duplicate, rejected. With a ``decider``, submissions of decided services
+    are decided as they are stored, as on upload."""
     device, items = read_export(session, keys, raw)
     outcome: Counter[str] = Counter()
     for kind, model in _MODELS.items():
@@ -79,7 +83,9 @@ def import_export(session: Session, keys: CentralKeys, raw: bytes) -> Counter[st
             except ValidationError:
                 outcome["rejected"] += 1
         for start in range(0, len(valid), _CHUNK):
-            for result in ingest(session, device, valid[start : start + _CHUNK], via="import"):
+            for result in ingest(
+                session, device, valid[start : start + _CHUNK], via="import", decider=decider
+            ):
                 outcome[result.status] += 1
     outcome["rejected"] += sum(1 for e in items if not isinstance(e, dict) or e.get("type") not in _MODELS)
     return outcome

@@ -8,6 +8,7 @@ quarantines it; it never overwrites what was stored). Each batch is one transact
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any, cast
@@ -16,12 +17,16 @@ from pydantic import BaseModel
 from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from central.db import utcnow
+from central.deciding import Decider
 from central.models import BundlePart, Device, Inspection, Submission
-from central.schemas import InspectionIn, ItemResult, SubmissionIn
+from central.schemas import DecisionOut, InspectionIn, ItemResult, SubmissionIn
 from protocol.sealing import b64d, canonical_json
+
+log = logging.getLogger(__name__)
 
 # Time zones reach ±14 h: a local day further than this from the UTC moment is a kiosk bug, not a zone.
 _DAY_SLACK = timedelta(days=1)
@@ -88,8 +93,12 @@ def ingest(
     device: Device,
     items: Sequence[InspectionIn] | Sequence[SubmissionIn],
     via: str,
+    decider: Decider | None = None,
 ) -> list[ItemResult]:
-    """Store what is new; a result for every item, in order. Commits."""
+    """Store what is new; a result for every item, in order. Commits.
+
+    With a ``decider``, submissions of a decided service are decided once stored (a copy stored earlier
+    but not yet decided too), and each accepted or duplicate result carries its decision."""
     if not items:
         return []
     model: type[Inspection] | type[Submission]
@@ -130,7 +139,25 @@ def ingest(
         else:
             status, reason = "accepted", None
         results.append(ItemResult(id=item_id, status=status, reason=reason))  # type: ignore[arg-type]
+    if decider is not None and model is Submission:
+        _with_decisions(session, decider, results)
     return results
+
+
+def _with_decisions(session: Session, decider: Decider, results: list[ItemResult]) -> None:
+    stored = [str(r.id) for r in results if r.status in ("accepted", "duplicate")]
+    # Only after the items are committed: deciding must not hold up (or undo) storing them.
+    decider.decide_new(session, stored)
+    try:
+        decided = decider.answers(session, stored)
+    except SQLAlchemyError as err:
+        log.error("decisions not read for the answer: %s", err)
+        session.rollback()
+        return
+    for result in results:
+        decision = decided.get(str(result.id))
+        if decision is not None:
+            result.decision = DecisionOut.model_validate(decision)
 
 
 def _conflict() -> tuple[str, str]:

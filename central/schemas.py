@@ -20,6 +20,8 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from protocol.decisions import MAX_QUERY_IDS, DecidedBy
+from protocol.decisions import Outcome as DecisionOutcome
 from protocol.items import BookingStatus, ItemStatus
 from protocol.sealing import SEAL_OVERHEAD
 
@@ -136,10 +138,42 @@ class SubmissionIn(Strict):
     ] = None
 
 
+class DecisionReason(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+    zh_CN: Annotated[str, Field(alias="zh-CN")]
+    en: str
+
+
+class DecisionOut(BaseModel):
+    """What the server decided about a submission (智慧批); ``protocol.decisions`` reads it."""
+
+    submission_id: str
+    service_id: str
+    outcome: Annotated[DecisionOutcome, Field(description="manual: waiting for a person")]
+    reasons: Annotated[list[DecisionReason], Field(description="why it was refused; only for rejected")]
+    decided_at: Annotated[str, Field(description="ISO 8601, UTC")]
+    decided_by: DecidedBy
+    code: Annotated[str | None, Field(description="the signed decision code (KP1:…), only for approved")]
+
+
 class ItemResult(BaseModel):
     id: UUID
     status: ItemStatus
     reason: str | None = None
+    decision: Annotated[
+        DecisionOut | None,
+        Field(
+            description="a submission whose service is decided: what was decided, on accepted and duplicate"
+        ),
+    ] = None
+
+
+class DecisionQuery(Strict):
+    ids: Annotated[list[UUID], Field(min_length=1, max_length=MAX_QUERY_IDS)]
+
+
+class DecisionsOut(BaseModel):
+    decisions: list[DecisionOut]
 
 
 def _item_refusals(data: object, err: ValidationError) -> dict[int, ItemResult] | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
@@ -67,13 +68,20 @@ def check_sealed_shape(box: bytes) -> None:
         raise SealError("not a sealed box")
 
 
+@lru_cache(maxsize=4)
+def _recipient(private_key: bytes) -> tuple[X25519PrivateKey, bytes]:
+    # A server opens every decided submission with its one key: loading it each time cost as much as the
+    # exchange itself.
+    secret = X25519PrivateKey.from_private_bytes(private_key)
+    return secret, secret.public_key().public_bytes_raw()
+
+
 def open_sealed(private_key: bytes, box: bytes) -> bytes:
     check_sealed_shape(box)
-    secret = X25519PrivateKey.from_private_bytes(private_key)
+    secret, recipient_public = _recipient(private_key)
     start = len(SEAL_MAGIC)
     ephemeral_public = box[start : start + _KEY_LEN]
     nonce = box[start + _KEY_LEN : start + _KEY_LEN + _NONCE_LEN]
-    recipient_public = secret.public_key().public_bytes_raw()
     key = _box_key(
         secret.exchange(X25519PublicKey.from_public_bytes(ephemeral_public)),
         ephemeral_public,

@@ -3,9 +3,11 @@ manager's decision of one the rules left to a person, and the decision code a ch
 
 from __future__ import annotations
 
+import gzip
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,13 +22,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.bundle import build_bundle, set_part
+from central.datasets import DataSets
 from central.db import make_engine, migrate, session_factory
 from central.decisions import DecisionError, decide_manually, record, to_wire
 from central.keys import CentralKeys, load_keys
-from central.models import Decision, DecisionAudit, Submission
+from central.models import DataSetVersion, Decision, DecisionAudit, Submission
 from kiosk.codes.registry import Verdict
 from kiosk.codes.signed import KioskCodeFormat
 from kiosk.codes.truststore import TrustStore, from_bundle
+from kiosk.decisions.datasets import build_reference_set
 from protocol.decisions import decision_query, item_decisions, parse_decision, query_answer
 from protocol.items import ProtocolError
 from protocol.sealing import seal
@@ -233,3 +237,90 @@ def test_only_a_submission_waiting_for_a_person_is_decided_by_a_manager(
     with pytest.raises(DecisionError, match="no decision"):
         decide_manually(session, undecided.id, "approved", [], "li", keys)
     assert len(session.scalars(select(DecisionAudit)).all()) == 2
+
+
+def _central(tmp_path: Path, *args: str) -> int:
+    from central.cli import main as central_main
+
+    database = f"sqlite:///{tmp_path / 'central.sqlite3'}"
+    return central_main([*args, "--database", database, "--key-dir", str(tmp_path / "keys")])
+
+
+def test_a_csv_set_is_loaded_with_its_numbers_replaced_by_keyed_hashes(
+    db: tuple[Session, CentralKeys], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session, keys = db
+    csv_file = tmp_path / "household.csv"
+    csv_file.write_text(f"id_number,status,district\n{APPROVED_ID},registered,440305\n", "utf-8")
+    assert _central(tmp_path, "dataset-load", str(csv_file)) == 2  # a CSV does not name its set
+    assert "--name and --version" in capsys.readouterr().err
+    args = ("dataset-load", str(csv_file), "--name", "household-extract", "--version", "v1")
+    assert _central(tmp_path, *args) == 0
+    assert "household-extract version v1: 1 rows, in force" in capsys.readouterr().out
+    stored = session.scalars(select(DataSetVersion)).one()
+    assert stored.content is not None and APPROVED_ID.encode() not in gzip.decompress(stored.content)
+    session.rollback()  # SQLite: the server's readers and the next load each take the database in turn
+
+    sets = DataSets(keys.dataset_hash, session_factory(session.get_bind()))
+    household = sets.current()["household-extract"]
+    assert household.version == "v1" and household.lookup(APPROVED_ID) == {
+        "status": "registered",
+        "district": "440305",
+    }
+    assert household.lookup("11010519491231002X") is None
+
+    csv_file.write_text(f"id_number,status,district\n{APPROVED_ID},moved_out,440305\n", "utf-8")
+    assert (
+        _central(tmp_path, "dataset-load", str(csv_file), "--name", "household-extract", "--version", "v2")
+        == 0
+    )
+    assert "replaces version v1" in capsys.readouterr().out
+    assert sets.current()["household-extract"].lookup(APPROVED_ID) == {
+        "status": "moved_out",
+        "district": "440305",
+    }
+    assert _central(tmp_path, "datasets") == 0
+    listing = capsys.readouterr().out.splitlines()[1:]
+    assert [[*line.split()[:2], line.split()[4], line[-8:]] for line in listing] == [
+        ["household-extract", "v2", "1", "in force"],
+        ["household-extract", "v1", "1", "replaced"],
+    ]
+
+
+def test_a_json_set_hashed_with_another_key_is_refused(
+    db: tuple[Session, CentralKeys], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, keys = db
+    people = {APPROVED_ID: {"since": "2024-06"}}
+    other = build_reference_set("elderly-allowance-register", "v1", ("since",), people, b"another key")
+    (tmp_path / "other.json").write_text(json.dumps(other), "utf-8")
+    assert _central(tmp_path, "dataset-load", str(tmp_path / "other.json")) == 2
+    assert "hashed with another key" in capsys.readouterr().err
+    unchecked = {
+        k: v
+        for k, v in build_reference_set(
+            "elderly-allowance-register", "v1", ("since",), people, keys.dataset_hash
+        ).items()
+        if k != "key_check"
+    }
+    (tmp_path / "unchecked.json").write_text(json.dumps(unchecked), "utf-8")
+    assert _central(tmp_path, "dataset-load", str(tmp_path / "unchecked.json")) == 2
+    assert "key_check missing" in capsys.readouterr().err
+    good = build_reference_set("elderly-allowance-register", "v1", ("since",), people, keys.dataset_hash)
+    (tmp_path / "good.json").write_text(json.dumps(good), "utf-8")
+    assert _central(tmp_path, "dataset-load", str(tmp_path / "good.json")) == 0
+
+
+def test_the_decision_key_is_printed_as_a_trust_entry_for_decision_codes_only(
+    db: tuple[Session, CentralKeys], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    session, keys = db
+    assert _central(tmp_path, "decision-key") == 0
+    entry = json.loads(capsys.readouterr().out)
+    assert entry["types"] == ["decision"]
+    store = TrustStore.from_json({"format": "kiosk-trust-store", "version": 1, "keys": [entry]})
+    submission = left_to_a_person(session, keys)
+    code = decide_manually(session, submission.id, "approved", [], "wang", keys)["code"]
+    assert code is not None
+    store = replace(store, refreshed_at=datetime.now(UTC))
+    assert KioskCodeFormat(store).evaluate(code, datetime.now(UTC)).verdict is Verdict.GREEN
