@@ -10,7 +10,9 @@ an elderly-allowance register and a death register, loaded as the server loads t
 into memory by ``DataSets``, timed). The rule is the shipped elderly-allowance decision with a third lookup
 (the death register) and its refusal row. Applicants: most of them 80 or over, one in ten not in the extract.
 
-1. Decisions per second on one core (the process is pinned to one CPU, the engine's threads with it): what
+1. Decisions per second on one core — per CPU-second of this process (the engine's threads included), the
+   figure a shared machine does not distort, and per second of wall time with the process pinned to one CPU
+   (the engine's threads with it): what
    the server does per submission of a decided service (open the sealed answers, look the applicant up in
    the three sets, run the graph under its time bound, sign the code of an approval), by
    ``Decider.decide_batch`` on batches of 100 (a kiosk's backlog) and one at a time (a done page's upload),
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import json
 import os
 import random
@@ -225,19 +228,19 @@ def decisions_per_second(
     sets = decider.datasets.current()
     outcomes: dict[str, int] = {}
     decider.decide_batch(submissions[:100], titles, by_service, sets)  # compile caches, the thread's loop
-    started = time.perf_counter()
+    started, cpu_started, collections = time.perf_counter(), time.process_time(), _full_collections()
     for offset in range(0, count, 100):
-        for made in decider.decide_batch(
-            submissions[offset : offset + 100], titles, by_service, sets
-        ).values():
+        batch = submissions[offset : offset + 100]
+        for made in decider.decide_batch(batch, titles, by_service, sets).values():
             outcomes[made.outcome] = outcomes.get(made.outcome, 0) + 1
-    decide_s = time.perf_counter() - started
+    decide_s, decide_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    collections = _full_collections() - collections
     # One at a time, as a kiosk's done page sends them (a quarter of them: the same population).
     singles = submissions[: max(1, count // 4)]
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for submission in singles:
         decider.decide_batch([submission], titles, by_service, sets)
-    single_s = time.perf_counter() - started
+    single_s, single_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     # The same, stored: the submissions (as ingest stores them first, not timed), then decided and stored
     # with their audit rows by Decider.decide_new in batches of 100.
     with sessions() as session:
@@ -259,11 +262,18 @@ def decisions_per_second(
     return {
         "decisions": count,
         "outcomes": outcomes,
-        "decided per s (one core, batches of 100)": count / decide_s,
-        "decided per s (one core, one at a time)": len(singles) / single_s,
+        "decided per CPU-second (batches of 100)": count / decide_cpu,
+        "decided per CPU-second (one at a time)": len(singles) / single_cpu,
+        "decided per s of wall time (pinned to one CPU, batches of 100)": count / decide_s,
+        "decided per s of wall time (pinned to one CPU, one at a time)": len(singles) / single_s,
+        "full garbage collections while deciding the batches": collections,
         "decided and stored per s (one core, SQLite, batches of 100)": count / stored_s,
         "µs per decision (batches of 100)": decide_s / count * 1e6,
     }
+
+
+def _full_collections() -> int:
+    return int(gc.get_stats()[2]["collections"])
 
 
 def _quantiles(samples: list[float]) -> tuple[float, float]:
@@ -353,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
         "latency": latency,
     }
     print(json.dumps(figures, indent=2, ensure_ascii=False))
-    verdict = "meets" if throughput["decided per s (one core, batches of 100)"] >= TARGET_PER_S else "MISSES"
+    verdict = "meets" if throughput["decided per CPU-second (batches of 100)"] >= TARGET_PER_S else "MISSES"
     print(f"\n{verdict} the target of {TARGET_PER_S:,} decisions/s on one core")
     if args.out:
         args.out.write_text(json.dumps(figures, indent=2, ensure_ascii=False) + "\n", "utf-8")

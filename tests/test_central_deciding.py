@@ -33,6 +33,7 @@ from protocol.sealing import b64e, seal, seal_public_key
 from tools.central_process import ServerProcess
 
 NOW = datetime.now(UTC).replace(microsecond=0)
+EXAMPLES = Path(__file__).parent / "data" / "decisions"
 RULE = "elderly-allowance@1"
 HOUSEHOLD, REGISTER = "household-extract", "elderly-allowance-register"
 # As in tests/test_decisions.py: ages counted at the decision date, which is today here.
@@ -379,3 +380,47 @@ def test_a_failure_while_deciding_leaves_the_upload_answered_and_the_query_decid
     assert decision["outcome"] == "approved"
     stored, audit = rows(server)
     assert list(stored) == [item["id"]] and len(audit) == 1
+
+
+def test_the_vehicle_pass_is_decided_on_plates_loaded_from_csv_and_a_public_risk_area_list(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    publish(server, tmp_path, "services", [{"id": "vehicle-pass", "decision": "vehicle-pass.json"}])
+    plates = tmp_path / "blocked.csv"
+    plates.write_text("plate,reason\n粤A88888,stolen\n", "utf-8")
+    load = ("dataset-load", str(plates), "--name", "vehicle-register-blocked", "--version", "2026-12-07.2")
+    assert _cli(server, *load) == 0
+    # A public list in clear (no identifiers): loaded as published, matched within the free-text origin.
+    assert _cli(server, "dataset-load", str(EXAMPLES / "risk-areas.example.json")) == 0
+    kiosk = device(server, tmp_path)
+
+    def pass_for(plate: str, origin: str) -> dict[str, Any]:
+        fields = {"plate": plate, "origin": origin, "symptoms": False, "risk_area": False}
+        return application(server, "440305198811020037", service_id="vehicle-pass", fields=fields) | {
+            "sealed_personal": b64e(
+                seal(
+                    load_keys(server.key_dir).seal_public,
+                    json.dumps({"driver_id": "440305198811020037"}).encode(),
+                )
+            )
+        }
+
+    clean, blocked, risky = (
+        pass_for("粤B12345", "深圳市南山区"),
+        pass_for("粤a·88888", "深圳市南山区"),
+        pass_for("粤B12345", "广东省深圳市罗湖区东门街道"),
+    )
+    decided = item_decisions(upload(server, kiosk, [clean, blocked, risky]))
+    assert decided[clean["id"]]["outcome"] == "approved" and decided[clean["id"]]["code"]
+    assert (
+        decided[blocked["id"]]["reasons"][0]["en"] == "The vehicle is on the vehicle register's blocked list"
+    )
+    assert (
+        decided[risky["id"]]["reasons"][0]["en"]
+        == "The place of departure is a listed medium- or high-risk area"
+    )
+    stored, _ = rows(server)
+    assert stored[clean["id"]].datasets == {
+        "vehicle-register-blocked": "2026-12-07.2",
+        "risk-areas": "2026-12-07.1",
+    }
