@@ -197,3 +197,41 @@ def test_check_screen_shows_the_decision_only_for_the_applicants_card(window: An
     # Nothing stays for the next person.
     window.clear_personal_data()
     assert (check.number, check.id_number, check.known) == ("", "", None)
+
+
+def test_the_camera_reads_the_receipt_on_the_check_screen(
+    make_window: Any, qtbot: Any, ui_data_dir: Path
+) -> None:
+    from devices.camera.fake import FakeCamera
+    from kiosk.config import Settings
+    from kiosk.forms.definition import SERVICES_DIR, load_definition
+    from kiosk.forms.slots import FakeSlots
+    from kiosk.forms.submissions import SubmissionDesk
+    from kiosk.store import Store
+    from printing.receipt import render_pdf
+
+    enrol(ui_data_dir)
+    settings = Settings(data_dir=ui_data_dir, mode="self-service")
+    store = Store(settings.store_path)
+    answers = {"name": "赵桂兰", "id_number": OLD, "phone": "13800138000"}
+    submission = SubmissionDesk(store, settings, FakeSlots()).submit(
+        load_definition(SERVICES_DIR / f"{SERVICE}.json"), answers, "zh-CN"
+    )
+    store.close()
+    receipt = render_page(render_pdf(submission.receipt, "80mm"), scale=2.0)
+    window = make_window(
+        camera_factory=lambda: FakeCamera([receipt], loop=True, fps=10.0), screen="home", mode="self-service"
+    )
+    click(window.home.check_button)
+    check = window.check_screen
+    qtbot.waitUntil(lambda: check.number == submission.number, timeout=8000)
+    assert check.active == "id"
+    _type(check, OLD)
+    click(check.keypad.buttons["confirm"])
+    qtbot.waitUntil(lambda: not check.busy, timeout=8000)
+    assert check.known is not None and check.known.submission_id == submission.id
+    assert check.outcome_label.text() == translate("decision.pending", "zh-CN")
+    # Held up to look up a decision, the receipt was not inspected, and the camera stops with the screen.
+    assert window.core.store.query("SELECT COUNT(*) FROM inspections")[0][0] == 0
+    window.show_home()
+    assert not window.receipt_scanner.running

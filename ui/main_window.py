@@ -37,6 +37,7 @@ from ui.card_capture import OcrModels
 from ui.chip_reader import ChipCard, ChipReader
 from ui.idle import IdleWatcher
 from ui.operations import Lane, run_op, wait_for_done
+from ui.receipt_scanner import ReceiptScanner
 from ui.scan_pipeline import ScanPipeline, ScanTiming
 from ui.screens.attract import AttractScreen
 from ui.screens.check_application import CheckApplicationScreen
@@ -164,6 +165,7 @@ class MainWindow(QMainWindow):
         if self.self_service is not None:
             self.check_screen = CheckApplicationScreen(self.language, self._look_up_decision)
         self._chip_checking = False  # the check screen holds the reader (a card tapped is the applicant's)
+        self.receipt_scanner = ReceiptScanner(pipeline, self)
         self.stack = ScreenStack()
         for screen in self.screens:
             self.stack.addWidget(screen)
@@ -199,6 +201,7 @@ class MainWindow(QMainWindow):
         self.home.check_requested.connect(self.show_check)
         if self.check_screen is not None:
             self.check_screen.home_requested.connect(self.show_home)
+            self.receipt_scanner.code_seen.connect(self._on_receipt_seen)
         self.home.access_toggled.connect(self.accessibility.toggle)
         self.accessibility.changed.connect(self._on_access_changed)
         self.attract.touched.connect(self.show_home)
@@ -327,6 +330,13 @@ class MainWindow(QMainWindow):
             self._show(self.check_screen)
             self.check_screen.setFocus()  # a hand-held scanner types into it
 
+    def _on_receipt_seen(self, text: str) -> None:
+        check = self.check_screen
+        # On the entry page only: the same receipt still in front of the camera must not search again.
+        if check is not None and self._chip_checking and check.pages.currentWidget() is check.entry_page:
+            self.idle.poke()
+            check.take_code(text)
+
     def _look_up_decision(self, number: str, id_number: str) -> KnownDecision | None:
         """The check screen's search (on a worker): what this kiosk knows, asked afresh from the server
         when online and not final yet."""
@@ -358,6 +368,8 @@ class MainWindow(QMainWindow):
         if checking != self._chip_checking:
             self._chip_checking = checking
             (self.chip.start if checking else self.chip.stop)()
+            # The camera reads the receipt's QR code there, without recording an inspection.
+            (self.receipt_scanner.start if checking else self.receipt_scanner.stop)()
 
     def _say_capture_prompt(self, step: CameraIdCapture) -> None:
         key = step.camera.prompt.key
@@ -584,6 +596,7 @@ class MainWindow(QMainWindow):
         self.health.stop()
         self.chip.stop_polling()
         self.camera_watchdog.stop()
+        self.receipt_scanner.stop()
         self.pipeline.stop()
         self.voice.close()
         # Its passes write to the store, which the caller closes next.

@@ -177,6 +177,10 @@ class ScanPipeline(QObject):
         """The last reported (CameraState value, reason), for a screen that shows up after the report."""
         return self._camera_state
 
+    def new_decoder(self) -> Decoder:
+        """A decoder of the kind this pipeline scans with, for a thread of another screen's own."""
+        return self._decoder_factory()
+
     def add_frame_tap(self, mailbox: FrameMailbox) -> None:
         """Also put every camera frame into ``mailbox`` (whatever the screen), until it is removed."""
         with self._taps_lock:
