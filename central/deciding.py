@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from central.datasets import DataSets
 from central.db import utcnow
-from central.decisions import decision_code, personal_answers, record, service_title, signing_key, to_wire
+from central.decisions import decision_code, personal_answers, record_all, service_title, signing_key, to_wire
 from central.keys import CentralKeys
 from central.models import BundlePart, Decision, Submission
 from kiosk.decisions.rules import (
@@ -213,7 +213,7 @@ class Decider:
             for s in session.scalars(select(Submission).where(Submission.id.in_(ids)).order_by(Submission.id))
             if s.service_id in by_service and s.id not in decided
         ]
-        titles = {s.service_id: service_title(session, s.service_id) for s in waiting}
+        titles = {service: service_title(session, service) for service in {s.service_id for s in waiting}}
         for submission in waiting:
             session.expunge(submission)  # read as they are: deciding touches the database no more
         session.rollback()  # nothing written yet: no transaction (SQLite's write lock) while deciding
@@ -230,25 +230,25 @@ class Decider:
         self._store(session, {s.id: (s, made[s.id]) for s in waiting})
 
     def _store(self, session: Session, made: Mapping[str, tuple[Submission, Made]]) -> None:
+        now = utcnow()
         try:
-            # Another process may have decided a copy of the same submission meanwhile: its decision stands.
-            taken = set(
-                session.scalars(select(Decision.submission_id).where(Decision.submission_id.in_(made)))
+            record_all(
+                session,
+                [
+                    {
+                        "submission_id": submission_id,
+                        "service_id": submission.service_id,
+                        "outcome": outcome.outcome,
+                        "reasons": [{"zh-CN": r["zh-CN"], "en": r["en"]} for r in outcome.reasons],
+                        "rule": outcome.rule,
+                        "datasets": dict(outcome.datasets),
+                        "note": outcome.note,
+                        "code": outcome.code,
+                        "decided_at": now,
+                    }
+                    for submission_id, (submission, outcome) in made.items()
+                ],
             )
-            for submission_id, (submission, outcome) in made.items():
-                if submission_id in taken:
-                    continue
-                record(
-                    session,
-                    submission,
-                    outcome=outcome.outcome,  # type: ignore[arg-type]  # kiosk.decisions gives only outcomes
-                    reasons=outcome.reasons,
-                    rule=outcome.rule,
-                    datasets=outcome.datasets,
-                    note=outcome.note,
-                    code=outcome.code,
-                    decided_at=utcnow(),
-                )
             session.commit()
         except SQLAlchemyError as err:
             # Stored undecided: a re-sent copy (or the next query) is decided again.

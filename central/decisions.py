@@ -13,9 +13,13 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
+from sqlalchemy import Table
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from central.db import as_utc, utcnow
@@ -143,6 +147,46 @@ def record(
         )
     )
     return row
+
+
+def record_all(session: Session, decided: Sequence[Mapping[str, Any]]) -> None:
+    """Store the rules' decisions, each ``{submission_id, service_id, outcome, reasons, rule, datasets, note,
+    code, decided_at}``, with an audit row for each, in two statements. One another API process stored a
+    moment ago for a copy of the same submission stands, and gets no second audit row. Does not commit."""
+    if not decided:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    table = cast(Table, Decision.__table__)
+    columns = ("submission_id", "service_id", "outcome", "reasons", "rule", "datasets", "decided_at", "code")
+    rows = sorted(
+        ({c: d[c] for c in columns} | {"decided_by": "rules"} for d in decided),
+        key=lambda r: r["submission_id"],
+    )
+    # Many parameter sets for one statement (compiled once, cached): the rows of one VALUES clause would be
+    # compiled anew for every batch.
+    stmt = (
+        insert(table)
+        .on_conflict_do_nothing(index_elements=["submission_id"])
+        .returning(table.c.submission_id)
+    )
+    stored = set(session.scalars(stmt, rows))
+    audit = [
+        {
+            "submission_id": d["submission_id"],
+            "at": d["decided_at"],
+            "outcome": d["outcome"],
+            "decided_by": "rules",
+            "manager": None,
+            "rule": d["rule"],
+            "datasets": d["datasets"],
+            "reasons": d["reasons"],
+            "note": d["note"][:_NOTE_MAX],
+        }
+        for d in decided
+        if d["submission_id"] in stored
+    ]
+    if audit:
+        session.execute(sa_insert(DecisionAudit), audit)
 
 
 def _checked_reasons(outcome: str, reasons: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from central.bundle import build_bundle, set_part
 from central.datasets import DataSets
 from central.db import make_engine, migrate, session_factory
-from central.decisions import DecisionError, decide_manually, record, to_wire
+from central.decisions import DecisionError, decide_manually, record, record_all, to_wire
 from central.keys import CentralKeys, load_keys
 from central.models import DataSetVersion, Decision, DecisionAudit, Submission
 from kiosk.codes.registry import Verdict
@@ -324,3 +324,28 @@ def test_the_decision_key_is_printed_as_a_trust_entry_for_decision_codes_only(
     assert code is not None
     store = replace(store, refreshed_at=datetime.now(UTC))
     assert KioskCodeFormat(store).evaluate(code, datetime.now(UTC)).verdict is Verdict.GREEN
+
+
+def test_a_decision_stored_a_moment_ago_by_another_process_stands_without_a_second_audit_row(
+    db: tuple[Session, CentralKeys],
+) -> None:
+    session, keys = db
+    submission = stored_submission(session, keys, {"id_number": APPROVED_ID})
+    decided = {
+        "submission_id": submission.id,
+        "service_id": submission.service_id,
+        "outcome": "rejected",
+        "reasons": [REASON],
+        "rule": "elderly-allowance@1",
+        "datasets": {"household-extract": "v1"},
+        "note": "",
+        "code": None,
+        "decided_at": datetime.now(UTC),
+    }
+    record_all(session, [decided])
+    session.commit()
+    record_all(session, [decided | {"outcome": "manual", "reasons": [], "note": "the other copy"}])
+    session.commit()
+    row = session.get(Decision, submission.id)
+    assert row is not None and (row.outcome, row.decided_by) == ("rejected", "rules")
+    assert [a.outcome for a in session.scalars(select(DecisionAudit))] == ["rejected"]
