@@ -15,12 +15,22 @@ keys of their ``health`` object, and shows "—" for a kiosk that does not repor
 
 Managers sign in with HTTP Basic against the accounts ``kiosk-central manager-add`` creates; devices'
 credentials do not open it.
+
+``/dashboard/decisions`` is the decision view (智慧批, :mod:`central.dashboard_decisions`): counts by service
+and outcome, the reasons of rejections, and the queue of applications the rules left to a person, which a
+manager approves or rejects there. That is the dashboard's one action: a POST that must carry the manager's
+credentials, come from the dashboard's own origin and carry a form token the page issued to that manager for
+that application (an HMAC with a server-held key, valid for a working day), so that a page elsewhere cannot
+make a signed-in manager's browser decide; the decision and its audit row naming the manager are written by
+:func:`central.decisions.decide_manually`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import math
 import os
 from collections.abc import Callable, Mapping
@@ -28,21 +38,23 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, FastAPI, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.api_v1 import CentralState
 from central.auth import RateLimiter, enforce
+from central.dashboard_decisions import OUTCOME_LABELS, OUTCOMES, decision_view
 from central.db import as_utc, utcnow
+from central.decisions import DecisionError, decide_manually
 from central.managers import stored_hash
-from central.models import BundlePart, Device
+from central.models import BundlePart, Decision, Device, Submission
 from central.signin import (
     COOKIE_NAME,
     AccountThrottle,
@@ -77,6 +89,10 @@ _HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
 }
+# A form token lasts a working day: a manager may leave the queue open between decisions.
+FORM_TOKEN_LIFETIME_S = 12 * 3600
+# A decision form: an id, a token and two reasons of at most 500 characters each (UTF-8, percent-encoded).
+MAX_FORM_BYTES = 16 * 1024
 
 
 @dataclass(frozen=True)
@@ -126,6 +142,7 @@ class DashboardState:
     accounts: AccountThrottle
     checker: PasswordChecker
     cookies: DeviceCookies
+    form_key: bytes
     templates: Environment = field(
         default_factory=lambda: Environment(
             loader=FileSystemLoader(TEMPLATES_DIR),
@@ -146,6 +163,7 @@ def install_dashboard(app: FastAPI, settings: DashboardSettings, server_secret: 
         AccountThrottle(settings.account_free_failures, base, cap),
         checker,
         DeviceCookies(cookie_key(server_secret)),
+        hmac.new(server_secret, b"kiosk-central dashboard form token", hashlib.sha256).digest(),
     )
     app.router.on_shutdown.append(checker.close)
     app.include_router(router)
@@ -403,15 +421,18 @@ async def dashboard(
     state = _dashboard_state(request)
     manager = await signed_in_manager(request)
     if manager is None:
-        response = _page(state, "signin.html", status=401)
-        response.headers["WWW-Authenticate"] = _REALM
-        return response
+        return _sign_in_page(state)
 
     def render() -> HTMLResponse:
         with _central(request).sessions() as session:
             return _dashboard_page(session, state, manager, day, checkpoint)
 
-    response = await run_in_threadpool(render)
+    return _remember_browser(request, state, manager, await run_in_threadpool(render))
+
+
+def _remember_browser(
+    request: Request, state: DashboardState, manager: str, response: HTMLResponse
+) -> HTMLResponse:
     response.set_cookie(
         COOKIE_NAME,
         state.cookies.issue(manager),
@@ -424,12 +445,13 @@ async def dashboard(
     return response
 
 
-def _dashboard_page(
-    session: Session, state: DashboardState, manager: str, day: str, checkpoint: str
-) -> HTMLResponse:
-    settings = state.settings
-    now = settings.clock()
-    today = now.astimezone(settings.zone).date()
+def _sign_in_page(state: DashboardState) -> HTMLResponse:
+    response = _page(state, "signin.html", status=401)
+    response.headers["WWW-Authenticate"] = _REALM
+    return response
+
+
+def _shown_day(day: str, today: date) -> date:
     try:
         shown = date.fromisoformat(day) if day else today
     except ValueError:
@@ -437,6 +459,16 @@ def _dashboard_page(
     # The first and last representable days are refused too: the page links to the day before and after.
     if not date.min < shown < date.max:
         raise HTTPException(400, "day must be a date, YYYY-MM-DD")
+    return shown
+
+
+def _dashboard_page(
+    session: Session, state: DashboardState, manager: str, day: str, checkpoint: str
+) -> HTMLResponse:
+    settings = state.settings
+    now = settings.clock()
+    today = now.astimezone(settings.zone).date()
+    shown = _shown_day(day, today)
 
     stats = statistics(session, since=shown, until=shown)
     all_rows = [
@@ -485,4 +517,139 @@ def _dashboard_page(
         devices=devices,
         online_count=sum(d.online for d in devices),
         problem_count=sum(bool(d.problems) for d in devices),
+    )
+
+
+# --- the decision view (智慧批) -----------------------------------------------------------------------
+
+
+def form_token(key: bytes, manager: str, submission_id: str, now: datetime) -> str:
+    """The token a decision form carries: good for this manager and this application until it expires."""
+    expires = int(now.timestamp()) + FORM_TOKEN_LIFETIME_S
+    return f"{expires}.{_form_mac(key, manager, submission_id, expires)}"
+
+
+def form_token_ok(key: bytes, token: str, manager: str, submission_id: str, now: datetime) -> bool:
+    expires, _, mac = token.partition(".")
+    if not expires.isdigit() or int(expires) < now.timestamp():
+        return False
+    return hmac.compare_digest(mac, _form_mac(key, manager, submission_id, int(expires)))
+
+
+def _form_mac(key: bytes, manager: str, submission_id: str, expires: int) -> str:
+    body = f"decide|{manager}|{submission_id}|{expires}".encode()
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+def _same_origin(request: Request) -> bool:
+    """A browser says where a form was sent from (Origin, Sec-Fetch-Site); when it does, it must be here.
+    The host is compared, not the scheme: behind a TLS proxy the server itself is reached over HTTP."""
+    fetch_site = request.headers.get("sec-fetch-site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    return urlsplit(origin).netloc.lower() == request.headers.get("host", "").lower()
+
+
+@router.get("/dashboard/decisions")
+async def decisions(request: Request, day: str = "", decided: str = Query("", max_length=36)) -> HTMLResponse:
+    state = _dashboard_state(request)
+    manager = await signed_in_manager(request)
+    if manager is None:
+        return _sign_in_page(state)
+
+    def render() -> HTMLResponse:
+        with _central(request).sessions() as session:
+            return _decisions_page(request, session, state, manager, day, decided=decided)
+
+    return _remember_browser(request, state, manager, await run_in_threadpool(render))
+
+
+@router.post("/dashboard/decisions/decide", response_model=None)
+async def decide(request: Request) -> HTMLResponse | RedirectResponse:
+    state = _dashboard_state(request)
+    manager = await signed_in_manager(request)
+    if manager is None:
+        return _sign_in_page(state)
+    if not _same_origin(request):
+        raise HTTPException(403, "the form was not sent from this dashboard")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise HTTPException(413, "form too large")
+    try:
+        form = {k: v[0] for k, v in parse_qs(body.decode("utf-8"), keep_blank_values=True).items()}
+    except UnicodeDecodeError:
+        raise HTTPException(400, "the form is not UTF-8") from None
+    submission_id, day = form.get("submission_id", ""), form.get("day", "")
+    now = state.settings.clock()
+    if not form_token_ok(state.form_key, form.get("token", ""), manager, submission_id, now):
+        raise HTTPException(403, "the form has expired or is not this dashboard's; reload the page")
+    action = form.get("action")
+    if action not in ("approve", "reject"):
+        raise HTTPException(400, "action must be approve or reject")
+    zh, en = form.get("reason_zh", "").strip(), form.get("reason_en", "").strip()
+    reasons = [{"zh-CN": zh, "en": en}] if action == "reject" and (zh or en) else []
+    outcome = "approved" if action == "approve" else "rejected"
+
+    def apply() -> HTMLResponse | RedirectResponse:
+        with _central(request).sessions() as session:
+            try:
+                decide_manually(session, submission_id, outcome, reasons, manager, _central(request).keys)
+            except DecisionError as err:
+                session.rollback()
+                return _decisions_page(request, session, state, manager, day, error=str(err), status=409)
+        query = urlencode({"day": day, "decided": submission_id} if day else {"decided": submission_id})
+        return RedirectResponse(f"/dashboard/decisions?{query}", status_code=303, headers=_HEADERS)
+
+    return await run_in_threadpool(apply)
+
+
+def _decisions_page(
+    request: Request,
+    session: Session,
+    state: DashboardState,
+    manager: str,
+    day: str,
+    decided: str = "",
+    error: str = "",
+    status: int = 200,
+) -> HTMLResponse:
+    settings = state.settings
+    now = settings.clock()
+    today = now.astimezone(settings.zone).date()
+    shown = _shown_day(day, today)
+    view = decision_view(session, _central(request).keys, shown, settings.zone, now, service_names(session))
+    key = state.form_key
+    notice = ""
+    if decided:
+        row = session.get(Decision, decided)
+        if row is not None and row.decided_by == "manager":
+            submission = session.get(Submission, decided)
+            fields = submission.fields if submission and isinstance(submission.fields, dict) else {}
+            notice = f"已审批 {fields.get('number') or decided[:8]}：{OUTCOME_LABELS[row.outcome]}"
+
+    def link(to: date) -> str:
+        return "?" + urlencode({"day": to.isoformat()})
+
+    return _page(
+        state,
+        "decisions.html",
+        status=status,
+        manager=manager,
+        day=shown,
+        day_label=day_label(shown, today),
+        today=today,
+        previous_link=link(shown - timedelta(days=1)),
+        next_link=link(shown + timedelta(days=1)),
+        timezone=settings.timezone,
+        generated=now.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M"),
+        outcomes=[(o, OUTCOME_LABELS[o]) for o in OUTCOMES],
+        view=view,
+        tokens={q.submission_id: form_token(key, manager, q.submission_id, now) for q in view.queue},
+        notice=notice,
+        error=error,
     )

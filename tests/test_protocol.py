@@ -83,7 +83,9 @@ def _imports(path: Path) -> set[str]:
 
 # The kiosk's pure core the server runs too (docs/architecture.md, "Layers"): the decision engine and data
 # sets (智慧批 decides on the server) and the signed codes (the server signs decision codes), with exactly
-# what those import, each package's __init__ included. No store, settings, sync, forms, Qt or device code.
+# what those import, each package's __init__ included; and the service definitions with their masking rules
+# (the dashboard shows a decision's answers masked as the kiosk masks them). No store, settings, sync,
+# submissions, Qt or device code.
 CENTRAL_MAY_USE = {
     "kiosk",
     "kiosk.codes",
@@ -101,6 +103,9 @@ CENTRAL_MAY_USE = {
     "kiosk.decisions.datasets",
     "kiosk.decisions.rules",
     "kiosk.fileio",
+    "kiosk.forms",
+    "kiosk.forms.answers",
+    "kiosk.forms.definition",
     "kiosk.i18n",
     "kiosk.idnumber",
     "kiosk.keystore",
