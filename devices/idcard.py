@@ -74,9 +74,8 @@ def to_card_lines(lines: list[TextLine]) -> list[Line]:
     out = []
     for ln in lines:
         xs, ys = ln.box[:, 0] / RECT_W, ln.box[:, 1] / RECT_H
-        out.append(
-            Line(ln.text, float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()), ln.confidence)
-        )
+        box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+        out.append(Line(ln.text, *box, ln.confidence, ln.chars, ln.gaps))
     return out
 
 

@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -37,11 +37,18 @@ class OcrUnavailable(RuntimeError):
 @dataclass(frozen=True)
 class TextLine:
     """One detected line of text: ``box`` is its corner quad (4 × 2 float, image pixels, clockwise from top
-    left) and ``confidence`` the recogniser's score in 0..1."""
+    left) and ``confidence`` the recogniser's score in 0..1 (the mean of its characters' scores).
+
+    Engines that can tell also give ``chars``, each character's own score (so one doubtful character in a
+    long line is not averaged away), and ``gaps`` (one more than the characters): before character i, the
+    highest probability the recogniser gave to a character it did not write there, the trace of a
+    character it dropped (988 read as 88). Both are empty when unknown."""
 
     text: str
     box: np.ndarray
     confidence: float
+    chars: tuple[float, ...] = ()
+    gaps: tuple[float, ...] = ()
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -148,6 +155,9 @@ class RapidOcrEngine:
             engine = RapidOCR(params=params)
             for section in ("Det", "Rec", "Cls") if self.use_cls else ("Det", "Rec"):
                 _own_session(engine.cfg[section], engine.cfg.Global.model_root_dir, self.onnx)
+            rec = engine._load_rec_model()
+            self._steps = _StepRecorder(rec.postprocess_op)
+            rec.postprocess_op = self._steps
             self._engine = engine
 
     def recognise(self, image: np.ndarray) -> list[TextLine]:
@@ -159,12 +169,16 @@ class RapidOcrEngine:
             for stage, seconds in zip(("detect", "classify", "recognise"), elapsed, strict=False)
             if isinstance(seconds, float)
         }
+        steps = self._steps.take()
         if result.boxes is None or result.txts is None:
             return []
-        return [
-            TextLine(text=str(text), box=np.asarray(box, dtype=np.float32), confidence=float(score))
-            for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True)
-        ]
+        lines = []
+        for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
+            # rapidocr drops empty and low-scoring lines after recognition: match the rest by their text.
+            found = next((i for i, (t, _, _) in enumerate(steps) if t == text), None)
+            chars, gaps = steps.pop(found)[1:] if found is not None else ((), ())
+            lines.append(TextLine(str(text), np.asarray(box, dtype=np.float32), float(score), chars, gaps))
+        return lines
 
     def char_matrices(self, crops: list[np.ndarray]) -> list[CharMatrix]:
         self.load()
@@ -183,6 +197,66 @@ class RapidOcrEngine:
             probs = rec.session(batch)[0]
             out.append(CharMatrix(np.log(np.clip(probs, 1e-30, 1.0)), alphabet, index))
         return out
+
+
+class _StepRecorder:
+    """Stands in for rapidocr's CTC decoder: decodes as it does and, per line, also keeps what its line
+    score averages away (each written character's probability) and what greedy decoding throws away (a
+    character that lost to the blank or to its neighbour at some step). Only these few numbers per line
+    are kept, not the step × alphabet probabilities (megabytes per line)."""
+
+    def __init__(self, decoder: Any) -> None:
+        self.decoder = decoder
+        self.character = decoder.character  # char_matrices reads the alphabet from here
+        # A wider space between printed characters (letter-spaced layouts) is no character dropped.
+        self._not_characters = [i for i, ch in enumerate(decoder.character) if i and not ch.strip()]
+        self._lines: list[tuple[str, tuple[float, ...], tuple[float, ...]]] = []
+
+    def __call__(self, preds: np.ndarray, return_word_box: bool = False, **kwargs: Any) -> Any:
+        out = self.decoder(preds, return_word_box, **kwargs)
+        for probs, (text, _) in zip(preds, out[0], strict=True):
+            self._lines.append((text, *char_and_gap_scores(probs, self._not_characters)))
+        return out
+
+    def take(self) -> list[tuple[str, tuple[float, ...], tuple[float, ...]]]:
+        lines, self._lines = self._lines, []
+        return lines
+
+
+def char_and_gap_scores(
+    probs: np.ndarray, not_characters: Sequence[int] = ()
+) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(per written character its probability, per gap around them the strongest unwritten character)
+    from one line's step × alphabet probabilities, decoded greedily as CTC does (blank = column 0).
+
+    Gap i lies before character i. Only steps that write nothing new (a blank, or the previous character
+    held) count there, and not the characters either side of the gap: their probability spills into the
+    steps around them, nor the columns ``not_characters`` (the space)."""
+    steps = np.arange(len(probs))
+    best = probs.argmax(axis=1)
+    top = probs[steps, best]
+    others = probs.copy()
+    others[:, [0, *not_characters]] = 0.0
+    others[steps, best] = 0.0
+    runner = others.argmax(axis=1)
+    runner_p = others[steps, runner]
+    written = [int(b) for i, b in enumerate(best) if b != 0 and (i == 0 or b != best[i - 1])]
+    chars: list[float] = []
+    gaps = [0.0] * (len(written) + 1)
+    previous = 0
+    for t in steps:
+        b = int(best[t])
+        if b != 0 and b != previous:
+            chars.append(float(top[t]))
+        else:
+            if b != 0:
+                chars[-1] = max(chars[-1], float(top[t]))
+            gap = len(chars)  # the gap after the characters written so far
+            neighbours = written[max(gap - 1, 0) : gap + 1]
+            if runner[t] not in neighbours:
+                gaps[gap] = max(gaps[gap], float(runner_p[t]))
+        previous = b
+    return tuple(chars), tuple(gaps)
 
 
 def _own_session(section: Any, model_root: str, settings: OnnxSettings) -> None:

@@ -20,13 +20,14 @@ from devices.ocr import (
     OcrUnavailable,
     RapidOcrEngine,
     TextLine,
+    char_and_gap_scores,
     make_engine,
 )
-from kiosk.idcard import ctc
+from kiosk.idcard import ctc, parse
 from kiosk.idcard.data import ETHNICITIES
 from kiosk.idcard.reader import CardReader
 from kiosk.paths import FONT_PATH
-from tools.idcard_synth import REFERENCE_DATE, make_sample
+from tools.idcard_synth import REFERENCE_DATE, make_sample, missing_typefaces
 
 
 @pytest.fixture(scope="module")
@@ -211,3 +212,60 @@ def test_engine_scores_characters_on_a_crop(recogniser: IdCardRecogniser) -> Non
     assert ctc.greedy(matrix)[0] == "维吾尔"
     choice = ctc.choose([matrix], ETHNICITIES)
     assert choice is not None and choice.text == "维吾尔" and choice.posterior > 0.9
+
+
+def test_engine_scores_each_character_and_traces_dropped_ones() -> None:
+    # Steps of a line "988" read as "88": its 9 lost to the blank at the first step, still holding 0.4.
+    alphabet = ["blank", "8", "9", " "]
+    probs = np.array(
+        [
+            [0.6, 0.0, 0.4, 0.0],  # blank; the dropped 9
+            [0.1, 0.9, 0.0, 0.0],  # 8 written
+            [0.5, 0.2, 0.0, 0.3],  # blank; the 8 spilling over and a space: neither is a dropped character
+            [0.2, 0.8, 0.0, 0.0],  # 8 written again (after a blank)
+            [0.95, 0.0, 0.05, 0.0],  # blank; a faint 9 after the last character
+        ],
+        dtype=np.float32,
+    )
+    chars, gaps = char_and_gap_scores(probs, [alphabet.index(" ")])
+    assert chars == pytest.approx((0.9, 0.8))
+    assert gaps == pytest.approx((0.4, 0.0, 0.05))
+
+
+def test_read_lines_carry_per_character_scores(recogniser: IdCardRecogniser) -> None:
+    sample = make_sample(11, "front", "easy", 0)
+    lines = recogniser.engine.recognise(sample.image)
+    assert lines and all(len(ln.chars) == len(ln.text) and len(ln.gaps) == len(ln.text) + 1 for ln in lines)
+    for ln in lines:  # a character's score is its best step's; the line's is the mean of each first step
+        assert all(0.0 < c <= 1.0 for c in ln.chars) and all(0.0 <= g < 1.0 for g in ln.gaps)
+        assert sum(ln.chars) / len(ln.chars) >= ln.confidence - 1e-4
+
+
+TUNING_FACES = [
+    "droid",
+    "noto-sans",
+    "noto-serif",
+    "wqy-zenhei",
+    "wqy-microhei",
+]  # bench --faces droid,noto,wqy
+
+
+@pytest.mark.skipif(bool(missing_typefaces(TUNING_FACES)), reason="CJK typefaces missing: bash .ci/fonts.sh")
+def test_one_misread_address_character_is_highlighted_by_its_own_score(
+    recogniser: IdCardRecogniser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 朝阳镇 read 朝股镇 in Noto Serif: the line's mean score is high, 股 alone is weak.
+    sample = make_sample(7, "front", "hard", 91, TUNING_FACES)
+    result = recogniser.read(sample.image)
+    assert result.fields["address"] != sample.truth["address"]
+    assert "address" in result.low_confidence_fields()
+    monkeypatch.setattr(parse, "WEAK_CHARACTER", 0.0)  # without the rule the slip passes unseen
+    assert "address" not in recogniser.read(sample.image).low_confidence_fields()
+
+
+@pytest.mark.skipif(bool(missing_typefaces(TUNING_FACES)), reason="CJK typefaces missing: bash .ci/fonts.sh")
+def test_validity_start_read_in_the_future_is_highlighted(recogniser: IdCardRecogniser) -> None:
+    sample = make_sample(7, "back", "hard", 1, TUNING_FACES)  # 2011.10.20 read as 2201-11-02
+    result = recogniser.read(sample.image)
+    assert result.fields["valid_from"] > REFERENCE_DATE.isoformat()
+    assert "valid_from" in result.low_confidence_fields()

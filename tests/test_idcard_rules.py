@@ -397,3 +397,60 @@ def test_misread_address_label_is_stripped() -> None:
     assert parse_front(lines).fields["address"] == "新疆维吾尔自治区乌鲁木齐市天山区解放路88号"
     lines[-1] = _line("住新疆维吾尔自治区乌鲁木齐市天山区", 0.07, 0.48, 0.66)  # 址 lost: only 住 goes
     assert parse_front(lines).fields["address"] == "新疆维吾尔自治区乌鲁木齐市天山区解放路88号"
+
+
+def _scored(
+    text: str, x0: float, y0: float, x1: float, chars: dict[int, float], gaps: dict[int, float]
+) -> Line:
+    """A line whose recogniser scored character i ``chars[i]`` (else 0.99) and saw an unwritten character
+    ``gaps[i]`` before it; its line score is the mean, as the engine's is."""
+    scores = tuple(chars.get(i, 0.99) for i in range(len(text)))
+    traces = tuple(gaps.get(i, 0.0) for i in range(len(text) + 1))
+    return Line(text, x0, y0, x1, y0 + 0.06, sum(scores) / len(scores), scores, traces)
+
+
+def _with_address_line(line: Line) -> list[Line]:
+    return [line if ln.text.startswith("住址") else ln for ln in FRONT_LINES]
+
+
+def test_one_weak_character_of_the_address_is_highlighted_though_the_line_scores_high() -> None:
+    text = "住址新疆维吾尔自治区乌鲁木齐市天山区"
+    weak = _scored(text, 0.07, 0.48, 0.66, {text.index("鲁"): 0.3}, {})
+    assert weak.confidence > 0.95  # the line's mean alone would let the slip through
+    result = check_front(parse_front(_with_address_line(weak)))
+    assert "address" in result.low_confidence_fields()
+    sure = _scored(text, 0.07, 0.48, 0.66, {}, {})
+    assert "address" not in check_front(parse_front(_with_address_line(sure))).low_confidence_fields()
+    # The label's characters are not the value's: a weak 住 highlights nothing.
+    label_weak = _scored(text, 0.07, 0.48, 0.66, {0: 0.3}, {})
+    assert "address" not in check_front(parse_front(_with_address_line(label_weak))).low_confidence_fields()
+
+
+def test_a_character_dropped_from_the_address_is_highlighted() -> None:
+    # 988号 read as 88号: the 9 lost to the blank at a few steps, where it still had some probability.
+    text = "住址新疆维吾尔自治区乌鲁木齐市天山区解放路88号"
+    dropped = _scored(text, 0.07, 0.48, 0.66, {}, {text.index("88"): 0.4})
+    result = check_front(parse_front(_with_address_line(dropped)))
+    assert result.fields["address"].endswith("解放路88号")  # nothing is invented in its place
+    assert "address" in result.low_confidence_fields()
+    faint = _scored(text, 0.07, 0.48, 0.66, {}, {text.index("88"): 0.05})
+    assert "address" not in check_front(parse_front(_with_address_line(faint))).low_confidence_fields()
+
+
+def test_one_weak_character_of_the_authority_is_highlighted() -> None:
+    # 龙门 read as 龙内 at a line score of 0.94.
+    text = "签发机关龙内县公安局"
+    validity = _line("有效期限2015.03.04-长期", 0.17, 0.84)
+    weak = _scored(text, 0.17, 0.72, 0.6, {text.index("内"): 0.45}, {})
+    assert "authority" in check_back(parse_back([weak, validity]), TODAY).low_confidence_fields()
+    sure = _scored(text, 0.17, 0.72, 0.6, {}, {})
+    assert "authority" not in check_back(parse_back([sure, validity]), TODAY).low_confidence_fields()
+
+
+def test_validity_start_after_today_or_before_the_card_existed_is_highlighted() -> None:
+    # 2011.10.20-长期 read with its digits shifted: a start in 2201 cannot be on a card in hand.
+    for start in ("2201.11.02", "2026.03.01", "2001.10.20"):
+        result = check_back(_back(start, "长期"), TODAY)
+        assert "invalid_validity" in result.warnings
+        assert "valid_from" in result.low_confidence_fields()
+    assert check_back(_back("2011.10.20", "长期"), TODAY).warnings == []

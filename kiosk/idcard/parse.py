@@ -9,6 +9,7 @@ the labels, as a first attempt without any card geometry would do.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,12 +22,17 @@ BACK_KEYWORDS = ("中华人民共和国", "居民身份证", "签发机关", "�
 # How the front's labels begin (two characters each, so a value that happens to start with 出 or 名 is not
 # taken for one); they share one column at the card's left.
 FRONT_LABEL_STARTS = r"^(姓名|性别|出生|住址|公民身份)"
+# A character of a free-text field the recogniser scored below this, or a character it did not write
+# scored above that, gets the field highlighted (chosen on the tuning typefaces, docs/benchmarks.md).
+WEAK_CHARACTER = 0.6
+DROPPED_CHARACTER = 0.3
 PORTRAIT_LEFT = 0.62  # the portrait occupies the right third of the front; no field text starts there
 
 
 @dataclass(frozen=True)
 class Line:
-    """A recognised line: text, its box in card coordinates (0..1), and the recogniser's confidence."""
+    """A recognised line: text, its box in card coordinates (0..1), the recogniser's confidence, and where
+    the engine gives them its per-character scores and dropped-character traces (``devices.ocr.TextLine``)."""
 
     text: str
     x0: float
@@ -34,6 +40,8 @@ class Line:
     x1: float
     y1: float
     confidence: float
+    chars: tuple[float, ...] = ()
+    gaps: tuple[float, ...] = ()
 
     @property
     def cy(self) -> float:
@@ -109,6 +117,40 @@ def _strip(label: str, text: str) -> str:
     return re.sub(_LABELS[label], "", text, count=1)
 
 
+def value_scores(lines: Sequence[Line], skip: int) -> tuple[float, float] | None:
+    """(the weakest character's score, the strongest trace of a dropped character) over the text of
+    ``lines`` joined as a row is (spaces out), from character ``skip`` on (past a label); ``None`` when no
+    character there has a score (engines that give none)."""
+    chars: list[float] = []
+    gaps: list[float] = []
+    at = 0  # index of the next character in the joined text
+    for line in lines:
+        kept = [i for i, ch in enumerate(line.text) if ch != " "]
+        if len(line.chars) == len(line.text) and len(line.gaps) == len(line.text) + 1:
+            chars += [
+                line.chars[i] for i, j in zip(kept, range(at, at + len(kept)), strict=True) if j >= skip
+            ]
+            # The gap before each character, and the one after the line's last.
+            gaps += [line.gaps[i] for i, j in zip(kept, range(at, at + len(kept)), strict=True) if j >= skip]
+            gaps += [line.gaps[-1]] if at + len(kept) >= skip else []
+        at += len(kept)
+    if not chars:
+        return None
+    return min(chars), max(gaps)
+
+
+def char_doubt(result: CardResult, name: str, lines: Sequence[Line], skip: int) -> None:
+    """Highlights a free-text field (no rule on the card can check it) when one of its characters is
+    weak or a character seems to have been dropped: the line's mean score averages a single slip away
+    (龙门 read 龙内 at 0.94, 988号 read 88号)."""
+    scores = value_scores(lines, skip)
+    if scores is None:
+        return
+    weakest, dropped = scores
+    if weakest < WEAK_CHARACTER or dropped > DROPPED_CHARACTER:
+        result.confidence[name] = min(result.confidence.get(name, 0.0), DOUBTFUL_CONFIDENCE)
+
+
 def _id_row(rows: list[Row]) -> Row | None:
     candidates = [r for r in rows if r.cy > 0.55 and len(normalise_id_text(_strip("id", r.text))) >= 12]
     return max(candidates, key=lambda r: len(normalise_id_text(r.text)), default=None)
@@ -165,6 +207,8 @@ def parse_front(lines: list[Line]) -> CardResult:
             text = "".join(r.text for r in address_rows)
             f["address"] = _strip("address", text)
             conf["address"] = min(r.confidence for r in address_rows)
+            lines_read = [ln for r in address_rows for ln in r.lines]
+            char_doubt(result, "address", lines_read, len(text) - len(f["address"]))
     return result
 
 
@@ -184,6 +228,7 @@ def parse_back(lines: list[Line]) -> CardResult:
     if authority is not None:
         f["authority"] = _strip("authority", authority.text)
         conf["authority"] = authority.confidence
+        char_doubt(result, "authority", authority.lines, len(authority.text) - len(f["authority"]))
         label = re.match(_LABELS["authority"], authority.text)
         if label is not None and not label.group().endswith("关"):
             # The label's 关 was not read as such: it is either missing or read as another character (美 in a

@@ -52,6 +52,8 @@ _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
 # 弄, 里, 胡同, 村, 屯, 组, 队, 社区, 小区, 广场, 大厦, 花园, 苑, 院, 楼 …).
 _NUMBERED_PLACES = set("路街道巷弄里同村屯组队社区场厦园苑院楼庄寨坊湾营府城门桥口站")
 _DOUBTFUL_ADDRESS = r"\d$|\d[A-Za-z]号|\d{5}|[^\u3400-\u9fff0-9A-Za-z\-·]"
+# The second-generation card (the one read here) has been issued since the Resident ID Card Law of 2004.
+FIRST_ISSUE = date(2004, 1, 1)
 # Digit pairs that look alike in OCR-B at low resolution, for single-substitution repairs.
 _CONFUSABLE: dict[str, str] = {
     "0": "689",
@@ -412,6 +414,11 @@ def check_back(result: CardResult, today: date, birth_date: date | None = None) 
             _lower(result, name, FAILED_CONFIDENCE)
         _flag_missing_and_low(result)
         return result
+    if not FIRST_ISSUE <= start <= today:
+        # A card in hand was issued before today, and this card type not before 2004: a start outside
+        # that is misread digits (2011.10.20 read 2201-11-02), whatever the end date says.
+        result.warn("invalid_validity")
+        _lower(result, "valid_from", FAILED_CONFIDENCE)
     expected = None
     if birth_date is not None:
         expected = allowed_span(age_on(birth_date, start))
