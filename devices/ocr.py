@@ -228,6 +228,7 @@ def char_and_gap_scores(
 ) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """(per written character its probability, per gap around them the strongest unwritten character)
     from one line's step × alphabet probabilities, decoded greedily as CTC does (blank = column 0).
+    ``probs`` is overwritten (the decoder is done with it).
 
     Gap i lies before character i. Only steps that write nothing new (a blank, or the previous character
     held) count there, and not the characters either side of the gap: their probability spills into the
@@ -235,11 +236,12 @@ def char_and_gap_scores(
     steps = np.arange(len(probs))
     best = probs.argmax(axis=1)
     top = probs[steps, best]
-    others = probs.copy()
-    others[:, [0, *not_characters]] = 0.0
-    others[steps, best] = 0.0
-    runner = others.argmax(axis=1)
-    runner_p = others[steps, runner]
+    # The runner-up per step, found in ``probs`` itself: copying a line's step × alphabet array (megabytes)
+    # cost more than the rest of this function.
+    probs[:, [0, *not_characters]] = 0.0
+    probs[steps, best] = 0.0
+    runner = probs.argmax(axis=1)
+    runner_p = probs[steps, runner]
     written = [int(b) for i, b in enumerate(best) if b != 0 and (i == 0 or b != best[i - 1])]
     chars: list[float] = []
     gaps = [0.0] * (len(written) + 1)

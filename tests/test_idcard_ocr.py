@@ -254,12 +254,15 @@ TUNING_FACES = [
 def test_one_misread_address_character_is_highlighted_by_its_own_score(
     recogniser: IdCardRecogniser, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # 朝阳镇 read 朝股镇 in Noto Serif: the line's mean score is high, 股 alone is weak.
+    # 朝阳镇 read 朝股镇 in Noto Serif: the line's mean score is high, 股 alone is weak (0.18) and 阳 is
+    # still traced beside it (0.15).
     sample = make_sample(7, "front", "hard", 91, TUNING_FACES)
     result = recogniser.read(sample.image)
     assert result.fields["address"] != sample.truth["address"]
     assert "address" in result.low_confidence_fields()
-    monkeypatch.setattr(parse, "WEAK_CHARACTER", 0.0)  # without the rule the slip passes unseen
+    monkeypatch.setattr(parse, "WEAK_CHARACTER", 0.0)
+    assert "address" in recogniser.read(sample.image).low_confidence_fields()  # the trace alone
+    monkeypatch.setattr(parse, "DROPPED_CHARACTER", 1.0)  # without either rule the slip passes unseen
     assert "address" not in recogniser.read(sample.image).low_confidence_fields()
 
 

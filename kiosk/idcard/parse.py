@@ -24,8 +24,8 @@ BACK_KEYWORDS = ("中华人民共和国", "居民身份证", "签发机关", "�
 FRONT_LABEL_STARTS = r"^(姓名|性别|出生|住址|公民身份)"
 # A character of a free-text field the recogniser scored below this, or a character it did not write
 # scored above that, gets the field highlighted (chosen on the tuning typefaces, docs/benchmarks.md).
-WEAK_CHARACTER = 0.6
-DROPPED_CHARACTER = 0.3
+WEAK_CHARACTER = 0.75
+DROPPED_CHARACTER = 0.1
 PORTRAIT_LEFT = 0.62  # the portrait occupies the right third of the front; no field text starts there
 
 
