@@ -424,3 +424,28 @@ def test_the_vehicle_pass_is_decided_on_plates_loaded_from_csv_and_a_public_risk
         "vehicle-register-blocked": "2026-12-07.2",
         "risk-areas": "2026-12-07.1",
     }
+
+
+def test_a_submission_carried_on_a_usb_stick_is_decided_when_imported(
+    server: LiveServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from main import main as kiosk_main
+
+    set_up(server, tmp_path)
+    data = tmp_path / "kiosk"
+    server.enrol(data)
+    capsys.readouterr()
+    assert kiosk_main(["services", "example", "elderly-allowance", "--data-dir", str(data)]) == 0
+    answers = json.loads(capsys.readouterr().out) | {"id_number": APPROVED}
+    (tmp_path / "answers.json").write_text(json.dumps(answers, ensure_ascii=False), "utf-8")
+    submit = ["submit", "--service", "elderly-allowance", "--answers", str(tmp_path / "answers.json")]
+    assert kiosk_main([*submit, "--data-dir", str(data)]) == 0
+    stick = tmp_path / "export.json"
+    assert kiosk_main(["export", "--out", str(stick), "--data-dir", str(data)]) == 0
+    capsys.readouterr()
+    assert _cli(server, "import", str(stick)) == 0
+    assert capsys.readouterr().out.strip() == "accepted 1, duplicate 0, rejected 0"
+    stored, (audit,) = rows(server)
+    ((submission_id, decision),) = stored.items()
+    assert (decision.outcome, decision.rule, audit.submission_id) == ("approved", RULE, submission_id)
+    assert decision.code is not None
