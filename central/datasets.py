@@ -23,6 +23,8 @@ import json
 import logging
 import threading
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +47,9 @@ from kiosk.idnumber import normalise
 
 log = logging.getLogger(__name__)
 
+# How long a request waits for a newly loaded version before deciding with the one before it: a set of
+# thousands of rows is read well within it, a million-row extract is not (seconds).
+SWITCH_WAIT_S = 0.5
 # The first column of a CSV set: what rows are looked up by, hashed on load and never stored in clear.
 ID_COLUMNS = ("id_number", "plate")
 
@@ -198,32 +203,51 @@ def versions(session: Session) -> list[DataSetVersion]:
 class DataSets:
     """The sets in force, as this process has them in memory; :meth:`current` brings them up to date.
 
-    It reads the table in short sessions of its own and unpacks a set outside any transaction, so a big set
-    being read never holds the database (SQLite's write lock) for the others. Call it with no transaction of
-    the caller's open on SQLite, for the same reason."""
+    A new version is read on a thread of its own, from the table in short sessions of its own and unpacked
+    outside any transaction, so a big set being read never holds the database (SQLite's write lock) nor the
+    requests: while a million-row extract is read (seconds), decisions go on with the version before it and
+    record that version; a set read within :data:`SWITCH_WAIT_S` is used at once. Only a set this process
+    holds no version of yet is waited for. Call it with no transaction of the caller's open on SQLite."""
 
     def __init__(self, key: bytes, sessions: sessionmaker[Session]) -> None:
         self._key = key
         self._sessions = sessions
         self._sets: dict[str, tuple[int, LoadedSet | ReferenceSet]] = {}
-        # One reader at a time: two requests that both see a new version read it once, not twice.
+        self._reading: dict[int, Future[LoadedSet | ReferenceSet | None]] = {}
         self._lock = threading.Lock()
+        # One reader: two requests that both see a new version read it once, not twice.
+        self._reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dataset-reader")
 
     def current(self, names: set[str] | None = None) -> dict[str, LoadedSet | ReferenceSet]:
-        """The newest loaded version of each set (of ``names`` only, when given), reading a set again only
-        when a newer version was loaded since this process last read it."""
+        """The newest loaded version of each set (of ``names`` only, when given) that this process has read,
+        reading one again only when a newer version was loaded since."""
         query = select(DataSetVersion.name, func.max(DataSetVersion.id)).group_by(DataSetVersion.name)
         if names is not None:
             query = query.where(DataSetVersion.name.in_(names))
         with self._sessions() as session:
             newest: dict[str, int] = {name: newest_id for name, newest_id in session.execute(query)}
-        with self._lock:
-            for name, newest_id in newest.items():
+        for name, newest_id in newest.items():
+            with self._lock:
                 held = self._sets.get(name)
-                if held is None or held[0] != newest_id:
-                    loaded = self._read(newest_id)
-                    if loaded is not None:
-                        self._sets[name] = (newest_id, loaded)
+                if held is not None and held[0] == newest_id:
+                    continue
+                reading = self._reading.get(newest_id)
+                if reading is None:
+                    reading = self._reading[newest_id] = self._reader.submit(self._read, newest_id)
+            try:
+                loaded = reading.result(timeout=None if held is None else SWITCH_WAIT_S)
+            except FutureTimeout:
+                continue  # the version before goes on deciding until this one is read
+            except Exception:
+                with self._lock:
+                    self._reading.pop(newest_id, None)  # the next request tries again
+                raise
+            with self._lock:
+                self._reading.pop(newest_id, None)
+                current = self._sets.get(name)
+                if loaded is not None and (current is None or current[0] < newest_id):
+                    self._sets[name] = (newest_id, loaded)
+        with self._lock:
             return {name: held[1] for name, held in self._sets.items() if name in newest}
 
     def _read(self, record_id: int) -> LoadedSet | ReferenceSet | None:

@@ -349,3 +349,34 @@ def test_a_decision_stored_a_moment_ago_by_another_process_stands_without_a_seco
     row = session.get(Decision, submission.id)
     assert row is not None and (row.outcome, row.decided_by) == ("rejected", "rules")
     assert [a.outcome for a in session.scalars(select(DecisionAudit))] == ["rejected"]
+
+
+def test_while_a_new_version_is_read_the_one_before_goes_on_deciding(
+    db: tuple[Session, CentralKeys], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from central.datasets import SWITCH_WAIT_S, store_set
+
+    session, keys = db
+    people = {APPROVED_ID: {"since": "2024-06"}}
+
+    def version(label: str) -> dict[str, Any]:
+        return build_reference_set("elderly-allowance-register", label, ("since",), people, keys.dataset_hash)
+
+    store_set(session, version("v1"), "v1.json")
+    sets = DataSets(keys.dataset_hash, session_factory(session.get_bind()))
+    assert sets.current()["elderly-allowance-register"].version == "v1"
+    real = DataSets._read
+
+    def slow(self: DataSets, record_id: int) -> Any:
+        time.sleep(SWITCH_WAIT_S + 1.0)  # as a million-row extract takes seconds
+        return real(self, record_id)
+
+    monkeypatch.setattr(DataSets, "_read", slow)
+    store_set(session, version("v2"), "v2.json")
+    started = time.monotonic()
+    assert sets.current()["elderly-allowance-register"].version == "v1"
+    assert time.monotonic() - started < SWITCH_WAIT_S + 0.8  # not held up by the read
+    time.sleep(1.5)
+    assert sets.current()["elderly-allowance-register"].version == "v2"
