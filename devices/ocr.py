@@ -104,6 +104,11 @@ DET_LIMIT_SIDE = 640
 # Lines are recognised one at a time, each padded only to its own width: in rapidocr's batches of six every
 # line is padded to the widest (the address), and recognition took about 1.7 times as long.
 REC_BATCH = 1
+# How far each detected text box is grown before its line is cut out for the recogniser (rapidocr's
+# default 1.6). At 1.6 the last character of a line was sometimes cut in half at the crop's edge and
+# dropped or misread (朝阳路9|88号 read 朝阳路88号, a stray 生 of the 出生 label joined to the address);
+# 2.0 read 59 of 60 addresses on the tuning cards instead of 57 (docs/benchmarks.md).
+DET_UNCLIP_RATIO = 2.0
 
 BASELINE_ONNX = OnnxSettings(spinning=True, memory_arena=False)  # what rapidocr itself sets up
 
@@ -121,12 +126,14 @@ class RapidOcrEngine:
         self,
         det_limit_side: int = DET_LIMIT_SIDE,
         rec_batch: int = REC_BATCH,
+        det_unclip_ratio: float = DET_UNCLIP_RATIO,
         use_cls: bool = False,
         params: Mapping[str, Any] | None = None,
         onnx: OnnxSettings = OnnxSettings(),
     ) -> None:
         self.det_limit_side = det_limit_side
         self.rec_batch = rec_batch
+        self.det_unclip_ratio = det_unclip_ratio
         self.use_cls = use_cls
         self.params = dict(params or {})  # further rapidocr settings, e.g. other shipped model files
         self.onnx = onnx
@@ -149,6 +156,7 @@ class RapidOcrEngine:
                 "Global.use_cls": self.use_cls,
                 "Det.limit_type": "max",
                 "Det.limit_side_len": self.det_limit_side,
+                "Det.unclip_ratio": self.det_unclip_ratio,
                 "Rec.rec_batch_num": self.rec_batch,
                 **self.params,
             }
