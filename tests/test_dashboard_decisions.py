@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -30,8 +31,8 @@ from sqlalchemy.orm import Session
 
 from central.bundle import set_part
 from central.dashboard import DashboardSettings, form_token, form_token_ok
-from central.dashboard_decisions import scrub
-from central.db import make_engine, session_factory
+from central.dashboard_decisions import decision_view, scrub
+from central.db import make_engine, migrate, session_factory
 from central.decisions import record
 from central.keys import CentralKeys, load_keys
 from central.managers import set_manager
@@ -470,3 +471,27 @@ def test_the_decision_view_in_chromium(live: Live, tmp_path: Path) -> None:
     assert image.width == SCREEN_WIDTH and 900 < image.height < 2400
     if os.environ.get("KIOSK_SAVE_SCREENSHOTS") == "1":
         image.save(PROJECT_ROOT / "docs" / "screenshots" / "dashboard-decisions.png", optimize=True)
+
+
+def test_a_service_without_a_definition_and_a_seal_that_does_not_open(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'central.sqlite3'}")
+    migrate(engine)
+    keys = load_keys(tmp_path / "keys")
+    with session_factory(engine)() as session:
+        # A service the server has no definition of: its clear answers shown, its personal ones hidden.
+        unknown = _submission(
+            session, keys, "library-card", {"branch": "东湖分馆"}, {"name": "赵桂兰", "id_number": ELDER}
+        )
+        _decide(session, unknown, "manual", [], "the rule said so")
+        # A personal part sealed to another key: the case is still listed, without what it cannot open.
+        broken = _submission(session, keys, "elderly-allowance", {}, {})
+        broken.sealed_personal = seal(load_keys(tmp_path / "other-keys").seal_public, b'{"name": "x"}')
+        session.commit()
+        _decide(session, broken, "manual", [], "the rule said so")
+        view = decision_view(session, keys, DAY, ZoneInfo("UTC"), NOW, {})
+    engine.dispose()
+    assert [item.submission_id for item in view.queue] == [unknown.id, broken.id]
+    shown = {a.label: a.value for a in view.queue[0].answers}
+    assert shown == {"branch": "东湖分馆", "id_number": "（已隐藏）", "name": "（已隐藏）"}
+    assert view.queue[0].service == "library-card"
+    assert view.queue[1].service == "高龄老人津贴申请" and view.queue[1].answers == []
