@@ -168,11 +168,23 @@ def test_systemd_hears_ready_then_regular_watchdog_pings(tmp_path: Path, qtbot: 
             heard.append(server.recv(64).decode())
         return heard.count("WATCHDOG=1") >= 2
 
+    def drain() -> None:
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                heard.append(server.recv(64).decode())
+
     try:
         notifier = SystemdNotifier(environ={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"})
         notifier.ready()
         qtbot.waitUntil(listen, timeout=5000)
         assert heard[0] == "READY=1"
+        notifier.stopping()
+        drain()
+        assert heard[-1] == "STOPPING=1"
+        heard.clear()
+        qtbot.wait(700)  # longer than the 500 ms ping interval: no ping after STOPPING=1
+        drain()
+        assert heard == []
     finally:
         server.close()
     SystemdNotifier(environ={}).ready()  # not under systemd: nothing to do, nothing fails

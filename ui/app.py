@@ -224,6 +224,7 @@ def run_gui(settings: Settings) -> int:
     try:
         return app.exec()
     finally:
+        notifier.stopping()
         window.shutdown()
         core.close()
         lock.release()

@@ -147,6 +147,13 @@ class SystemdNotifier(QObject):
         if self.watchdog:
             self._timer.start()
 
+    def stopping(self) -> None:
+        """STOPPING=1 and no more pings: the kiosk is shutting down on purpose (a sync thread may take a few
+        seconds to stop), so systemd must not take the silence for a hang."""
+        self._timer.stop()
+        if self.address:
+            self.send("STOPPING=1")
+
     def send(self, message: str) -> None:
         address = self.address
         if not address:
