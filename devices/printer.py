@@ -289,7 +289,8 @@ def encode_text(device: Any, receipt: ReceiptData, paper: str) -> None:
             device.qr(receipt.decision_qr, ec=QR_ECLEVEL_M, size=size, native=True)
             line(receipt.decision_qr_label or "", "center")
         line("-" * columns)
-    line(receipt.instruction)
+    if receipt.instruction:
+        line(receipt.instruction)
     device.cut()
 
 

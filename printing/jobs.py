@@ -62,6 +62,13 @@ class PrintQueue:
             ReceiptData.from_json(r["receipt"]),
         )
 
+    def job_for(self, submission_id: str) -> int | None:
+        """The print job of a submission (its latest), or None."""
+        rows = self.store.query(
+            "SELECT id FROM print_jobs WHERE submission_id = ? ORDER BY id DESC LIMIT 1", (submission_id,)
+        )
+        return int(rows[0]["id"]) if rows else None
+
     def unprinted(self) -> list[int]:
         rows = self.store.query("SELECT id FROM print_jobs WHERE status != 'printed' ORDER BY id")
         return [int(r["id"]) for r in rows]

@@ -314,7 +314,8 @@ def layout(receipt: ReceiptData, paper: Paper) -> list[Block]:
                 Text(receipt.decision_qr_label or "", s * 0.9, "center"),
             ]
         blocks.append(Rule(s * 0.5))
-    blocks.append(Text(receipt.instruction, s))
+    if receipt.instruction:
+        blocks.append(Text(receipt.instruction, s))
     return blocks
 
 

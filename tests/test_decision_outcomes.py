@@ -275,6 +275,8 @@ def test_receipt_prints_the_decision_code_and_the_reasons(desk: SubmissionDesk) 
     texts = sorted(s.text for s in get_decoder("auto").decode(render_page(pdf, scale=2.0)))
     assert texts == sorted([sub.code, "KP1:DECISION-" + "7" * 60])
     assert "审批通过" in pdf_text(pdf)
+    # Decided: the instruction that the result will follow is gone.
+    assert "短信" not in pdf_text(pdf) and "短信" in sub.receipt.instruction
     rejected = desk.submit(allowance(), answers(), "en")
     central.decide = by_outcome("rejected", (REASON,))
     engine(desk.store, central, desk).run_once()

@@ -157,7 +157,9 @@ def _type(check: Any, text: str) -> None:
         click(check.keypad.buttons[key])
 
 
-def test_check_screen_shows_the_decision_only_for_the_applicants_card(window: Any, qtbot: Any) -> None:
+def test_check_screen_shows_the_decision_only_for_the_applicants_card(
+    window: Any, qtbot: Any, ui_data_dir: Path
+) -> None:
     central = FakeCentral(decide=lambda item: wire_decision(item, "manual"))
     online(window, central)
     submission, _ = submit(window, qtbot)
@@ -178,7 +180,15 @@ def test_check_screen_shows_the_decision_only_for_the_applicants_card(window: An
     click(check.keypad.buttons["confirm"])
     qtbot.waitUntil(lambda: not check.busy, timeout=8000)
     assert check.outcome_label.text() == "未予批准" and REASON[0] in check.detail_label.text()
-    assert OLD not in check.result_for.text()
+    assert OLD not in check.result_for.text() and submission.number in check.result_for.text()
+    # Decided after its receipt was printed: the receipt again, now with the decision.
+    printed: list[Any] = []
+    window.self_service.printed.connect(printed.append)
+    assert check.print_button.isVisible()
+    click(check.print_button)
+    qtbot.waitUntil(lambda: bool(printed), timeout=8000)
+    again = pdf_text(receipt_pdfs(ui_data_dir / "receipts")[-1]).replace("\r\n", "")
+    assert "未予批准" in again and REASON[0] in again
     # Another person's card: nothing, worded as for a wrong number.
     click(check.again_button)
     _type(check, digits)

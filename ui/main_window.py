@@ -202,6 +202,8 @@ class MainWindow(QMainWindow):
         if self.check_screen is not None:
             self.check_screen.home_requested.connect(self.show_home)
             self.receipt_scanner.code_seen.connect(self._on_receipt_seen)
+            if self.self_service is not None:
+                self.check_screen.print_requested.connect(self.self_service.print_decision)
         self.home.access_toggled.connect(self.accessibility.toggle)
         self.accessibility.changed.connect(self._on_access_changed)
         self.attract.touched.connect(self.show_home)

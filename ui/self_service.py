@@ -171,6 +171,24 @@ class SelfService(QObject):
             self._submission_id = None
         self.screen.show_submission_error(error)
 
+    def print_decision(self, known: KnownDecision) -> None:
+        """The submission's receipt again, now with its decision (and decision code): for one decided
+        after its receipt was printed, asked for on the check screen."""
+        queue = self.queue
+
+        def update() -> int | None:
+            job_id = queue.job_for(known.submission_id)
+            if job_id is not None:
+                queue.replace_receipt(job_id, on_receipt(queue.get(job_id).receipt, known))
+            return job_id
+
+        run_op(
+            self,
+            update,
+            lane=Lane.STORE,
+            on_success=lambda job_id: self.print_job(job_id) if job_id is not None else None,
+        )
+
     def print_job(self, job_id: int) -> None:
         self.printing.print_job(job_id, self.printer)
 

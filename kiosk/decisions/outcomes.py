@@ -303,6 +303,8 @@ def on_receipt(receipt: ReceiptData, known: KnownDecision | None) -> ReceiptData
         decision_reasons=known.reasons_in(lang) if known is not None and known.outcome == "rejected" else [],
         decision_qr=code,
         decision_qr_label=translate("receipt.decision_code", lang) if code else None,
+        # A decided service's instruction tells how the result will come: moot once it has come.
+        instruction="" if known is not None and known.final else receipt.instruction,
     )
 
 

@@ -48,6 +48,7 @@ def _label(name: str, wrap: bool = True) -> QLabel:
 
 class CheckApplicationScreen(QWidget):
     home_requested = Signal()
+    print_requested = Signal(object)  # the KnownDecision whose receipt is to be printed again
 
     def __init__(self, language: str, lookup: Lookup, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -109,6 +110,11 @@ class CheckApplicationScreen(QWidget):
         self.home_button = QPushButton()
         self.home_button.setObjectName("primaryButton")
         self.home_button.clicked.connect(self.home_requested)
+        # A decision that came after the receipt was printed: the receipt again, with it (and its code).
+        self.print_button = QPushButton()
+        self.print_button.setObjectName("secondaryButton")
+        self.print_button.clicked.connect(self._print)
+        self.print_button.hide()
         result = QWidget()
         box = QVBoxLayout(result)
         box.addStretch(1)
@@ -117,6 +123,7 @@ class CheckApplicationScreen(QWidget):
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(self.again_button)
+        buttons.addWidget(self.print_button)
         buttons.addWidget(self.home_button)
         buttons.addStretch(1)
         box.addLayout(buttons)
@@ -125,6 +132,9 @@ class CheckApplicationScreen(QWidget):
         self.pages = QStackedWidget()
         self.entry_page = touch_scroll_page(entry, "checkScroll")
         self.result_page = touch_scroll_page(result, "checkResultScroll")
+        for page in (self.entry_page, self.result_page):
+            # The screen's own background behind the page, not a lighter panel of the scroll area's.
+            page.viewport().setAutoFillBackground(False)
         self.pages.addWidget(self.entry_page)
         self.pages.addWidget(self.result_page)
         layout = QVBoxLayout(self)
@@ -246,6 +256,7 @@ class CheckApplicationScreen(QWidget):
     def _show_result(self) -> None:
         lang, known = self.language, self.known
         self.result_for.setText(self._result_for())
+        self.print_button.setVisible(known is not None and known.final)
         if known is None:
             self.outcome_label.setText(translate("check.not_found", lang))
             set_style_state(self.outcome_label, "outcome", "notFound")
@@ -258,16 +269,21 @@ class CheckApplicationScreen(QWidget):
         if known.outcome == "rejected":
             lines = [translate("decision.reasons", lang), *(f"· {r}" for r in known.reasons_in(lang))]
         elif known.final and known.code:
-            lines = [translate("decision.code_printed", lang)]
+            lines = [translate("check.code_hint", lang)]
         elif known.outcome is None or known.provisional:
             lines = [translate("decision.pending", lang)]
         self.detail_label.setText("\n".join(lines))
         self.detail_label.setVisible(bool(lines))
 
+    def _print(self) -> None:
+        if self.known is not None:
+            self.print_requested.emit(self.known)
+            self.print_button.setEnabled(False)  # once: a second receipt is a second tap on "check another"
+
     def _result_for(self) -> str:
-        return translate(
-            "check.result_for", self.language, number=self.number, id=mask_id_number(self.id_number)
-        )
+        # The number as the kiosk holds it, once found (a keypad types only its digits).
+        number = self.known.number if self.known is not None else self.number
+        return translate("check.result_for", self.language, number=number, id=mask_id_number(self.id_number))
 
     # --- screen ----------------------------------------------------------------------------------------
 
@@ -292,6 +308,7 @@ class CheckApplicationScreen(QWidget):
         self.number_prompt.setText(translate("check.number_prompt", language))
         self.id_prompt.setText(translate("check.id_prompt", language))
         self.again_button.setText(translate("check.again", language))
+        self.print_button.setText(translate("check.print", language))
         self.home_button.setText(translate("check.home", language))
         self.keypad.retranslate(language)
         self._set_error(self.error_key)
@@ -306,6 +323,8 @@ class CheckApplicationScreen(QWidget):
         self.number = ""
         self.id_number = ""
         self.known = None
+        self.print_button.hide()
+        self.print_button.setEnabled(True)
         self._typed = ""
         self.active = "number"
         self._set_error(None)

@@ -134,6 +134,7 @@ class ServiceScreen(QWidget):
         self.job_id: int | None = None
         self._group_item: bool = False
         self.done_page: QWidget | None = None
+        self._done_inner: QWidget | None = None  # the done page's content, inside its scroll area
         # Where the person's identity came from (the ID step's source), None on a form without an ID step.
         self.identity_source: str | None = None
 
@@ -504,6 +505,9 @@ class ServiceScreen(QWidget):
         box.addStretch(2)
         # Scrolled by a finger when a decision's reasons make it taller than a 1024×600 panel leaves room for.
         self.done_page = touch_scroll_page(page, "doneScroll")
+        # The screen's own background behind the page, not a lighter panel of the scroll area's.
+        self.done_page.viewport().setAutoFillBackground(False)
+        self._done_inner = page
         self.progress_label.setText("")
         self.step_label.setText("")
         self.question_label.setText("")
@@ -515,8 +519,10 @@ class ServiceScreen(QWidget):
 
     def show_decision_waiting(self) -> None:
         """The submission went to the central server: its decision is awaited (a bounded wait)."""
-        if not self.on_done:
+        if not self.on_done or self._done_inner is None:
             return
+        # Number and title smaller, so the outcome and its reasons fit above the fold of a 1024×600 panel.
+        set_style_state(self._done_inner, "decided", "true")
         self.decision_label.setText(translate("decision.waiting", self.language))
         set_style_state(self.decision_label, "outcome", "waiting")
         self.decision_label.show()
@@ -525,16 +531,15 @@ class ServiceScreen(QWidget):
     def show_decision(self, known: KnownDecision | None) -> None:
         """What is known of the decision: approved, rejected with its reasons, manual, provisional, or —
         nothing known in time — that the result will follow by text message or here."""
-        if not self.on_done:
+        if not self.on_done or self._done_inner is None:
             return
         lang = self.language
         outcome = "pending" if known is None or known.outcome is None else known.outcome
+        if known is not None and known.provisional:
+            outcome = "provisional"
+        set_style_state(self._done_inner, "decided", "true")
         self.decision_label.setText(outcome_text(known, lang))
-        set_style_state(
-            self.decision_label,
-            "outcome",
-            outcome if known is None or not known.provisional else "provisional",
-        )
+        set_style_state(self.decision_label, "outcome", outcome)
         self.decision_label.show()
         lines: list[str] = []
         if known is not None and known.outcome == "rejected":
