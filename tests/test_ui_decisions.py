@@ -204,6 +204,20 @@ def test_check_screen_shows_the_decision_only_for_the_applicants_card(
     check.take_id_number(OLD)
     qtbot.waitUntil(lambda: not check.busy and check.known is not None, timeout=8000)
     assert check.known.outcome == "rejected"
+    # The card read by the camera step (here its typed-in page, as when the camera cannot read it).
+    click(check.again_button)
+    assert check.take_code(submission.code)
+    click(check.camera_button)
+    step = check.id_step
+    assert step is not None and check.pages.currentWidget() is step
+    click(step.camera.manual_button)
+    step.manual.name_edit.setText("赵桂兰")
+    click(step.manual.ok_button)
+    for key in OLD:
+        click(step.manual.pad.buttons[key])
+    click(step.manual.ok_button)
+    qtbot.waitUntil(lambda: not check.busy and check.known is not None, timeout=8000)
+    assert check.id_number == OLD and check.known.outcome == "rejected"
     # Nothing stays for the next person.
     window.clear_personal_data()
     assert (check.number, check.id_number, check.known) == ("", "", None)

@@ -206,6 +206,9 @@ def test_self_service_screens_fit_every_size(self_service_window: Any, qtbot: An
     window.show_check()
     walk.check("check my application")
     check = window.check_screen
+    click(check.camera_button)
+    walk.check("check my application: the card by camera")
+    check.reset()
     check.number, check.id_number = "12070001", valid_id_number()
     check.search()
     wait(lambda: not check.busy)

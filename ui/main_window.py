@@ -163,7 +163,9 @@ class MainWindow(QMainWindow):
         # "Check my application": where a receipt's decision is looked up (self-service kiosks only).
         self.check_screen: CheckApplicationScreen | None = None
         if self.self_service is not None:
-            self.check_screen = CheckApplicationScreen(self.language, self._look_up_decision)
+            self.check_screen = CheckApplicationScreen(
+                self.language, self._look_up_decision, self.make_id_capture_step
+            )
         self._chip_checking = False  # the check screen holds the reader (a card tapped is the applicant's)
         self.receipt_scanner = ReceiptScanner(pipeline, self)
         self.stack = ScreenStack()

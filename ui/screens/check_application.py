@@ -27,6 +27,7 @@ from kiosk.i18n import translate
 from kiosk.idnumber import IdNumberError, parse_id_number
 from kiosk.masking import mask_id_number
 from ui.operations import Lane, run_op
+from ui.screens.id_step import IdCaptureStep
 from ui.widgets.keypad import Keypad
 from ui.widgets.style import set_style_state
 from ui.widgets.touch_scroll import touch_scroll_page
@@ -50,8 +51,18 @@ class CheckApplicationScreen(QWidget):
     home_requested = Signal()
     print_requested = Signal(object)  # the KnownDecision whose receipt is to be printed again
 
-    def __init__(self, language: str, lookup: Lookup, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        language: str,
+        lookup: Lookup,
+        id_step_factory: Callable[[str], IdCaptureStep] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        """``id_step_factory``: the forms' ID step (the camera reading the card, with typing at hand), made
+        when first asked for; None: the card is tapped on the reader or its number typed."""
         super().__init__(parent)
+        self._id_step_factory = id_step_factory
+        self.id_step: IdCaptureStep | None = None
         self.setObjectName("checkScreen")
         self.language = language
         self.lookup = lookup
@@ -74,6 +85,10 @@ class CheckApplicationScreen(QWidget):
         self.id_field = QPushButton()
         self.id_field.setObjectName("checkField")
         self.id_field.clicked.connect(lambda: self._activate("id"))
+        self.camera_button = QPushButton()
+        self.camera_button.setObjectName("secondaryButton")
+        self.camera_button.clicked.connect(self.read_card)
+        self.camera_button.setVisible(id_step_factory is not None)
         self.error_label = _label("errorLabel")
         self.keypad = Keypad(language)
         self.keypad.setMinimumHeight(200)
@@ -87,6 +102,7 @@ class CheckApplicationScreen(QWidget):
             self.number_field,
             self.id_prompt,
             self.id_field,
+            self.camera_button,
             self.error_label,
         ):
             column.addWidget(widget)
@@ -204,6 +220,27 @@ class CheckApplicationScreen(QWidget):
         if self.number:
             self.search()
 
+    def read_card(self) -> None:
+        """The ID card read by the camera, as the forms' ID step reads it; back here with its number."""
+        if self._id_step_factory is None:
+            return
+        if self.id_step is None:
+            self.id_step = self._id_step_factory(self.language)
+            self.id_step.captured.connect(self._card_captured)
+            self.id_step.cancelled.connect(self._card_cancelled)
+            self.pages.addWidget(self.id_step)
+        self.pages.setCurrentWidget(self.id_step)
+        self.id_step.begin(self.language, {})
+
+    def _card_captured(self, card: dict[str, str]) -> None:
+        self.pages.setCurrentWidget(self.entry_page)
+        if self.id_step is not None:
+            self.id_step.clear_personal_data()  # only the number is kept, as from the keypad
+        self.take_id_number(card.get("id_number", ""))
+
+    def _card_cancelled(self) -> None:
+        self.pages.setCurrentWidget(self.entry_page)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         # A hand-held scanner types the QR code's text and Enter, like a keyboard.
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
@@ -308,6 +345,9 @@ class CheckApplicationScreen(QWidget):
         self.number_prompt.setText(translate("check.number_prompt", language))
         self.id_prompt.setText(translate("check.id_prompt", language))
         self.again_button.setText(translate("check.again", language))
+        self.camera_button.setText(translate("check.read_card", language))
+        if self.id_step is not None:
+            self.id_step.retranslate(language)
         self.print_button.setText(translate("check.print", language))
         self.home_button.setText(translate("check.home", language))
         self.keypad.retranslate(language)
@@ -329,6 +369,8 @@ class CheckApplicationScreen(QWidget):
         self.active = "number"
         self._set_error(None)
         self.pages.setCurrentWidget(self.entry_page)
+        if self.id_step is not None:
+            self.id_step.clear_personal_data()
         self._refresh()
 
     def clear_personal_data(self) -> None:
