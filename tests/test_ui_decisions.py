@@ -259,3 +259,24 @@ def test_the_camera_reads_the_receipt_on_the_check_screen(
     assert window.core.store.query("SELECT COUNT(*) FROM inspections")[0][0] == 0
     window.show_home()
     assert not window.receipt_scanner.running
+
+
+def test_a_card_tapped_on_the_reader_is_the_applicants_id_on_the_check_screen(
+    window: Any, qtbot: Any
+) -> None:
+    from kiosk.idcard.chip import ChipIdentity
+    from ui.chip_reader import ChipCard
+
+    submission, _ = submit(window, qtbot)  # offline: nothing known yet
+    window.show_check()
+    check = window.check_screen
+    assert check.take_code(submission.code)
+    card = ChipCard(ChipIdentity({"name": "赵桂兰", "id_number": OLD}), None)
+    window.chip.card_read.emit(card)
+    qtbot.waitUntil(lambda: not check.busy and check.known is not None, timeout=8000)
+    assert check.id_number == OLD and check.known.submission_id == submission.id
+    # Leaving the screen drops what was looked up; elsewhere (home) a tapped card is not taken for it.
+    window.show_home()
+    assert (check.number, check.id_number, check.known) == ("", "", None)
+    window.chip.card_read.emit(card)
+    assert check.id_number == ""

@@ -369,6 +369,8 @@ class MainWindow(QMainWindow):
             self._chip_tapping = scanning
             (self.chip.start if scanning else self.chip.stop)()
         checking = self.check_screen is not None and screen is self.check_screen
+        if self._chip_checking and not checking and self.check_screen is not None:
+            self.check_screen.reset()  # the number and ID number looked up do not stay behind
         if checking != self._chip_checking:
             self._chip_checking = checking
             (self.chip.start if checking else self.chip.stop)()
