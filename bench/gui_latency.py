@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from tools import offscreen
+
+os.environ["QT_QPA_PLATFORM"] = offscreen.platform()
 
 import argparse
 import re

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before anything imports Qt
-if os.environ["QT_QPA_PLATFORM"] == "offscreen":
-    # One screen larger than the largest window the tests lay out, not the plugin's 800×800: the touch
-    # scroller hands a press it held back to the widget under that point on the screen
-    # (QApplication.widgetAt), and a button past x = 800 in a scroll area would never get it.
-    _screen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "offscreen-screen.json")
-    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_screen}"
+from tools import offscreen
+
+# Before anything imports Qt; a screen larger than any window laid out (tools/offscreen.py says why).
+os.environ["QT_QPA_PLATFORM"] = offscreen.platform()
 
 import dataclasses
 from collections.abc import Callable, Iterator, Sequence

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+from tools import offscreen
+
+os.environ["QT_QPA_PLATFORM"] = offscreen.platform()
 
 import argparse
 import tempfile
@@ -60,7 +62,7 @@ def _page(window: object, path: Path) -> None:
 def _save(window: object, path: Path) -> None:
     spin(60)
     window.grab().toImage().save(str(path))  # type: ignore[attr-defined]
-    print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+    print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
 
 
 def _typed_id_pages(window: Any, out: Path) -> None:
@@ -91,7 +93,7 @@ def _png(pdf: bytes, path: Path, scale: float) -> None:
         document[0].render(scale=scale).to_pil().save(path)
     finally:
         document.close()
-    print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+    print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
 
 
 def main() -> int:
