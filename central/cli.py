@@ -262,7 +262,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
         rows = versions(session)
     print("set                         version               loaded (UTC)          rows       ")
     for row in rows:
-        state = "in force" if row.content is not None else "replaced"
+        state = "in force" if row.in_force else "replaced"
         print(
             f"{row.name:<26}  {row.version:<20}  {row.loaded_at:%Y-%m-%d %H:%M:%S}   {row.row_count:>9}"
             f"  {state}"

@@ -117,15 +117,15 @@ def _from_json(data: bytes, source: str, key: bytes) -> dict[str, Any]:
         raw = json.loads(data)
     except ValueError as err:
         raise DataSetError(f"{source}: not JSON ({err})") from None
-    if isinstance(raw, dict) and raw.get("hash") == "hmac-sha256" and "key_check" not in raw:
+    if not isinstance(raw, dict):
+        raise DataSetError(f"{source}: must be a JSON object (a reference data set)")
+    if raw.get("hash") == "hmac-sha256" and "key_check" not in raw:
         # Without it a set hashed with another key (an example's, another server's) would load and then
         # find nobody: every applicant "not in the register", refused for it.
         raise DataSetError(
             f"{source}: key_check missing: a JSON set must say which key its rows were hashed with "
             "(or load the numbers from a CSV file, which this server hashes itself)"
         )
-    if not isinstance(raw, dict):
-        raise DataSetError(f"{source}: must be a JSON object (a reference data set)")
     return raw
 
 
@@ -165,7 +165,10 @@ def store_set(session: Session, content: Mapping[str, Any], source: str) -> Load
     packed = _pack(content)
     name = str(content["name"])
     previous = session.scalars(
-        select(DataSetVersion).where(DataSetVersion.name == name).order_by(DataSetVersion.id.desc()).limit(1)
+        select(DataSetVersion.version)
+        .where(DataSetVersion.name == name)
+        .order_by(DataSetVersion.id.desc())
+        .limit(1)
     ).first()
     now = utcnow()
     # Only the version in force keeps its rows: the older ones stay recorded (name, version, when, how many,
@@ -188,16 +191,33 @@ def store_set(session: Session, content: Mapping[str, Any], source: str) -> Load
         )
     )
     session.commit()
-    return LoadReport(
-        name, str(content["version"]), len(content["rows"]), now, previous.version if previous else None
-    )
+    return LoadReport(name, str(content["version"]), len(content["rows"]), now, previous)
 
 
-def versions(session: Session) -> list[DataSetVersion]:
-    """Every version loaded, newest first within each set."""
-    return list(
-        session.scalars(select(DataSetVersion).order_by(DataSetVersion.name, DataSetVersion.id.desc())).all()
-    )
+@dataclass(frozen=True)
+class VersionRecord:
+    name: str
+    version: str
+    loaded_at: datetime
+    row_count: int
+    sha256: str
+    in_force: bool
+
+
+def versions(session: Session) -> list[VersionRecord]:
+    """Every version loaded, newest first within each set (without reading their rows)."""
+    query = select(
+        DataSetVersion.name,
+        DataSetVersion.version,
+        DataSetVersion.loaded_at,
+        DataSetVersion.row_count,
+        DataSetVersion.sha256,
+        DataSetVersion.content.is_not(None),
+    ).order_by(DataSetVersion.name, DataSetVersion.id.desc())
+    return [
+        VersionRecord(name, version, as_utc(loaded_at), rows, sha256, bool(in_force))
+        for name, version, loaded_at, rows, sha256, in_force in session.execute(query)
+    ]
 
 
 class DataSets:
