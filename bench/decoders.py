@@ -3,6 +3,7 @@ without a code, and the frame-to-verdict latency of the app's scanner.
 
     python -m bench.decoders [--photos DIR] [--renders N] [--repeat N] [--frames N] [--wechat-models DIR]
     python -m bench.decoders --short        # latency only (zxing and the cascade), for a quiet re-run
+    python -m bench.decoders --decoders zxing,cascade   # only the named candidates
 
 Read rates, each candidate on the same pictures in one run, held-apart sets first:
 
@@ -479,6 +480,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="latency only: zxing, the previous and the current cascade, 20 frames, no read rates",
     )
+    parser.add_argument(
+        "--decoders",
+        default="",
+        help="comma-separated candidate names to measure (default: all), e.g. zxing,cascade,wechat",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="JSON results file")
     args = parser.parse_args(argv)
     if args.frames < 1 or args.repeat < 1 or args.renders < 1:
@@ -497,8 +503,11 @@ def main(argv: list[str] | None = None) -> int:
         f"passes; read sets: " + (", ".join(f"{rs.name} ({len(rs.items)})" for rs in sets) or "none") + "\n"
     )
 
+    chosen = {name.strip() for name in args.decoders.split(",") if name.strip()}
     results = []
     for decoder in candidates(args.wechat_models, args.short):
+        if chosen and decoder.name not in chosen:
+            continue
         results.append(bench_decoder(decoder, with_code, without, sets, args.repeat))
         print(f"  measured {decoder.name}", file=sys.stderr, flush=True)
     print_table(results, [rs.name for rs in sets])

@@ -308,7 +308,10 @@ def oracle_read(photo: QrPhoto) -> str | None:
             clean = np.where(modules, 0, 255).astype(np.uint8)
             clean = np.kron(clean, np.ones((ORACLE_MODULE_PX, ORACLE_MODULE_PX), np.uint8))
             found = zxingcpp.read_barcodes(
-                clean, formats=zxingcpp.BarcodeFormat.QRCode, text_mode=zxingcpp.TextMode.Plain, is_pure=True
+                clean,
+                formats=zxingcpp.barcode_formats_from_str("QRCode"),
+                text_mode=zxingcpp.TextMode.Plain,
+                is_pure=True,
             )
             for bar in found:
                 if bar.text:
