@@ -344,6 +344,22 @@ def bench_decoder(
     }
 
 
+def interleaved_no_code(
+    decoders: list[Decoder], without: list[SyntheticFrame], repeat: int
+) -> dict[str, float]:
+    """Median ms per code-free frame of each decoder, the decoders taking turns on every frame (in the other
+    order on every other pass), so that a load change on a shared machine hits them alike."""
+    times: dict[str, list[float]] = {d.name: [] for d in decoders}
+    for r in range(repeat):
+        order = decoders if r % 2 == 0 else decoders[::-1]
+        for frame in without:
+            for decoder in order:
+                start = time.perf_counter()
+                decoder.decode(frame.image)
+                times[decoder.name].append((time.perf_counter() - start) * 1000.0)
+    return {name: statistics.median(ms) for name, ms in times.items()}
+
+
 def bench_scanner(with_code: list[SyntheticFrame], without: list[SyntheticFrame], repeat: int) -> dict:
     scanner = Scanner(CascadeDecoder(), default_registry())
     scanner.scan(with_code[0].image)
@@ -537,6 +553,13 @@ def main(argv: list[str] | None = None) -> int:
                 if got["misses"] and "photos" in name:
                     print(f"{r['decoder']} misses on {name}: {' '.join(got['misses'])}")
 
+    turns = interleaved_no_code([previous_cascade(), CascadeDecoder()], without, args.repeat)
+    before, now = turns["cascade-before"], turns["cascade"]
+    print(
+        f"\ncode-free 1080p, the two cascades taking turns on each frame: cascade-before {before:.1f} ms, "
+        f"cascade {now:.1f} ms median (ratio {now / before:.2f})"
+    )
+
     scan = bench_scanner(with_code, without, args.repeat)
     print(
         f"\nframe to verdict (Scanner + cascade + default registry, 1080p): with a code median "
@@ -560,6 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         "read_sets": {rs.name: len(rs.items) for rs in sets},
         "decoders": results,
         "scanner_cascade": scan,
+        "no_code_interleaved_ms": turns,
         "cascade_stages": stages,
     }
     args.out.write_text(json.dumps(payload, indent=2), encoding="utf-8")
