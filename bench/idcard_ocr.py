@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import cv2
+
 from devices.idcard import IdCardRecogniser
 from devices.ocr import RapidOcrEngine
 from kiosk.idcard.model import BACK_FIELDS, FRONT_FIELDS
@@ -82,6 +84,7 @@ def run(
     frame: tuple[int, int] = (1280, 720),
     levels: tuple[str, ...] = ("easy", "hard"),
     baseline: bool = True,
+    dump: Path | None = None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     engine = RapidOcrEngine()
@@ -122,6 +125,11 @@ def run(
                 base_ms.append((time.perf_counter() - t0) * 1000)
             names = FRONT_FIELDS if side == "front" else BACK_FIELDS
             ours = {n: result.fields.get(n, "") if result.side == side else "" for n in names}
+            missed = any(ours[n] != sample.truth[n] for n in names)
+            if dump is not None and missed and result.card_image is not None:
+                # The rectified card of each miss, to look at what the recogniser saw.
+                dump.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(dump / f"seed{seed}_{level}_{side}_{index:03d}.png"), result.card_image)
             rows.append(
                 {
                     "side": side,
@@ -307,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--faces", default="", help="typefaces or families, comma-separated")
     parser.add_argument("--frame", default="1280x720", help="camera frame size, WxH (a kiosk's: 1920x1080)")
     parser.add_argument("--level", choices=("easy", "hard"), help="one level only")
+    parser.add_argument("--dump", type=Path, help="write the rectified card of every miss into this folder")
     parser.add_argument(
         "--no-baseline",
         action="store_true",
@@ -331,6 +340,7 @@ def main(argv: list[str] | None = None) -> int:
         (int(width), int(height)),
         levels,
         not args.no_baseline,
+        args.dump,
     )
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     name = "idcard_ocr_quick" if args.quick else "idcard_ocr"
