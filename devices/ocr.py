@@ -170,6 +170,7 @@ class RapidOcrEngine:
 
     def recognise(self, image: np.ndarray) -> list[TextLine]:
         self.load()
+        self._steps.take()  # lines some other use of the recogniser left behind are not this image's
         result = self._engine(image)
         elapsed = getattr(result, "elapse_list", None) or [None, None, None]
         self.last_stage_ms = {
