@@ -49,7 +49,7 @@ from devices.qr import (
 from kiosk.codes import default_registry
 from kiosk.idnumber import check_digit
 from kiosk.scanning import DecodedSymbol, Decoder, Scanner
-from tools.qr_photos import REPORT_SEED, TUNE_SEED, oracle_read, qr_photo_set
+from tools.qr_photos import REPORT_SEED, TUNE_SEED, QrPhoto, oracle_read, qr_photo_set
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PHOTOS = REPO_ROOT.parent / "shared" / "data" / "qr-photos"
@@ -139,6 +139,15 @@ class Photo:
     # Renderings only: whether the geometry oracle (``tools.qr_photos.oracle_read``) reads it, i.e. whether
     # enough of its modules survived for the code's error correction; ``None`` for real photos.
     readable: bool | None = None
+    effects: tuple[str, ...] = ()  # renderings only: what the renderer drew, plus "cut-by-edge"
+
+
+def _cut_by_edge(photo: QrPhoto) -> bool:
+    """Whether part of the symbol (quiet zone aside) lies outside the picture."""
+    height, width = photo.image.shape[:2]
+    centres = photo.centres[4:-4, 4:-4]
+    xs, ys = centres[..., 0], centres[..., 1]
+    return bool(((xs < 0) | (xs > width - 1) | (ys < 0) | (ys > height - 1)).any())
 
 
 def photo_half(name: str) -> str:
@@ -150,7 +159,14 @@ def photo_half(name: str) -> str:
 def renderings(count: int, seed: int, width: int = 800, height: int = 600) -> list[Photo]:
     rendered = qr_photo_set(count, seed, width, height)
     return [
-        Photo(f"render-{seed}-{i}", r.image, r.text, oracle_read(r) == r.text) for i, r in enumerate(rendered)
+        Photo(
+            f"render-{seed}-{i}",
+            r.image,
+            r.text,
+            oracle_read(r) == r.text,
+            r.effects + (("cut-by-edge",) if _cut_by_edge(r) else ()),
+        )
+        for i, r in enumerate(rendered)
     ]
 
 
@@ -360,6 +376,32 @@ def interleaved_no_code(
     return {name: statistics.median(ms) for name, ms in times.items()}
 
 
+def why_missed(items: list[Photo], misses: list[str]) -> dict:
+    """The renders a decoder misses sorted as *lost* (the oracle cannot read them either) or *missed* (the
+    oracle reads them), overall and per effect drawn."""
+    missed_names = set(misses)
+    lost = [item for item in items if not item.readable]
+    missed = [item for item in items if item.readable and item.name in missed_names]
+    effects = sorted({e for item in items for e in item.effects})
+    return {
+        "renders": len(items),
+        "lost": len(lost),
+        "missed": len(missed),
+        "missed_3_effects_or_more": sum(
+            len([e for e in item.effects if e != "cut-by-edge"]) >= 3 for item in missed
+        ),
+        "per_effect": {
+            e: {
+                "in": sum(e in item.effects for item in items),
+                "lost": sum(e in item.effects for item in lost),
+                "readable": sum(e in item.effects for item in items if item.readable),
+                "missed": sum(e in item.effects for item in missed),
+            }
+            for e in effects
+        },
+    }
+
+
 def bench_scanner(with_code: list[SyntheticFrame], without: list[SyntheticFrame], repeat: int) -> dict:
     scanner = Scanner(CascadeDecoder(), default_registry())
     scanner.scan(with_code[0].image)
@@ -544,6 +586,21 @@ def main(argv: list[str] | None = None) -> int:
                 for n in render_sets
             ]
             print(f"| {r['decoder']} | " + " | ".join(cells) + " |")
+    why: dict[str, dict] = {}
+    for r in results:
+        if r["decoder"] != "cascade":
+            continue
+        for rs in sets:
+            if rs.name in render_sets:
+                why[rs.name] = why_missed(rs.items, r["reads"][rs.name]["misses"])
+    for name, w in why.items():
+        print(
+            f"\ncascade on {name}: {w['renders']} renders, {w['lost']} lost (the oracle cannot read them "
+            f"either), {w['missed']} missed (the oracle reads them; {w['missed_3_effects_or_more']} with 3+ "
+            "effects); per effect: in / lost / missed of readable"
+        )
+        for effect, c in sorted(w["per_effect"].items(), key=lambda kv: -kv[1]["missed"]):
+            print(f"  {effect:<14} {c['in']:4d} / {c['lost']:3d} / {c['missed']:3d} of {c['readable']}")
     fps = [r["decoder"] for r in results if r["false_positives"]]
     if fps:
         print(f"\nfalse positives on code-free frames: {', '.join(fps)}")
@@ -584,6 +641,7 @@ def main(argv: list[str] | None = None) -> int:
         "decoders": results,
         "scanner_cascade": scan,
         "no_code_interleaved_ms": turns,
+        "cascade_misses": why,
         "cascade_stages": stages,
     }
     args.out.write_text(json.dumps(payload, indent=2), encoding="utf-8")

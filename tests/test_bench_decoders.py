@@ -19,5 +19,9 @@ def test_named_candidates_only_and_reads_of_oracle_readable_renders(tmp_path: Pa
     # Every render the oracle reads is counted, and the decoder's reads of them never exceed them.
     assert 1 <= renders["readable_total"] <= renders["total"] == 4
     assert renders["readable_read"] <= renders["readable_total"]
+    # Each miss is sorted as lost (the oracle cannot read it either) or missed (the oracle reads it).
+    why = results["cascade_misses"]["renders seed 29"]
+    assert why["renders"] == 4 and why["lost"] == 4 - renders["readable_total"]
+    assert why["missed"] == renders["readable_total"] - renders["readable_read"]
     printed = capsys.readouterr().out
     assert "| oracle |" in printed and "| cascade |" in printed and "| zxing-global |" not in printed
