@@ -275,8 +275,9 @@ def test_receipt_prints_the_decision_code_and_the_reasons(desk: SubmissionDesk) 
     texts = sorted(s.text for s in get_decoder("auto").decode(render_page(pdf, scale=2.0)))
     assert texts == sorted([sub.code, "KP1:DECISION-" + "7" * 60])
     assert "审批通过" in pdf_text(pdf)
-    # Decided: the instruction that the result will follow is gone.
-    assert "短信" not in pdf_text(pdf) and "短信" in sub.receipt.instruction
+    # Decided: the instruction on how to learn the result is gone, and so is the "result will follow" line.
+    assert "查询办理结果" in sub.receipt.instruction and "查询办理结果" not in pdf_text(pdf)
+    assert "短信" not in pdf_text(pdf)
     rejected = desk.submit(allowance(), answers(), "en")
     central.decide = by_outcome("rejected", (REASON,))
     engine(desk.store, central, desk).run_once()
