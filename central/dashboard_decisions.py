@@ -47,6 +47,38 @@ _META_FIELDS = frozenset({"number", "service_version", "device", "identity_sourc
 _ID_SHAPED = re.compile(r"(?<![0-9])(?:\d{17}[\dXx]|\d{15})(?![0-9A-Za-z])")
 
 
+# Why a case fell to a person, in the managers' language. The audit note is written for the log (English,
+# with versions and error names); the dashboard leads with what it means and keeps the note beneath it.
+_WHY: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), text)
+    for pattern, text in (
+        (r"^the rule said so", "规则要求人工审批"),
+        (r"^data set '(?P<set>[^']+)' is not loaded", "数据集 {set} 未载入"),
+        (
+            r"^data set '(?P<set>[^']+)' version (?P<version>\S+) is stale",
+            "数据集 {set}（版本 {version}）已过期",
+        ),
+        (r"^lookup in data set '(?P<set>[^']+)' failed", "数据集 {set} 查询失败"),
+        (r"^the rule ran longer than", "规则运行超时"),
+        (r"^the rule raised", "规则运行出错"),
+        (r"^the rule returned", "规则未给出有效结果"),
+        (r"^identity field", "身份证号无法识别"),
+        (r"^personal answers cannot be opened", "个人信息无法解密"),
+        (r"^decision file unusable", "规则文件不可用"),
+        (r"^deciding failed", "自动审批出错"),
+    )
+)
+
+
+def explain(note: str) -> str:
+    """What an audit note means, in Chinese; empty for a note of no known kind (the note is shown alone)."""
+    for pattern, text in _WHY:
+        found = pattern.match(note)
+        if found:
+            return text.format(**found.groupdict())
+    return ""
+
+
 def scrub(text: str) -> str:
     """``text`` with every ID-number-shaped run masked (first three, last four kept)."""
     return _ID_SHAPED.sub(lambda m: mask_id_number(m.group(0)), text)
@@ -89,6 +121,7 @@ class QueueItem:
     waiting: str
     rule: str
     note: str
+    why: str  # the note explained in Chinese, or empty
     answers: list[Answer]
 
 
@@ -210,6 +243,7 @@ def _queue(
                 waiting=_waiting(as_utc(decision.decided_at), now),
                 rule=decision.rule,
                 note=scrub(last_note.get(submission.id, "")),
+                why=explain(last_note.get(submission.id, "")),
                 answers=_shown_answers(known.get(submission.service_id), clear, personal),
             )
         )

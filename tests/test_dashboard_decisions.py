@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from central.bundle import set_part
 from central.dashboard import DashboardSettings, form_token, form_token_ok
-from central.dashboard_decisions import decision_view, scrub
+from central.dashboard_decisions import decision_view, explain, scrub
 from central.db import make_engine, migrate, session_factory
 from central.decisions import record
 from central.keys import CentralKeys, load_keys
@@ -344,10 +344,10 @@ def test_counts_reasons_and_the_queue_with_answers_masked(live: Live) -> None:
     disability = page.queue[live.filled.manual_disability]["text"]
     assert "陈*华" in disability and "440***********0013" in disability and "137****7000" in disability
     assert "重度残疾人护理补贴" in disability  # the choice shown by its label
-    assert "the rule said so" in disability
+    assert "规则要求人工审批" in disability and "the rule said so" in disability
     vehicle = page.queue[live.filled.manual_vehicle]["text"]
     assert "王*明" in vehicle and "440***********0037" in vehicle and "粤B12345" in vehicle
-    assert "is stale" in vehicle
+    assert "数据集 risk-areas（版本 2026-12-01.1）已过期" in vehicle and "is stale" in vehicle
     # An ID number typed where the form did not expect one is masked too.
     assert "440***********0010号" in vehicle
     # No whole ID number anywhere on the page, nor a whole name of a waiting applicant.
@@ -451,6 +451,16 @@ def test_form_tokens_and_scrubbing() -> None:
     )
     # Digits that are not an ID number's shape stay: a phone, a count, a longer reference.
     assert scrub("13800138000 共 3 人 1234567890123456789") == "13800138000 共 3 人 1234567890123456789"
+
+
+def test_why_a_case_waits_is_said_in_chinese_with_the_audit_note_kept() -> None:
+    # Every kind of note the deciding side writes has its Chinese line; an unknown one is shown alone.
+    assert explain("data set 'household-extract' is not loaded") == "数据集 household-extract 未载入"
+    assert explain("the rule ran longer than 0.5 s") == "规则运行超时"
+    assert explain("the rule raised: no such function") == "规则运行出错"
+    assert explain("personal answers cannot be opened: bad box") == "个人信息无法解密"
+    assert explain("deciding failed: OperationalError: locked") == "自动审批出错"
+    assert explain("decided by manager zhang.wei") == ""
 
 
 def test_the_decision_view_in_chromium(live: Live, tmp_path: Path) -> None:
