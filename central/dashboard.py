@@ -601,7 +601,8 @@ async def decide(request: Request) -> HTMLResponse | RedirectResponse:
                 decide_manually(session, submission_id, outcome, reasons, manager, _central(request).keys)
             except DecisionError as err:
                 session.rollback()
-                return _decisions_page(request, session, state, manager, day, error=str(err), status=409)
+                error = f"{err.zh}（{err}）"
+                return _decisions_page(request, session, state, manager, day, error=error, status=409)
         query = urlencode({"day": day, "decided": submission_id} if day else {"decided": submission_id})
         return RedirectResponse(f"/dashboard/decisions?{query}", status_code=303, headers=_HEADERS)
 

@@ -39,7 +39,12 @@ _NOTE_MAX = 500
 
 
 class DecisionError(ValueError):
-    """A manager's decision that cannot be made; the message says why (shown on the dashboard)."""
+    """A manager's decision that cannot be made: the message says why for the log and the API, ``zh`` for
+    the dashboard, which managers read in Chinese."""
+
+    def __init__(self, message: str, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
 
 
 def signing_key(keys: CentralKeys) -> SigningKey:
@@ -191,17 +196,19 @@ def record_all(session: Session, decided: Sequence[Mapping[str, Any]]) -> None:
 
 def _checked_reasons(outcome: str, reasons: Sequence[Mapping[str, str]]) -> list[dict[str, str]]:
     if outcome not in ("approved", "rejected"):
-        raise DecisionError(f"a manager decides approved or rejected, not {outcome!r}")
+        raise DecisionError(f"a manager decides approved or rejected, not {outcome!r}", "只能批准或不予批准")
     checked: list[dict[str, str]] = []
     for reason in reasons:
         zh, en = reason.get("zh-CN", ""), reason.get("en", "")
         if not (isinstance(zh, str) and zh.strip() and isinstance(en, str) and en.strip()):
-            raise DecisionError("each reason needs its text in Chinese and in English")
+            raise DecisionError(
+                "each reason needs its text in Chinese and in English", "每条理由都须写明中文和英文"
+            )
         checked.append({"zh-CN": zh.strip()[:500], "en": en.strip()[:500]})
     if outcome == "rejected" and not checked:
-        raise DecisionError("a rejection needs at least one reason")
+        raise DecisionError("a rejection needs at least one reason", "不予批准须写明理由（中文和英文）")
     if outcome == "approved" and checked:
-        raise DecisionError("an approval gives no reasons")
+        raise DecisionError("an approval gives no reasons", "批准无需填写理由")
     return checked
 
 
@@ -219,12 +226,15 @@ def decide_manually(
     checked = _checked_reasons(outcome, reasons)
     row = session.get(Decision, submission_id, with_for_update=True)
     if row is None:
-        raise DecisionError("this submission has no decision to make")
+        raise DecisionError("this submission has no decision to make", "该申请没有待人工审批的决定")
     if row.outcome != "manual":
-        raise DecisionError(f"this submission is already decided ({row.outcome})")
+        raise DecisionError(
+            f"this submission is already decided ({row.outcome})",
+            "该申请已有审批结果（" + ("批准" if row.outcome == "approved" else "不予批准") + "），请刷新页面",
+        )
     submission = session.get(Submission, submission_id)
     if submission is None:  # the foreign key keeps this from happening
-        raise DecisionError("no such submission")
+        raise DecisionError("no such submission", "找不到该申请")
     now = utcnow()
     code = None
     if outcome == "approved":

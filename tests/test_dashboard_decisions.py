@@ -388,6 +388,7 @@ def test_a_manager_approves_and_rejects_from_the_queue_and_is_named_in_the_audit
     form = {"submission_id": vehicle, "token": after.queue[vehicle]["token"], "day": DAY.isoformat()}
     refused = post(live, form | {"action": "reject", "reason_zh": "", "reason_en": ""})
     assert refused.status_code == 409 and "at least one reason" in refused.text
+    assert "不予批准须写明理由" in refused.text  # in the managers' language first
     assert state(live, vehicle) == ("manual", "rules", 1)
     reason = {
         "reason_zh": "出发地填写有误，请重新申请",
@@ -401,7 +402,7 @@ def test_a_manager_approves_and_rejects_from_the_queue_and_is_named_in_the_audit
         assert row.reasons == [{"zh-CN": reason["reason_zh"], "en": reason["reason_en"]}]
     # Decided already: a second form (an old page, another manager's tab) changes nothing.
     again = post(live, form | {"action": "approve"})
-    assert again.status_code == 409 and "already decided" in again.text
+    assert again.status_code == 409 and "该申请已有审批结果" in again.text and "already decided" in again.text
     assert state(live, vehicle) == ("rejected", "manager", 2)
 
 
