@@ -15,7 +15,6 @@ from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QBoxLayout,
     QHBoxLayout,
-    QLabel,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -29,7 +28,7 @@ from kiosk.masking import mask_id_number
 from ui.operations import Lane, run_op
 from ui.screens.id_step import IdCaptureStep
 from ui.widgets.keypad import Keypad
-from ui.widgets.style import set_style_state
+from ui.widgets.style import set_style_state, styled_label
 from ui.widgets.touch_scroll import touch_scroll_page
 
 # (number as typed or scanned, ID number) → what is known, or None; run off the GUI thread.
@@ -38,13 +37,6 @@ NUMBER_MAX = 16  # a submission number's length (a code's number claim holds at 
 ID_LENGTH = 18
 # Narrower than this (a portrait screen), the keypad goes under the fields instead of beside them.
 SIDE_BY_SIDE_FROM = 800
-
-
-def _label(name: str, wrap: bool = True) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setWordWrap(wrap)
-    return label
 
 
 class CheckApplicationScreen(QWidget):
@@ -75,13 +67,13 @@ class CheckApplicationScreen(QWidget):
         self._asked = 0  # the search a late answer belongs to
         self._typed = ""  # what a keyboard-like scanner has typed since its last Enter
 
-        self.title_label = _label("screenTitle")
+        self.title_label = styled_label("screenTitle", wrap=True)
         self.title_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.number_prompt = _label("fieldLabel")
+        self.number_prompt = styled_label("fieldLabel", wrap=True)
         self.number_field = QPushButton()
         self.number_field.setObjectName("checkField")
         self.number_field.clicked.connect(lambda: self._activate("number"))
-        self.id_prompt = _label("fieldLabel")
+        self.id_prompt = styled_label("fieldLabel", wrap=True)
         self.id_field = QPushButton()
         self.id_field.setObjectName("checkField")
         self.id_field.clicked.connect(lambda: self._activate("id"))
@@ -89,7 +81,7 @@ class CheckApplicationScreen(QWidget):
         self.camera_button.setObjectName("secondaryButton")
         self.camera_button.clicked.connect(self.read_card)
         self.camera_button.setVisible(id_step_factory is not None)
-        self.error_label = _label("errorLabel")
+        self.error_label = styled_label("errorLabel", wrap=True)
         self.keypad = Keypad(language)
         self.keypad.setMinimumHeight(200)
         self.keypad.key_pressed.connect(self._key)
@@ -114,11 +106,11 @@ class CheckApplicationScreen(QWidget):
         self.entry_row.addWidget(fields, 1)
         self.entry_row.addWidget(self.keypad, 1)
 
-        self.result_for = _label("resultCaption")
+        self.result_for = styled_label("resultCaption", wrap=True)
         self.result_for.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.outcome_label = _label("doneDecision")
+        self.outcome_label = styled_label("doneDecision", wrap=True)
         self.outcome_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.detail_label = _label("doneDecisionDetail")
+        self.detail_label = styled_label("doneDecisionDetail", wrap=True)
         self.detail_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.again_button = QPushButton()
         self.again_button.setObjectName("secondaryButton")

@@ -36,15 +36,8 @@ from protocol.items import Slot
 from ui.operations import Lane, run_op
 from ui.screens.id_step import IdCaptureStep
 from ui.widgets.field_editors import FieldEditor, SlotEditor, make_editor
-from ui.widgets.style import set_style_state
+from ui.widgets.style import set_style_state, styled_label
 from ui.widgets.touch_scroll import make_touch_scrollable, touch_scroll_page
-
-
-def _label(name: str, wrap: bool = False) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setWordWrap(wrap)
-    return label
 
 
 class GroupEditor(FieldEditor):
@@ -95,7 +88,7 @@ class GroupEditor(FieldEditor):
             line.setContentsMargins(0, 0, 0, 0)
             shown = mask_answers(self.fdef.fields, item)
             text = "  ".join(display_value(sub, shown.get(sub.id), self.language) for sub in self.fdef.fields)
-            entry = _label("groupEntry")
+            entry = styled_label("groupEntry")
             entry.setText(f"{i + 1}. {text}")
             remove = QPushButton(translate("form.remove", self.language))
             remove.setObjectName("smallButton")
@@ -139,12 +132,12 @@ class ServiceScreen(QWidget):
         self.identity_source: str | None = None
 
         # Wrapped: an English title and step name do not fit across a portrait screen on one line.
-        self.title_label = _label("serviceTitle", wrap=True)
-        self.step_label = _label("stepTitle", wrap=True)
-        self.progress_label = _label("stepProgress")
-        self.question_label = _label("fieldLabel", wrap=True)
-        self.hint_label = _label("fieldHint", wrap=True)
-        self.error_label = _label("errorLabel", wrap=True)
+        self.title_label = styled_label("serviceTitle", wrap=True)
+        self.step_label = styled_label("stepTitle", wrap=True)
+        self.progress_label = styled_label("stepProgress")
+        self.question_label = styled_label("fieldLabel", wrap=True)
+        self.hint_label = styled_label("fieldHint", wrap=True)
+        self.error_label = styled_label("errorLabel", wrap=True)
         self.body = QStackedWidget()
         self.id_step = id_step_factory(language)
         self.id_step.captured.connect(self._captured)
@@ -392,9 +385,9 @@ class ServiceScreen(QWidget):
         self.review_confirm_buttons: dict[str, QPushButton] = {}
         for step in self.definition.steps:
             for fdef in step.fields:
-                name = _label("reviewLabel")
+                name = styled_label("reviewLabel")
                 name.setText(text_in(fdef.label, self.language))
-                value = _label("reviewValue", wrap=True)
+                value = styled_label("reviewValue", wrap=True)
                 value.setText(display_value(fdef, shown.get(fdef.id), self.language))
                 self.review_values[fdef.id] = value
                 change = QPushButton(translate("form.change", self.language))
@@ -418,7 +411,7 @@ class ServiceScreen(QWidget):
     def _to_check_cell(self, field_id: str, value: QLabel) -> QWidget:
         """A value the ID step was unsure of: marked, with a note and a button to say it is right."""
         value.setProperty("check", "true")
-        note = _label("reviewCheckNote", wrap=True)
+        note = styled_label("reviewCheckNote", wrap=True)
         note.setText(translate("form.please_check", self.language))
         self.review_notes[field_id] = note
         right = QPushButton(translate("form.looks_right", self.language))
@@ -467,10 +460,10 @@ class ServiceScreen(QWidget):
         page.setObjectName("donePage")
         box = QVBoxLayout(page)
         box.addStretch(1)
-        done = _label("doneTitle")
+        done = styled_label("doneTitle")
         done.setText(translate("form.done", lang))
         done.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.done_number = _label("doneNumber", wrap=True)
+        self.done_number = styled_label("doneNumber", wrap=True)
         self.done_number.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.done_number.setText(
             translate("form.ticket_is", lang, ticket=ticket)
@@ -478,13 +471,13 @@ class ServiceScreen(QWidget):
             else translate("form.number_is", lang, number=number)
         )
         # A decided service's outcome (智慧批): shown by show_decision once known, hidden for the others.
-        self.decision_label = _label("doneDecision", wrap=True)
+        self.decision_label = styled_label("doneDecision", wrap=True)
         self.decision_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.decision_label.hide()
-        self.decision_detail = _label("doneDecisionDetail", wrap=True)
+        self.decision_detail = styled_label("doneDecisionDetail", wrap=True)
         self.decision_detail.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.decision_detail.hide()
-        self.print_label = _label("printStatus", wrap=True)
+        self.print_label = styled_label("printStatus", wrap=True)
         self.print_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.print_label.setText(translate("print.printing", lang))
         self.reprint_button = QPushButton(translate("print.reprint", lang))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 
 def set_style_state(widget: QWidget, name: str, value: str) -> None:
@@ -11,3 +11,11 @@ def set_style_state(widget: QWidget, name: str, value: str) -> None:
     for w in (widget, *widget.findChildren(QWidget)):
         w.style().unpolish(w)
         w.style().polish(w)
+
+
+def styled_label(name: str, wrap: bool = False) -> QLabel:
+    """An empty label the theme styles by its object name (``QLabel#name``), its text set later."""
+    label = QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(wrap)
+    return label
