@@ -414,20 +414,30 @@ def _page(state: DashboardState, template: str, status: int = 200, **context: An
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
 
-@router.get("/dashboard")
-async def dashboard(
-    request: Request, day: str = "", checkpoint: str = Query("", max_length=64)
+async def _manager_page(
+    request: Request, render: Callable[[Session, DashboardState, str], HTMLResponse]
 ) -> HTMLResponse:
+    """A page for a signed-in manager (the sign-in page otherwise), rendered off the event loop with a
+    session of its own; the browser is remembered as the manager's."""
     state = _dashboard_state(request)
     manager = await signed_in_manager(request)
     if manager is None:
         return _sign_in_page(state)
 
-    def render() -> HTMLResponse:
+    def run() -> HTMLResponse:
         with _central(request).sessions() as session:
-            return _dashboard_page(session, state, manager, day, checkpoint)
+            return render(session, state, manager)
 
-    return _remember_browser(request, state, manager, await run_in_threadpool(render))
+    return _remember_browser(request, state, manager, await run_in_threadpool(run))
+
+
+@router.get("/dashboard")
+async def dashboard(
+    request: Request, day: str = "", checkpoint: str = Query("", max_length=64)
+) -> HTMLResponse:
+    return await _manager_page(
+        request, lambda session, state, manager: _dashboard_page(session, state, manager, day, checkpoint)
+    )
 
 
 def _remember_browser(
@@ -555,16 +565,12 @@ def _same_origin(request: Request) -> bool:
 
 @router.get("/dashboard/decisions")
 async def decisions(request: Request, day: str = "", decided: str = Query("", max_length=36)) -> HTMLResponse:
-    state = _dashboard_state(request)
-    manager = await signed_in_manager(request)
-    if manager is None:
-        return _sign_in_page(state)
-
-    def render() -> HTMLResponse:
-        with _central(request).sessions() as session:
-            return _decisions_page(request, session, state, manager, day, decided=decided)
-
-    return _remember_browser(request, state, manager, await run_in_threadpool(render))
+    return await _manager_page(
+        request,
+        lambda session, state, manager: _decisions_page(
+            request, session, state, manager, day, decided=decided
+        ),
+    )
 
 
 @router.post("/dashboard/decisions/decide", response_model=None)
