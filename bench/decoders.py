@@ -286,8 +286,8 @@ def _passes() -> list[Decoder]:
 
 
 def previous_cascade() -> CascadeDecoder:
-    """The cascade as it was before stage 5's framed pass: the baseline of this comparison."""
-    cascade = CascadeDecoder(stages=CascadeDecoder.default_stages(edge_pad=False))
+    """The cascade as it was before the grid stage (stage 4): the baseline of this comparison."""
+    cascade = CascadeDecoder(stages=CascadeDecoder.default_stages(grid=False))
     cascade.name = "cascade-before"
     return cascade
 

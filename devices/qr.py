@@ -12,12 +12,14 @@ never logged (they may hold personal data).
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Iterable
 
 import cv2
 import numpy as np
 import zxingcpp
 
+from devices.qr_grid import read_grid
 from kiosk.scanning import DecodedSymbol, Decoder
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,16 @@ def _bytes_to_text(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+def _model2_size(bar: zxingcpp.Barcode) -> int | None:
+    """Modules a side of a located QR Model 2 symbol, from the version zxing-cpp read (its ``extra``
+    details; Micro QR and rMQR symbols, mostly phantoms on damaged codes, give ``None``)."""
+    extra = bar.extra if isinstance(bar.extra, dict) else {}
+    version = str(extra.get("Version", ""))
+    if bar.format != zxingcpp.BarcodeFormat.QRCode or not version.isdigit():
+        return None
+    return 17 + 4 * int(version)
+
+
 class ZxingDecoder:
     """zxing-cpp (``read_barcodes``), QR family only by default. Texts are the plain payload
     (``TextMode.Plain``): control characters and GS1 separators are kept, not rendered as ``<GS>``."""
@@ -105,6 +117,14 @@ class ZxingDecoder:
         """The decoded symbols, and the corners of QR symbols zxing-cpp located (finder patterns and
         geometry found) but could not decode: cheap evidence that a further stage may be worth its cost.
         Asking zxing-cpp for them does not slow it down: it keeps what it found instead of dropping it."""
+        found, suspects, _ = self.decode_located(grey)
+        return found, suspects
+
+    def decode_located(
+        self, grey: np.ndarray
+    ) -> tuple[list[DecodedSymbol], list[Corners], list[tuple[Corners, int]]]:
+        """As ``decode_with_suspects``, plus the suspects that are full-size QR symbols whose version
+        zxing-cpp read, with their size in modules (what ``devices.qr_grid.read_grid`` needs)."""
         try:
             found = zxingcpp.read_barcodes(
                 grey,
@@ -119,8 +139,8 @@ class ZxingDecoder:
             )
         except Exception as err:  # a library error must never reach the scanner loop
             log.debug("%s failed on a %s image: %s", self.name, grey.shape, type(err).__name__)
-            return [], []
-        out, suspects = [], []
+            return [], [], []
+        out, suspects, sized = [], [], []
         for bar in found:
             pos = bar.position
             corners = tuple(
@@ -131,7 +151,10 @@ class ZxingDecoder:
                 out.append(DecodedSymbol(bar.text, bar.format.name, corners))
             elif not bar.valid:
                 suspects.append(corners)
-        return dedupe(out), suspects
+                size = _model2_size(bar)
+                if size is not None:
+                    sized.append((corners, size))
+        return dedupe(out), suspects, sized
 
 
 class OpenCvDecoder:
@@ -222,6 +245,8 @@ EDGE_PAD = 1 / 12
 SUSPECT_MARGIN = 0.35
 SUSPECT_SIDE = 600
 MAX_SUSPECTS = 3  # bounds the stage's cost on a frame full of code-like clutter
+# The grid stage tries at most this many corner estimates of located symbols (each costs 20-80 ms).
+MAX_GRID_SUSPECTS = 3
 
 
 def _unsharp(grey: np.ndarray, sigma: float) -> np.ndarray:
@@ -238,6 +263,33 @@ def _shifted(
     ]
 
 
+def _merged(sized: list[tuple[Corners, int]]) -> list[tuple[Corners, int]]:
+    """Corner estimates to try, per located symbol: zxing-cpp often reports a symbol several times (once
+    per rotation, pyramid level or inverted pass), with corners a few pixels apart. Their mean comes first,
+    then each report (the grid fit starts from them, and a start a little off can end a module off).
+    Symbols seen most often come first."""
+    groups: list[list[tuple[Corners, int]]] = []
+    for corners, size in sized:
+        cx, cy = sum(x for x, _ in corners) / 4, sum(y for _, y in corners) / 4
+        reach = math.dist(corners[0], corners[1]) / 4
+        for group in groups:
+            other, other_size = group[0]
+            ox, oy = sum(x for x, _ in other) / 4, sum(y for _, y in other) / 4
+            if other_size == size and math.dist((cx, cy), (ox, oy)) < reach:
+                group.append((corners, size))
+                break
+        else:
+            groups.append([(corners, size)])
+    groups.sort(key=lambda g: -len(g))
+    out: list[tuple[Corners, int]] = []
+    for group in groups:
+        mean: Corners = tuple((float(x), float(y)) for x, y in np.mean([c for c, _ in group], axis=0))
+        out.append((mean, group[0][1]))
+        if len(group) > 1:
+            out += group
+    return out
+
+
 class _Primary:
     """Stage 1, which also keeps the suspects (located but undecoded symbols) of the last frame for the
     suspect stage, so that finding them costs no second pass."""
@@ -245,9 +297,10 @@ class _Primary:
     def __init__(self) -> None:
         self._zxing = ZxingDecoder(name="zxing")
         self.suspects: list[Corners] = []
+        self.sized: list[tuple[Corners, int]] = []
 
     def __call__(self, grey: np.ndarray) -> list[DecodedSymbol]:
-        found, self.suspects = self._zxing.decode_with_suspects(grey)
+        found, self.suspects, self.sized = self._zxing.decode_located(grey)
         return found
 
 
@@ -265,9 +318,14 @@ class CascadeDecoder:
     3. ``zxing-suspects``: only where stage 1 located a symbol it could not decode (no cost otherwise, so
        none on a code-free frame): that region cropped, enlarged and read plain, sharpened and through an
        adaptive threshold (glare, shadows, blur on a code too small for zxing-cpp's sampling);
-    4. ``zxing-sharpened``: an unsharp mask (sigma 2) then zxing-cpp without the inverted pass: reads some
+    4. ``zxing-grid``: only where stage 1 located a full-size QR symbol and read its version but not its
+       data: the symbol rectified, its grid bent onto the finder and alignment patterns found in it (a code on
+       a curved surface, corners placed off), every module sampled against its neighbours and redrawn clean
+       for zxing-cpp's pure reader, then the 32 format words when the format information is damaged
+       (``devices.qr_grid``);
+    5. ``zxing-sharpened``: an unsharp mask (sigma 2) then zxing-cpp without the inverted pass: reads some
        out-of-focus dense codes (long signed passes); about 6 ms on a 1080p frame;
-    5. ``zxing-upscaled``: pictures well under a 1080p frame (photos, crops; not 720p or 1080p camera frames)
+    6. ``zxing-upscaled``: pictures well under a 1080p frame (photos, crops; not 720p or 1080p camera frames)
        enlarged up to 2x with bicubic interpolation: codes of 1.5-3 px a module, which zxing-cpp's sampling
        misses at their own size; and, when that reads nothing, the enlarged picture framed with flat grey, for
        a code that runs into the picture's edge (no quiet zone there). Camera frames skip the stage, so it
@@ -288,8 +346,9 @@ class CascadeDecoder:
         self.last_stage: str | None = None
 
     @staticmethod
-    def default_stages(edge_pad: bool = True) -> list[Stage]:
-        """The stages above; ``edge_pad=False`` leaves out stage 5's framed pass (the bench baseline)."""
+    def default_stages(edge_pad: bool = True, grid: bool = True) -> list[Stage]:
+        """The stages above; ``edge_pad=False`` leaves out stage 6's framed pass, ``grid=False`` stage 4
+        (the baselines of the benchmark and the tests)."""
         primary = _Primary()
         plain = ZxingDecoder(name="zxing-upscaled")
         global_hist = ZxingDecoder(binarizer="GlobalHistogram", name="zxing-median-global")
@@ -323,6 +382,13 @@ class CascadeDecoder:
                         return _shifted(found, factor, x0, y0)
             return []
 
+        def grid_stage(grey: np.ndarray) -> list[DecodedSymbol]:
+            for corners, size in _merged(primary.sized)[:MAX_GRID_SUSPECTS]:
+                text = read_grid(grey, corners, size)
+                if text:
+                    return [DecodedSymbol(text, "QRCode", corners)]
+            return []
+
         def sharpened(grey: np.ndarray) -> list[DecodedSymbol]:
             return no_invert.decode_grey(_unsharp(grey, 2.0))
 
@@ -344,6 +410,7 @@ class CascadeDecoder:
             ("zxing", primary),
             ("zxing-median-global", median_global),
             ("zxing-suspects", suspects),
+            *([("zxing-grid", grid_stage)] if grid else []),
             ("zxing-sharpened", sharpened),
             ("zxing-upscaled", upscaled),
         ]
