@@ -414,9 +414,12 @@ def bench_scanner(with_code: list[SyntheticFrame], without: list[SyntheticFrame]
     }
 
 
-def bench_cascade_stages(without: list[SyntheticFrame], sets: list[ReadSet]) -> dict:
+def bench_cascade_stages(
+    without: list[SyntheticFrame], sets: list[ReadSet], with_code: list[SyntheticFrame] | None = None
+) -> dict:
     """Which cascade stage read each picture, and what each stage costs alone on code-free 1080p and 720p
-    frames (the suspect stage is timed after the primary stage ran on the same frame, as in the cascade)."""
+    frames and on the 1080p frames with a code (the suspect and grid stages are timed after the primary
+    stage ran on the same frame, as in the cascade)."""
     cascade = CascadeDecoder()
     read_by: dict[str, dict[str, int]] = {}
     for rs in sets:
@@ -427,8 +430,11 @@ def bench_cascade_stages(without: list[SyntheticFrame], sets: list[ReadSet]) -> 
             counts[stage] = counts.get(stage, 0) + 1
         read_by[rs.name] = counts
     cost: dict[str, dict[str, dict[str, float]]] = {}
-    for label, size in (("1080p", (WIDTH, HEIGHT)), ("720p", (1280, 720))):
-        greys = [to_grey(cv2.resize(f.image, size, interpolation=cv2.INTER_AREA)) for f in without]
+    runs = [("1080p", without, (WIDTH, HEIGHT)), ("720p", without, (1280, 720))]
+    if with_code:
+        runs.append(("1080p with a code", with_code, (WIDTH, HEIGHT)))
+    for label, frames, size in runs:
+        greys = [to_grey(cv2.resize(f.image, size, interpolation=cv2.INTER_AREA)) for f in frames]
         per_stage: dict[str, list[float]] = {name: [] for name, _ in cascade.stages}
         for grey in greys:
             for name, stage in cascade.stages:
@@ -436,7 +442,7 @@ def bench_cascade_stages(without: list[SyntheticFrame], sets: list[ReadSet]) -> 
                 stage(grey)
                 per_stage[name].append((time.perf_counter() - start) * 1000.0)
         cost[label] = {name: _stats(ms) for name, ms in per_stage.items()}
-    return {"read_by_stage": read_by, "no_code_ms_per_stage": cost}
+    return {"read_by_stage": read_by, "ms_per_stage": cost}
 
 
 def _version(dist: str) -> str:
@@ -624,14 +630,18 @@ def main(argv: list[str] | None = None) -> int:
         f"median {scan['without_code']['median_ms']:.1f} ms, p95 {scan['without_code']['p95_ms']:.1f} ms"
     )
 
-    stages = bench_cascade_stages(without, sets)
-    print("\ncascade stages: no-code ms alone (median 1080p / 720p) and pictures read by each, per set:")
+    stages = bench_cascade_stages(without, sets, with_code)
+    print(
+        "\ncascade stages: ms alone (median no-code 1080p / no-code 720p / 1080p with a code) and pictures "
+        "read by each, per set:"
+    )
     read_by = stages["read_by_stage"]
-    cost = stages["no_code_ms_per_stage"]
+    cost = stages["ms_per_stage"]
     for name in cost["1080p"]:
         reads = ", ".join(f"{read_by[rs.name].get(name, 0)}" for rs in sets)
         ms_1080, ms_720 = cost["1080p"][name]["median_ms"], cost["720p"][name]["median_ms"]
-        print(f"  {name:<20} {ms_1080:5.1f} / {ms_720:5.1f} ms; read {reads or '-'}")
+        ms_code = cost["1080p with a code"][name]["median_ms"]
+        print(f"  {name:<20} {ms_1080:5.1f} / {ms_720:5.1f} / {ms_code:5.1f} ms; read {reads or '-'}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
