@@ -37,6 +37,16 @@ MIN_MATCH = 0.45
 # Each module is compared with the mean of the sampled modules in windows of these many modules a side
 # (small windows follow glare and shadows, large ones ride over blots).
 WINDOWS = (5, 9, 15)
+# Timing patterns are sampled at this many points a module; a profile whose light and dark differ by
+# less than this (grey levels) anywhere is not counted. The alignment patterns weigh as this many timing
+# boundaries in the bent grid's fit, whose coefficients are held near zero by this ridge.
+TIMING_SAMPLES = 8
+MIN_TIMING_CONTRAST = 4.0
+ANCHOR_WEIGHT = 4
+RIDGE = 1e-3
+TIMING_ROUNDS = 3
+TIMING_SHIFTS = (0.0, -0.5, 0.5, -1.0, 1.0)
+TIMING_SHARE = 0.6  # a miscounted timing pattern still counts if this share of its boundaries is near
 FORMAT_TRIES = 2  # the best-fitting samplings the 32 format words are tried on
 PURE_PX = 4  # module size of the clean symbol handed to zxing-cpp
 ERROR_LEVELS = (
@@ -177,19 +187,154 @@ def _fitted_grids(ideal: np.ndarray, found: np.ndarray, size: int) -> list[np.nd
     return [moved + _poly_terms(grid[..., 0], grid[..., 1], 2) @ coef, moved]
 
 
-def _refined_grids(canon: np.ndarray, size: int, inverted: bool) -> list[np.ndarray]:
-    """Module centres in the rectified picture corrected by where its patterns were found there: fitted to
-    all of them, and to the alignment patterns alone (a finder squeezed at the edge of a bend, or half under
-    a blot, is found a module off; the alignment patterns inside the symbol are not)."""
+def _refined_grids(canon: np.ndarray, size: int, inverted: bool, bend: bool = True) -> list[np.ndarray]:
+    """Module centres in the rectified picture corrected by where its patterns were found there: bent onto
+    the timing patterns and alignment patterns, fitted to all patterns, and to the alignment patterns alone
+    (a finder squeezed at the edge of a bend, or half under a blot, is found a module off; the alignment
+    patterns inside the symbol are not)."""
     ideal, found = _find_patterns(canon, size, inverted)
-    if not ideal:
+    plain = np.stack(np.meshgrid(np.arange(size) + 0.5, np.arange(size) + 0.5), axis=-1)
+    grids: list[np.ndarray] = []
+    anchors: list[tuple[np.ndarray, np.ndarray]] = []
+    if ideal:
+        points, spots = np.array(ideal)[:, :2], np.array(found)
+        inner = np.array([kind == 5 for _, _, kind in ideal])
+        anchors = list(zip(points[inner], spots[inner], strict=True))
+        grids = _fitted_grids(points, spots, size)
+        if inner.sum() >= 6:
+            grids += _fitted_grids(points[inner], spots[inner], size)
+    bent = []
+    for start in [*grids, plain] if bend else []:
+        refit = start
+        for _ in range(TIMING_ROUNDS):
+            again = _timing_refit(canon, refit, size, inverted, anchors)
+            if again is None:
+                break
+            refit = again
+        if refit is not start:
+            bent.append(refit)
+    return bent + grids
+
+
+def _timing_edges(
+    canon: np.ndarray, line: np.ndarray, inverted: bool, exact: bool = False
+) -> list[tuple[int, np.ndarray]]:
+    """Module boundaries found along a timing pattern: ``line`` holds the predicted centres (module units in
+    the rectified picture) of row 6 (or column 6), one per module across the symbol. The pattern runs dark
+    (7 modules of finder), then one module light, one dark, ... , light, then 7 dark: its boundaries lie at
+    7, 8, ..., size - 7 modules from the symbol's edge whatever the grid's drift, so they are counted rather
+    than matched. Returns (boundary index, its position) when exactly that many were found, else (unless
+    ``exact``) those near their predicted place when most are, else nothing."""
+    size = len(line)
+    step = 1 / TIMING_SAMPLES
+    ts = np.arange(1.0, size - 1.0 + step / 2, step)  # module units from the symbol's edge
+    centres_t = np.arange(size) + 0.5
+    xs = np.interp(ts, centres_t, line[:, 0])
+    ys = np.interp(ts, centres_t, line[:, 1])
+    map_x = ((xs + BORDER) * CANON_PX).astype(np.float32).reshape(1, -1)
+    map_y = ((ys + BORDER) * CANON_PX).astype(np.float32).reshape(1, -1)
+    profile = cv2.remap(canon, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    profile = profile.astype(np.float32).ravel()
+    span = 9 * TIMING_SAMPLES  # the threshold is the mid-level over 9 modules: finder runs are 7 long
+    kernel = np.ones((span, 1), np.uint8)
+    high = cv2.dilate(profile.reshape(-1, 1), kernel).ravel()
+    low = cv2.erode(profile.reshape(-1, 1), kernel).ravel()
+    dark = profile > (high + low) / 2 if inverted else profile < (high + low) / 2
+    if (high - low).min() < MIN_TIMING_CONTRAST:
         return []
-    points, spots = np.array(ideal)[:, :2], np.array(found)
-    inner = np.array([kind == 5 for _, _, kind in ideal])
-    grids = _fitted_grids(points, spots, size)
-    if inner.sum() >= 6:
-        grids += _fitted_grids(points[inner], spots[inner], size)
-    return grids
+    changes = np.flatnonzero(dark[1:] != dark[:-1])
+    # Runs shorter than a third of a module are noise (a speck, JPEG ringing): drop their two edges.
+    kept: list[int] = []
+    for k in changes:
+        if kept and k - kept[-1] < TIMING_SAMPLES / 3:
+            kept.pop()
+        else:
+            kept.append(int(k))
+    # Inside the two finder runs (2 modules from the symbol's edges, whatever the grid's drift up to two
+    # modules) the pattern's boundaries are the ones at 7, 8, ..., size - 7.
+    kept = [k for k in kept if 2.5 < ts[k] < size - 2.5]
+    expected = list(range(7, size - 6))
+    if len(kept) == len(expected):
+        pairs = list(zip(expected, kept, strict=True))
+    elif exact:
+        return []
+    else:
+        # A blot or glare hides some boundaries or adds some: keep those within a third of a module of a
+        # predicted one, when most are (the grid is then already close there).
+        near = [(round(ts[k]), k) for k in kept if abs(ts[k] - round(ts[k])) < 1 / 3]
+        pairs = [(i, k) for i, k in near if 7 <= i <= size - 7]
+        if len({i for i, _ in pairs}) != len(pairs) or len(pairs) < TIMING_SHARE * len(expected):
+            return []
+    return [(index, np.array([(xs[k] + xs[k + 1]) / 2, (ys[k] + ys[k + 1]) / 2])) for index, k in pairs]
+
+
+def _timing_beside(
+    canon: np.ndarray, line: np.ndarray, across: int, inverted: bool
+) -> list[tuple[int, np.ndarray]]:
+    """``_timing_edges`` on the predicted line, or on it moved sideways (coordinate ``across``) by up to a
+    module: a bow on a curved surface, or a finder found a module off, puts the prediction beside the
+    pattern. A moved line counts only when its count is exact (the rows beside the pattern hold data)."""
+    for shift in TIMING_SHIFTS:
+        moved = line.copy()
+        moved[:, across] += shift
+        edges = _timing_edges(canon, moved, inverted, exact=shift != 0)
+        if edges:
+            return edges
+    return []
+
+
+def _timing_refit(
+    canon: np.ndarray,
+    grid: np.ndarray,
+    size: int,
+    inverted: bool,
+    anchors: list[tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray | None:
+    """``grid`` bent onto the boundaries of both timing patterns (positions along row 6 fix how the columns
+    are spaced across the symbol, along column 6 the rows: on a curved surface they squeeze towards the
+    edges) and onto ``anchors`` (ideal, found) of the alignment patterns, by a smooth correction (cubic
+    along the timing pattern, quadratic across); ``None`` when a timing pattern cannot be counted."""
+    row = _timing_beside(canon, grid[6], 1, inverted)
+    col = _timing_beside(canon, grid[:, 6], 0, inverted)
+    if not row and not col:
+        return None
+    half = size / 2
+
+    def terms(u: np.ndarray, v: np.ndarray, along_u: bool) -> np.ndarray:
+        a, b = (u - half) / half, (v - half) / half
+        if not along_u:
+            a, b = b, a
+        return np.stack([a**i * b**j for i in range(4) for j in range(3)], axis=-1)
+
+    def base(u: float, v: float) -> np.ndarray:
+        """The grid's position of a point between module centres (bilinear)."""
+        fu, fv = np.clip(u - 0.5, 0, size - 1.001), np.clip(v - 0.5, 0, size - 1.001)
+        iu, iv = int(fu), int(fv)
+        du, dv = fu - iu, fv - iv
+        top = grid[iv, iu] * (1 - du) + grid[iv, iu + 1] * du
+        bottom = grid[iv + 1, iu] * (1 - du) + grid[iv + 1, iu + 1] * du
+        return top * (1 - dv) + bottom * dv
+
+    obs_x = [((float(i), 6.5), spot[0] - base(i, 6.5)[0]) for i, spot in row]
+    obs_y = [((6.5, float(i)), spot[1] - base(6.5, i)[1]) for i, spot in col]
+    for ideal, found in anchors:
+        moved = base(float(ideal[0]), float(ideal[1]))
+        obs_x += [((float(ideal[0]), float(ideal[1])), found[0] - moved[0])] * ANCHOR_WEIGHT
+        obs_y += [((float(ideal[0]), float(ideal[1])), found[1] - moved[1])] * ANCHOR_WEIGHT
+    us, vs = np.meshgrid(np.arange(size) + 0.5, np.arange(size) + 0.5)
+    out = grid.copy()
+    for axis, obs, along_u, timing in ((0, obs_x, True, row), (1, obs_y, False, col)):
+        if not timing:  # the alignment patterns alone do not pin a cubic: leave this axis as it was
+            continue
+        pts = np.array([p for p, _ in obs])
+        vals = np.array([r for _, r in obs])
+        design = terms(pts[:, 0], pts[:, 1], along_u)
+        # Ridge: terms the observations do not pin down (across the symbol, with few alignment patterns)
+        # stay near zero rather than swinging.
+        gram = design.T @ design + RIDGE * len(vals) * np.eye(design.shape[1])
+        coef = np.linalg.solve(gram, design.T @ vals)
+        out[..., axis] = grid[..., axis] + terms(us, vs, along_u) @ coef
+    return out
 
 
 def _decode_pure(modules: np.ndarray) -> str | None:
@@ -216,12 +361,14 @@ def read_grid(
     size: int,
     *,
     refit: bool = True,
+    bend: bool = True,
     try_formats: bool = True,
 ) -> str | None:
     """The text of the ``size``-module QR symbol whose outer corners (top-left, top-right, bottom-right,
     bottom-left of the symbol, quiet zone excluded) are ``corners`` in ``grey``, or ``None``.
-    ``refit=False`` samples through the corners' homography only and ``try_formats=False`` trusts the
-    sampled format information (the baselines the tests compare with)."""
+    ``refit=False`` samples through the corners' homography only, ``bend=False`` leaves out the fit to the
+    timing patterns and ``try_formats=False`` trusts the sampled format information (the baselines the
+    tests compare with)."""
     if version_of(size) is None or len(corners) != 4:
         return None
     quad = np.array(corners, dtype=np.float32)
@@ -241,7 +388,7 @@ def read_grid(
     canon_f = canon.astype(np.float32)
     candidates: list[tuple[float, np.ndarray]] = []
     for inverted in (False, True):
-        for grid in [*(_refined_grids(canon, size, inverted) if refit else []), plain]:
+        for grid in [*(_refined_grids(canon, size, inverted, bend) if refit else []), plain]:
             map_xy = ((grid + BORDER) * CANON_PX).astype(np.float32)
             samples = cv2.remap(
                 canon_f, map_xy[..., 0], map_xy[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE

@@ -4,6 +4,8 @@ format words. Each test builds a code only this stage reads."""
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 import pytest
@@ -87,6 +89,44 @@ def test_refit_grid_reads_a_symbol_whose_corners_are_placed_off() -> None:
     )
     assert read_grid(frame, corners, size, refit=False) is None
     assert read_grid(frame, corners, size) is not None
+
+
+# A signed-pass-like payload long enough for a version-8 symbol (six alignment patterns).
+LONG_TEXT = "HC1:" + "".join(
+    "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[i % 36] for i in range(7, 7 + 13 * 260, 13)
+)
+
+
+def _curved_frame(strength: float, bow: float) -> np.ndarray:
+    """LONG_TEXT printed on a cylinder (a bottle, a wrist band) turned ``strength`` of a half-turn, its rows
+    bowed by ``bow`` of its height, at 6 px a module in a 1080p frame, mildly blurred and noisy."""
+    matrix = np.array(segno.make(LONG_TEXT, error="l", micro=False).matrix, dtype=np.uint8)
+    code = np.where(np.pad(matrix, 4) > 0, 30, 225).astype(np.float32)
+    code = cv2.resize(code, None, fx=6, fy=6, interpolation=cv2.INTER_NEAREST)
+    h, w = code.shape
+    ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
+    turn = (xs / (w - 1) * 2 - 1) * strength * math.pi / 2
+    src_x = (np.sin(turn) / math.sin(strength * math.pi / 2) + 1) / 2 * (w - 1)
+    src_y = ys + bow * h * (1 - np.cos(turn)) * (ys / (h - 1) * 2 - 1)
+    bent = cv2.remap(code, src_x, src_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    frame = np.full((1080, 1920), 200, np.float32)
+    frame[200 : 200 + h, 600 : 600 + w] = bent
+    frame = cv2.GaussianBlur(frame, (0, 0), 1.0) + np.random.default_rng(1).normal(0, 3, frame.shape)
+    return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("strength", "bow"), [(0.7, 0.0), (0.7, 0.04), (0.8, 0.0)])
+def test_grid_bent_onto_the_timing_patterns_reads_a_code_on_a_curved_surface(
+    strength: float, bow: float
+) -> None:
+    frame = _curved_frame(strength, bow)
+    assert ZxingDecoder().decode(frame) == []
+    assert CascadeDecoder(stages=CascadeDecoder.default_stages(grid=False)).decode(frame) == []
+    cascade = CascadeDecoder()
+    assert [s.text for s in cascade.decode(frame)] == [LONG_TEXT] and cascade.last_stage == "zxing-grid"
+    corners, size = ZxingDecoder().decode_located(frame)[2][0]
+    assert read_grid(frame, corners, size, bend=False) is None  # the patterns' homography and quadratic
+    assert read_grid(frame, corners, size) == LONG_TEXT
 
 
 def test_grid_stage_costs_nothing_without_a_located_symbol() -> None:
