@@ -94,6 +94,14 @@ def test_missing_glyph_falls_back_to_a_face_that_has_it() -> None:
     assert (cell < 100).mean() > 0.05
 
 
+def test_a_glyph_the_face_draws_empty_falls_back_too() -> None:
+    # AR PL UKai maps 䶮 to an empty glyph: the card printed no ink where the name has a character, a name
+    # no reader could return (雷胜杰䶮 "read" as 雷胜杰), so the face counts as lacking it.
+    _need("ukai")
+    assert not has_glyph("ukai", "䶮")
+    assert has_glyph("ukai", "黄")
+
+
 @pytest.mark.parametrize("layout", sorted(LAYOUTS))
 def test_each_layout_puts_the_values_where_it_says(layout: str) -> None:
     lay = LAYOUTS[layout]

@@ -349,7 +349,7 @@ def _font(key: str, px: int) -> ImageFont.FreeTypeFont:
 
 @cache
 def has_glyph(key: str, ch: str) -> bool:
-    """Whether typeface ``key`` draws ``ch`` (rather than its "missing" box)."""
+    """Whether typeface ``key`` draws ``ch`` (rather than its "missing" box, or nothing at all)."""
     font = _font(key, 12)
 
     def drawn(c: str) -> bytes:
@@ -357,7 +357,10 @@ def has_glyph(key: str, ch: str) -> bool:
         ImageDraw.Draw(image).text((2, 2), c, font=font, fill=255)
         return image.tobytes()
 
-    return drawn(ch) != drawn("\ue000")  # a private-use point: what the face draws for "no glyph"
+    shape = drawn(ch)
+    # A private-use point: what the face draws for "no glyph". AR PL UKai maps some characters it lacks
+    # (䶮) to an empty glyph instead: such a card printed nothing where its name has a character.
+    return any(shape) and shape != drawn("\ue000")
 
 
 def _face_for(ch: str, face: str) -> tuple[str, bool]:
