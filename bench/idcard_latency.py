@@ -4,6 +4,7 @@ as it was before its latency work, in one run.
     python -m bench.idcard_latency                  # 60 frames, about 4 min on a quiet two-core machine
     python -m bench.idcard_latency --short          # 30 frames: the run to repeat alone on a quiet machine
     python -m bench.idcard_latency --only ours      # one reader alone: its own cold load and peak RSS
+    python -m bench.idcard_latency --short --no-second-reader-alone   # skip the reader without the second
 
 Frames come from tools/idcard_synth.py (seed 2024, fronts and backs, easy and hard, the card printed in any
 of the installed typefaces) at ``--frame`` (default 1920x1080). Each frame is read by both readers, the
@@ -11,7 +12,10 @@ order alternating from frame to frame so that neither always runs on a warmer ca
   * baseline: ``IdCardRecogniser`` with the engine set up as before (rapidocr's own ONNX Runtime settings:
     spinning worker threads, no memory arena; detection at up to 960 px; lines recognised in batches of
     six; the CTC forward pass run once per candidate name);
-  * ours: ``IdCardRecogniser`` with the engine's defaults.
+  * ours: ``IdCardRecogniser`` as the kiosk builds it (the engine's defaults, the second reader of
+    devices/second_reader.py re-reading the free-text fields);
+  * ours without the second reader ("ours_alone", the same engine object): what the second reader costs,
+    as the median of the per-frame ratio ours / ours_alone.
 The machine may be shared, so what counts is the median of the per-frame ratio ours / baseline; medians of
 each, the median ms per stage of each (``IdCardRecogniser.last_stage_ms``), per-field exact-match counts of
 each on the same frames (the speed must cost no accuracy), cold model load and first inference of ours
@@ -36,6 +40,7 @@ import numpy as np
 
 from devices.idcard import IdCardRecogniser
 from devices.ocr import BASELINE_ONNX, RapidOcrEngine
+from devices.second_reader import make_second_reader
 from kiosk.idcard import ctc
 from tools.idcard_synth import REFERENCE_DATE, TYPEFACES, make_sample, missing_typefaces
 
@@ -106,14 +111,22 @@ def _median(values: list[float]) -> float:
     return round(statistics.median(values), 1) if values else 0.0
 
 
-def _load(make: Any) -> tuple[IdCardRecogniser, float]:
+def _load(name: str, readers: dict[str, IdCardRecogniser]) -> tuple[IdCardRecogniser, float]:
     started = time.perf_counter()
-    engine = make()
+    if name == "ours_alone":  # the same loaded engine as ours, without the second reader
+        return IdCardRecogniser(readers["ours"].engine, today=REFERENCE_DATE), 0.0
+    engine = RapidOcrEngine() if name == "ours" else baseline_engine()
     engine.load()
-    return IdCardRecogniser(engine, today=REFERENCE_DATE), time.perf_counter() - started
+    second = None
+    if name == "ours":
+        second = make_second_reader()
+        second.load()
+    return IdCardRecogniser(engine, today=REFERENCE_DATE, second=second), time.perf_counter() - started
 
 
-def run(count: int, size: tuple[int, int], only: str | None = None, seed: int = SEED) -> dict[str, Any]:
+def run(
+    count: int, size: tuple[int, int], only: str | None = None, seed: int = SEED, alone: bool = True
+) -> dict[str, Any]:
     frames = _frames(count + WARM_UP, size, seed)
     readers: dict[str, IdCardRecogniser] = {}
     report: dict[str, Any] = {
@@ -123,8 +136,10 @@ def run(count: int, size: tuple[int, int], only: str | None = None, seed: int = 
         "seed": seed,
     }
     names = [only] if only else ["ours", "baseline"]  # ours first: its load is the cold one
+    if alone and "ours" in names:
+        names.append("ours_alone")
     for name in names:
-        readers[name], load_s = _load(RapidOcrEngine if name == "ours" else baseline_engine)
+        readers[name], load_s = _load(name, readers)
         started = time.perf_counter()
         with _as_before() if name == "baseline" else contextlib.nullcontext():
             readers[name].read(frames[0].image)
@@ -153,7 +168,7 @@ def run(count: int, size: tuple[int, int], only: str | None = None, seed: int = 
             for field, value in sample.truth.items():
                 key = f"{sample.side}.{field}"
                 right[name][key] = right[name].get(key, 0) + (fields[name][field] == value)
-        if len(names) == 2 and fields["ours"] != fields["baseline"]:
+        if "baseline" in names and "ours" in names and fields["ours"] != fields["baseline"]:
             disagreements.append(
                 {
                     "frame": i,
@@ -167,10 +182,13 @@ def run(count: int, size: tuple[int, int], only: str | None = None, seed: int = 
             "stage_ms_median": {s: _median(v) for s, v in stages[name].items()},
             "fields_right": dict(sorted(right[name].items())),
         }
-    if len(names) == 2:
+    if "baseline" in names and "ours" in names:
         ratios = [a / b for a, b in zip(totals["ours"], totals["baseline"], strict=True)]
         report["ratio_median"] = round(statistics.median(ratios), 3)
         report["disagreements"] = disagreements
+    if "ours_alone" in names:
+        ratios = [a / b for a, b in zip(totals["ours"], totals["ours_alone"], strict=True)]
+        report["second_reader_ratio_median"] = round(statistics.median(ratios), 3)
     report["fields_total"] = {
         f"{side}.{field}": sum(s.side == side for s in frames[WARM_UP:])
         for side in ("front", "back")
@@ -186,7 +204,7 @@ def _rss_mib() -> float:
 
 def _print(report: dict[str, Any]) -> None:
     print(f"{report['frames']} frames of {report['frame']} after {WARM_UP} warm-up, seed {report['seed']}")
-    names = [n for n in ("ours", "baseline") if n in report]
+    names = [n for n in ("ours", "baseline", "ours_alone") if n in report]
     for name in names:
         data = report[name]
         print(
@@ -197,6 +215,11 @@ def _print(report: dict[str, Any]) -> None:
     if "ratio_median" in report:
         print(f"  ours / baseline, median of per-frame ratios: {report['ratio_median']}")
         print(f"  frames where the two readers disagree on a field: {len(report['disagreements'])}")
+    if "second_reader_ratio_median" in report:
+        print(
+            "  ours / ours without the second reader, median of per-frame ratios: "
+            f"{report['second_reader_ratio_median']}"
+        )
     total = report["fields_total"]
     print(f"  fields right ({', '.join(names)} / of):")
     for key in total:
@@ -218,10 +241,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frame", default="1920x1080", help="camera frame size, WxH")
     parser.add_argument("--only", choices=("ours", "baseline"), help="one reader alone")
     parser.add_argument("--seed", type=int, default=SEED, help="another seed: frames kept apart")
+    parser.add_argument(
+        "--no-second-reader-alone",
+        action="store_true",
+        help="do not also read each frame without the second reader",
+    )
     args = parser.parse_args(argv)
     count = 30 if args.short else args.frames
     width, _, height = args.frame.partition("x")
-    report = run(count, (int(width), int(height)), args.only, args.seed)
+    report = run(count, (int(width), int(height)), args.only, args.seed, not args.no_second_reader_alone)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     name = "idcard_latency" + ("_short" if args.short else "") + (f"_{args.only}" if args.only else "")
     name += "" if args.frame == "1920x1080" else f"_{args.frame}"

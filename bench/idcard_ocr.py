@@ -1,7 +1,7 @@
 """ID-card OCR accuracy and latency on seeded synthetic photos, ours against a naive baseline, in one run.
 
     python -m bench.idcard_ocr [--front 200 --back 100] [--quick] [--seed 2024] [--faces arphic]
-                               [--frame 1920x1080] [--level hard]
+                               [--frame 1920x1080] [--level hard] [--second-reader off,highlight,choose]
 
 ``--faces`` prints the cards in the named typefaces or families (tools/idcard_synth.py TYPEFACES; each card
 in one of them, in a random layout, number face and stock); without it every card is in the renderer's
@@ -13,6 +13,10 @@ then for each photo runs
   * ours: find + rectify + OCR + layout parsing + consistency rules (``IdCardRecogniser.read``, side "auto");
   * baseline: the same engine on the raw photo, lines in reading order, fields cut between labels
     (``kiosk.idcard.parse.parse_naive``, told the true side).
+``--second-reader`` reads every photo once per listed variant of the second recogniser
+(devices/second_reader.py): ``off``, ``highlight`` (fields it reads otherwise are highlighted) or ``choose``
+(and the reading both models find likelier is kept); the first listed is "ours", the others are summed up
+next to it (per field, whole card, wrong fields not highlighted, cards highlighted, ms), same photos.
 It reports exact-match rates per field and per whole card, wrong ID numbers returned without any warning,
 checksum-valid wrong ID numbers (the worst outcome), latency after warm-up (median ms per pipeline stage
 too), cold model load and peak RSS.
@@ -34,6 +38,7 @@ import cv2
 
 from devices.idcard import IdCardRecogniser
 from devices.ocr import RapidOcrEngine
+from devices.second_reader import make_second_reader
 from kiosk.idcard.model import BACK_FIELDS, FRONT_FIELDS
 from kiosk.idcard.parse import parse_naive
 from kiosk.idnumber import IdNumberError, parse_id_number
@@ -49,6 +54,7 @@ from tools.idcard_synth import (
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 WARM_UP = 3
+SECOND_READER_VARIANTS = ("off", "highlight", "choose")
 DEFAULT_SEED = 2024  # the reported set; tuning was done on another seed (docs/benchmarks.md)
 
 
@@ -85,18 +91,33 @@ def run(
     levels: tuple[str, ...] = ("easy", "hard"),
     baseline: bool = True,
     dump: Path | None = None,
+    second_reader: tuple[str, ...] = ("off",),
 ) -> dict[str, Any]:
     started = time.perf_counter()
     engine = RapidOcrEngine()
     engine.load()
     load_s = time.perf_counter() - started
-    recogniser = IdCardRecogniser(engine, today=REFERENCE_DATE)
+    second = make_second_reader() if set(second_reader) - {"off"} else None
+    if second is not None:
+        second.load()
+    variants = {
+        v: IdCardRecogniser(
+            engine,
+            today=REFERENCE_DATE,
+            second=None if v == "off" else second,
+            second_chooses=v == "choose",
+        )
+        for v in second_reader
+    }
+    recogniser = variants[second_reader[0]]
+    others = {v: r for v, r in variants.items() if v != second_reader[0]}
     report: dict[str, Any] = {
         "engine": "rapidocr (PP-OCRv6 small det+rec, ONNX Runtime, 2 threads)",
         "machine": f"{platform.machine()}, {platform.python_version()}",
         "seed": seed,
         "faces": faces or ["droid (the renderer's original)"],
         "frame": f"{frame[0]}x{frame[1]}",
+        "second_reader": list(second_reader),
         "cold_load_s": round(load_s, 3),
         "levels": {},
     }
@@ -125,6 +146,16 @@ def run(
                 base_ms.append((time.perf_counter() - t0) * 1000)
             names = FRONT_FIELDS if side == "front" else BACK_FIELDS
             ours = {n: result.fields.get(n, "") if result.side == side else "" for n in names}
+            variant_rows = {}
+            for variant, other in others.items():
+                t0 = time.perf_counter()
+                got = other.read(sample.image)
+                variant_rows[variant] = {
+                    "fields": {n: got.fields.get(n, "") if got.side == side else "" for n in names},
+                    "low": got.low_confidence_fields(),
+                    "ms": (time.perf_counter() - t0) * 1000,
+                    "disagreements": other.last_disagreements,
+                }
             missed = any(ours[n] != sample.truth[n] for n in names)
             if dump is not None and missed and result.card_image is not None:
                 # The rectified card of each miss, to look at what the recogniser saw.
@@ -148,6 +179,9 @@ def run(
                     "photocopy": sample.params.photocopy,
                     "blur_sigma": round(sample.params.blur_sigma, 2),
                     "motion_px": sample.params.motion_blur_px,
+                    "variants": variant_rows,
+                    "ms": ms,
+                    "disagreements": recogniser.last_disagreements,
                 }
             )
         fronts = [r for r in rows if r["side"] == "front"]
@@ -206,11 +240,68 @@ def run(
             for side in ("front", "back")
         }
         level_report["by_face"] = _by_face(rows)
+        # Where the readers differed (personal data of synthetic people only): to choose the rule by.
+        level_report["disagreements"] = [
+            {
+                "side": r["side"],
+                "index": r["index"],
+                "variant": v,
+                "field": n,
+                "truth": r["truth"][n],
+                "engine": first,
+                "second": second,
+                "returned": fields[n],
+            }
+            for r in rows
+            for v, dis, fields in [
+                (second_reader[0], r["disagreements"], r["ours"]),
+                *((v, x["disagreements"], x["fields"]) for v, x in r["variants"].items()),
+            ]
+            for n, (first, second) in dis.items()
+        ]
+        level_report["second_reader"] = {
+            second_reader[0]: _variant_summary(rows, lambda r: (r["ours"], r["low"], r["ms"])),
+            **{
+                v: _variant_summary(
+                    rows,
+                    lambda r, v=v: (
+                        r["variants"][v]["fields"],
+                        r["variants"][v]["low"],
+                        r["variants"][v]["ms"],
+                    ),
+                )
+                for v in others
+            },
+        }
         report["levels"][level] = level_report
     report["first_inference_ms"] = round(first_inference or 0.0, 1)
     report["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report["total_s"] = round(time.perf_counter() - started, 1)
     return report
+
+
+def _variant_summary(rows: list[dict[str, Any]], pick: Any) -> dict[str, Any]:
+    """One second-reader variant on the same photos: exact rates, wrong fields not highlighted, cards
+    with a field highlighted, and its median ms per read."""
+    out: dict[str, Any] = {}
+    for side in ("front", "back"):
+        picked = [(r, *pick(r)) for r in rows if r["side"] == side]
+        if not picked:
+            continue
+        names = FRONT_FIELDS if side == "front" else BACK_FIELDS
+        out[side] = {n: sum(f[n] == r["truth"][n] for r, f, _, _ in picked) / len(picked) for n in names}
+        out[side]["whole_card"] = sum(
+            all(f[n] == r["truth"][n] for n in names) for r, f, _, _ in picked
+        ) / len(picked)
+        out[side]["wrong_unhighlighted"] = sum(
+            f[n] != r["truth"][n] and f[n] != "" and n not in low for r, f, low, _ in picked for n in names
+        )
+        out[side]["right_highlighted"] = sum(
+            f[n] == r["truth"][n] and n in low for r, f, low, _ in picked for n in names
+        )
+        out[side]["cards_highlighted"] = sum(bool(low) for _, _, low, _ in picked) / len(picked)
+    out["median_ms"] = round(statistics.median(pick(r)[2] for r in rows), 1)
+    return out
 
 
 def _name_by_rarity(fronts: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -304,6 +395,8 @@ def _print(report: dict[str, Any]) -> None:
         print(f"  picture warnings: {data['warnings']}")
         print(f"  latency ours {data['latency_ms']}, baseline {data['baseline_latency_ms']}")
         print(f"  median ms per stage: {data['stage_ms_median']}")
+        for variant, summary in data["second_reader"].items():
+            print(f"  second reader {variant}: {json.dumps(summary, ensure_ascii=False)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,7 +414,15 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="skip the naive baseline (half the time; its columns read 0)",
     )
+    parser.add_argument(
+        "--second-reader",
+        default="off",
+        help=f"comma-separated variants, the first reported as ours: {', '.join(SECOND_READER_VARIANTS)}",
+    )
     args = parser.parse_args(argv)
+    second_reader = tuple(v for v in args.second_reader.split(",") if v)
+    if not second_reader or set(second_reader) - set(SECOND_READER_VARIANTS):
+        parser.error(f"--second-reader takes {', '.join(SECOND_READER_VARIANTS)}")
     if args.quick:
         args.front, args.back = 20, 10
     groups = families()
@@ -341,6 +442,7 @@ def main(argv: list[str] | None = None) -> int:
         levels,
         not args.no_baseline,
         args.dump,
+        second_reader,
     )
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     name = "idcard_ocr_quick" if args.quick else "idcard_ocr"
@@ -348,6 +450,7 @@ def main(argv: list[str] | None = None) -> int:
     name += f"_{args.faces.replace(',', '+')}" if args.faces else ""
     name += "" if args.frame == "1280x720" else f"_{args.frame}"
     name += f"_{args.level}" if args.level else ""
+    name += "" if second_reader == ("off",) else "_second-" + "+".join(second_reader)
     (OUT_DIR / f"{name}.json").write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     _print(report)
     return 0

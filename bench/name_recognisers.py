@@ -19,19 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import cv2
-import numpy as np
-import onnxruntime as ort
-
 from devices.glyph_check import GlyphChecker
 from devices.idcard import IdCardRecogniser, name_value_crop, to_card_lines
 from devices.ocr import RapidOcrEngine
+from devices.second_reader import OnnxCtcReader
 from kiosk.idcard import ctc
 from kiosk.idcard.model import LOW_CONFIDENCE, CardResult
 from kiosk.idcard.rules import reread_name
@@ -40,33 +36,6 @@ from tools.idcard_synth import RARE_GIVEN, RARE_SURNAMES, REFERENCE_DATE, make_s
 OUT_DIR = Path(__file__).resolve().parent / "out"
 TOP = 5
 SHIPPED = "PP-OCRv6 small (shipped)"
-REC_HEIGHT, REC_MIN_WIDTH = 48, 320  # PP-OCR recogniser input: 48 px high, at least 320 wide
-
-
-class OnnxRecogniser:
-    """A PP-OCR CTC recogniser from an ONNX file and its character list, prepared as rapidocr prepares."""
-
-    def __init__(self, model: Path, characters: Path) -> None:
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 2
-        self.session = ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
-        chars = [c for c in characters.read_text("utf-8").split("\n") if c]
-        self.alphabet = ["<blank>", *chars, " "]
-        self.index = {c: i for i, c in enumerate(self.alphabet) if i}
-
-    def char_matrices(self, crops: list[np.ndarray]) -> list[ctc.CharMatrix]:
-        out = []
-        for crop in crops:
-            width = int(REC_HEIGHT * max(crop.shape[1] / crop.shape[0], REC_MIN_WIDTH / REC_HEIGHT))
-            resized_w = min(width, math.ceil(REC_HEIGHT * crop.shape[1] / crop.shape[0]))
-            image = cv2.resize(crop, (resized_w, REC_HEIGHT)).astype(np.float32).transpose(2, 0, 1) / 255
-            batch = np.zeros((1, 3, REC_HEIGHT, width), np.float32)
-            batch[0, :, :, :resized_w] = (image - 0.5) / 0.5
-            probs = self.session.run(None, {self.session.get_inputs()[0].name: batch})[0][0]
-            if probs.shape[1] != len(self.alphabet):
-                raise ValueError(f"{probs.shape[1]} outputs but {len(self.alphabet)} characters listed")
-            out.append(ctc.CharMatrix(np.log(np.clip(probs, 1e-30, 1.0)), self.alphabet, self.index))
-        return out
 
 
 def _miss_detail(matrix: ctc.CharMatrix, truth: str, read: str) -> dict[str, Any]:
@@ -83,7 +52,7 @@ def _miss_detail(matrix: ctc.CharMatrix, truth: str, read: str) -> dict[str, Any
     return {"truth": truth, "read": read, "outside_alphabet": False, "in_top5": in_top, "gap": gap}
 
 
-def run(seed: int, n_front: int, extra: dict[str, OnnxRecogniser]) -> dict[str, Any]:
+def run(seed: int, n_front: int, extra: dict[str, OnnxCtcReader]) -> dict[str, Any]:
     engine = RapidOcrEngine()
     reader = IdCardRecogniser(engine, today=REFERENCE_DATE)
     glyphs = GlyphChecker()
@@ -165,12 +134,12 @@ def _rate(rows: list[dict[str, Any]], name: str) -> float | None:
     return sum(r["reads"][name] == r["truth"] for r in rows) / len(rows) if rows else None
 
 
-def _model_arg(text: str) -> tuple[str, OnnxRecogniser]:
+def _model_arg(text: str) -> tuple[str, OnnxCtcReader]:
     name, _, paths = text.partition("=")
     model, _, characters = paths.partition(":")
     if not (name and model and characters):
         raise argparse.ArgumentTypeError("expected NAME=REC.onnx:DICT.txt")
-    return name, OnnxRecogniser(Path(model), Path(characters))
+    return name, OnnxCtcReader(name, Path(model), Path(characters))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,8 +7,9 @@ per-frame step that ``kiosk.idcard.reader.CardReader`` drives during live captur
 
 from __future__ import annotations
 
+import difflib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from functools import partial
@@ -22,10 +23,12 @@ from devices.card_quality import BLUR_WARN_BELOW, INCOMPLETE_FILL, has_glare, is
 from devices.glyph_check import GlyphChecker
 from devices.image_file import UnreadableImage, read_image
 from devices.ocr import CharScoringEngine, OcrEngine, TextLine
+from devices.second_reader import SecondReader
+from kiosk.idcard import ctc
 from kiosk.idcard.model import CardResult
 from kiosk.idcard.parse import Line, parse_back, parse_front, side_scores
 from kiosk.idcard.reader import FrameReading
-from kiosk.idcard.rules import check_back, check_front, reread_ethnicity, reread_name
+from kiosk.idcard.rules import DOUBTFUL_CONFIDENCE, check_back, check_front, reread_ethnicity, reread_name
 
 SIDES = ("front", "back", "auto")
 MIN_AREA_FRACTION = 0.12  # smaller than this in the frame and the glyphs get too few pixels to read
@@ -39,6 +42,9 @@ SEX_ROW = (0.185, 0.325)  # band holding sex and ethnicity
 NAME_VALUE_DX = 0.105  # past the 名 of the label (ends ~0.09) and before the value (0.117)
 ETHNICITY_VALUE_DX = (0.336, 0.52)  # past the 族 of its label, to four characters beyond the value start
 CROP_PAD = 4 / RECT_H
+# The free-text fields the second reader re-reads: no rule on the card can check them (the name has its
+# own re-read and shape check, the dates and the number their rules).
+SECOND_READ_FIELDS = ("address", "authority")
 
 
 T = TypeVar("T")
@@ -83,11 +89,24 @@ class IdCardRecogniser:
     """Reads ID cards with ``engine``; ``today`` decides expiry (tests and benchmarks pin it)."""
 
     def __init__(
-        self, engine: OcrEngine, today: date | None = None, glyphs: GlyphChecker | None = None
+        self,
+        engine: OcrEngine,
+        today: date | None = None,
+        glyphs: GlyphChecker | None = None,
+        second: SecondReader | None = None,
+        second_chooses: bool = False,
     ) -> None:
         self.engine = engine
         self.today = today
         self.glyphs = glyphs or GlyphChecker()
+        # A recogniser of another model generation that re-reads the free-text fields: where it reads
+        # them otherwise they are highlighted; ``second_chooses`` also lets the reading both models find
+        # likelier replace the engine's.
+        self.second = second
+        self.second_chooses = second_chooses
+        # What the two readers read where they differed in the last read: field -> (engine's, second's)
+        # lines joined (personal data: for the benchmark's report, never logged).
+        self.last_disagreements: dict[str, tuple[str, str]] = {}
         # Per-stage milliseconds of the last read/analyse call (find, rectify, detect, recognise, reread,
         # shape_check, quality, ...): the recogniser is used by one worker thread at a time.
         self.last_stage_ms = StageTimes()
@@ -142,6 +161,9 @@ class IdCardRecogniser:
             result = parse_front(lines) if chosen == "front" else parse_back(lines)
         if chosen == "front" and isinstance(self.engine, CharScoringEngine):
             self._reread_front(card, lines, result, self.engine, self.glyphs, times)
+        if self.second is not None:
+            with times.stage("second_read"):
+                self._second_read(card, result)
         today = self.today or date.today()
         with times.stage("parse"):
             if chosen == "front":
@@ -193,6 +215,35 @@ class IdCardRecogniser:
             if ethnicity is not None:
                 reread_ethnicity(result, engine.char_matrices([ethnicity]), partial(evidence, ethnicity))
         times["reread"] -= times.get("shape_check", 0.0) - shape_before
+
+    def _second_read(self, card: np.ndarray, result: CardResult) -> None:
+        """Each free-text field's lines read again by the second reader from the same crops: a field
+        whose value the two read differently is highlighted (a difference in the label alone is not)."""
+        assert self.second is not None
+        self.last_disagreements = {}
+        for name in SECOND_READ_FIELDS:
+            if name not in result.sources or not result.fields.get(name):
+                continue
+            lines, skip = result.sources[name]
+            crops = [line_crop(card, ln) for ln in lines]
+            if any(c is None for c in crops):
+                continue
+            matrices = self.second.char_matrices([c for c in crops if c is not None])
+            seconds = [ctc.greedy(m)[0] for m in matrices]
+            firsts = [ln.text for ln in lines]
+            if not differs_in_value(_joined(firsts), _joined(seconds), skip):
+                continue
+            self.last_disagreements[name] = (_joined(firsts), _joined(seconds))
+            result.confidence[name] = min(result.confidence.get(name, 0.0), DOUBTFUL_CONFIDENCE)
+            if self.second_chooses and isinstance(self.engine, CharScoringEngine):
+                own = self.engine.char_matrices([c for c in crops if c is not None])
+                chosen = [
+                    _likelier((first, second), [m1, m2]) if first != second else first
+                    for first, second, m1, m2 in zip(firsts, seconds, own, matrices, strict=True)
+                ]
+                joined, before = _joined(chosen), _joined(firsts)
+                if joined[:skip] == before[:skip]:  # the label kept its length: the value is what follows
+                    result.fields[name] = joined[skip:]
 
     def analyse(self, frame: np.ndarray, side: str = "auto") -> FrameReading:
         """One live frame: where the card is and, when it is fit to read, what it says."""
@@ -246,6 +297,43 @@ def _value_crop(
     if px1 - px0 < 8 or py1 - py0 < 8:
         return None
     return card[py0:py1, px0:px1]
+
+
+def line_crop(card: np.ndarray, line: Line) -> np.ndarray | None:
+    """The recognised line's box cut from the rectified ``card`` (the box the engine read it from)."""
+    height, width = card.shape[:2]
+    x0, x1 = max(0, int(line.x0 * width)), min(width, int(np.ceil(line.x1 * width)))
+    y0, y1 = max(0, int(line.y0 * height)), min(height, int(np.ceil(line.y1 * height)))
+    if x1 - x0 < 8 or y1 - y0 < 8:
+        return None
+    return card[y0:y1, x0:x1]
+
+
+def _joined(texts: Sequence[str]) -> str:
+    """Lines joined as the parser joins a row: the card's letter spacing is no character."""
+    return "".join(t.replace(" ", "") for t in texts)
+
+
+def differs_in_value(first: str, second: str, skip: int) -> bool:
+    """Whether two readings of a field's lines differ anywhere from character ``skip`` of ``first`` on
+    (its value, past the label), aligned so that a character one reader dropped does not shift the rest.
+
+    A character only the second reader has between the label and the value does not count: it reads the
+    gap of letter-spaced layouts as one (住址邨…, 签发机关邨…: 4 of the 9 disagreements on the tuning faces,
+    all on right fields), and the engine's own reading of that gap is what is returned. One only the
+    engine has there (签发机关一…) does count."""
+    matcher = difflib.SequenceMatcher(None, first, second, autojunk=False)
+    return any(
+        i2 > skip or (tag == "insert" and i1 > skip)
+        for tag, i1, i2, _, _ in matcher.get_opcodes()
+        if tag != "equal"
+    )
+
+
+def _likelier(texts: tuple[str, str], matrices: list[ctc.CharMatrix]) -> str:
+    """The reading both models together find likelier (their log-likelihoods add: independent views)."""
+    choice = ctc.choose(matrices, texts)
+    return choice.text if choice is not None else texts[0]
 
 
 def _position(location: CardLocation) -> tuple[float, float, float]:

@@ -23,6 +23,7 @@ from devices.ocr import (
     char_and_gap_scores,
     make_engine,
 )
+from devices.second_reader import FakeSecondReader, make_second_reader
 from kiosk.idcard import ctc, parse
 from kiosk.idcard.data import ETHNICITIES
 from kiosk.idcard.reader import CardReader
@@ -279,3 +280,67 @@ def test_text_boxes_are_grown_enough_to_keep_a_line_whole(recogniser: IdCardReco
     assert recogniser.read(sample.image).fields["address"] == sample.truth["address"]
     tight = IdCardRecogniser(RapidOcrEngine(det_unclip_ratio=1.6), today=REFERENCE_DATE)
     assert tight.read(sample.image).fields["address"] != sample.truth["address"]
+
+
+class _SureSlip:
+    """The shipped engine, but sure of one slip in one line (as it is of 2603 read 2003 in a face it was
+    not trained on): ``old`` in a line's text becomes ``new``, each character scored as if it were read."""
+
+    def __init__(self, engine: RapidOcrEngine, old: str, new: str) -> None:
+        self.engine, self.old, self.new = engine, old, new
+        self.name = engine.name
+
+    def load(self) -> None:
+        self.engine.load()
+
+    def recognise(self, image: np.ndarray) -> list[TextLine]:
+        out = []
+        for ln in self.engine.recognise(image):
+            at = ln.text.find(self.old)
+            if at >= 0 and ln.chars:
+                end = at + len(self.old)
+                chars = (*ln.chars[:at], *[0.99] * len(self.new), *ln.chars[end:])
+                gaps = (*ln.gaps[: at + 1], *[0.0] * len(self.new), *ln.gaps[end + 1 :])
+                text = ln.text[:at] + self.new + ln.text[end:]
+                ln = TextLine(text, ln.box, ln.confidence, chars, gaps)
+            out.append(ln)
+        return out
+
+    def char_matrices(self, crops: list[np.ndarray]) -> list[ctc.CharMatrix]:
+        return self.engine.char_matrices(crops)
+
+
+@pytest.mark.parametrize(
+    ("side", "index", "field", "old", "new"),
+    [("front", 3, "address", "689号", "639号"), ("back", 1, "authority", "城关县", "一城关县")],
+)
+def test_a_slip_the_engine_is_sure_of_is_highlighted_where_the_second_reader_disagrees(
+    recogniser: IdCardRecogniser, side: str, index: int, field: str, old: str, new: str
+) -> None:
+    engine = recogniser.engine
+    assert isinstance(engine, RapidOcrEngine)
+    sample = make_sample(11, side, "easy", index)
+    slipped = _SureSlip(engine, old, new)
+    wrong = sample.truth[field].replace(old, new)
+    alone = IdCardRecogniser(slipped, today=REFERENCE_DATE).read(sample.image)
+    assert alone.fields[field] == wrong and field not in alone.low_confidence_fields()  # passes unseen
+    second = make_second_reader()
+    checked = IdCardRecogniser(slipped, today=REFERENCE_DATE, second=second).read(sample.image)
+    assert checked.fields[field] == wrong and field in checked.low_confidence_fields()
+    assert checked.low_confidence_fields() == [field]  # the fields both read alike stay as they were
+    # Both models' likelihoods of the two readings, summed, choose the printed one; still highlighted.
+    chooses = IdCardRecogniser(slipped, today=REFERENCE_DATE, second=second, second_chooses=True)
+    chosen = chooses.read(sample.image)
+    assert chosen.fields[field] == sample.truth[field] and field in chosen.low_confidence_fields()
+
+
+def test_fake_second_reader_that_agrees_highlights_nothing(recogniser: IdCardRecogniser) -> None:
+    sample = make_sample(11, "back", "easy", 1)
+    # The authority's row is detected as two lines, label and value: the fake reads them in that order.
+    agreeing = FakeSecondReader(["签发机关", sample.truth["authority"]])
+    result = IdCardRecogniser(recogniser.engine, today=REFERENCE_DATE, second=agreeing).read(sample.image)
+    assert agreeing.calls == 2  # both lines of the row were read again, nothing else
+    assert result.fields == sample.truth and not result.low_confidence_fields()
+    differing = FakeSecondReader(["签发机关", f"{sample.truth['authority']}分局"])
+    result = IdCardRecogniser(recogniser.engine, today=REFERENCE_DATE, second=differing).read(sample.image)
+    assert result.fields == sample.truth and result.low_confidence_fields() == ["authority"]

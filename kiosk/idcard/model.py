@@ -47,6 +47,9 @@ class CardResult:
     quality: float | None = None  # sharpness score 0..100, as the cloud services report it
     card_image: np.ndarray | None = field(default=None, repr=False)
     portrait_image: np.ndarray | None = field(default=None, repr=False)
+    # Per free-text field, the recognised lines (kiosk.idcard.parse.Line) it was read from and how many
+    # characters of their joined text are its label: a second recogniser re-reads those lines.
+    sources: dict[str, tuple[tuple[Any, ...], int]] = field(default_factory=dict, repr=False, compare=False)
 
     def warn(self, code: str) -> None:
         if code not in WARNINGS:

@@ -143,6 +143,7 @@ def char_doubt(result: CardResult, name: str, lines: Sequence[Line], skip: int) 
     """Highlights a free-text field (no rule on the card can check it) when one of its characters is
     weak or a character seems to have been dropped: the line's mean score averages a single slip away
     (龙门 read 龙内 at 0.94, 988号 read 88号)."""
+    result.sources[name] = (tuple(lines), skip)
     scores = value_scores(lines, skip)
     if scores is None:
         return
