@@ -286,7 +286,7 @@ def _passes() -> list[Decoder]:
 
 
 def previous_cascade() -> CascadeDecoder:
-    """The cascade as it was before the grid stage (stage 4): the baseline of this comparison."""
+    """The cascade as it was before the grid stages (4 and 5): the baseline of this comparison."""
     cascade = CascadeDecoder(stages=CascadeDecoder.default_stages(grid=False))
     cascade.name = "cascade-before"
     return cascade

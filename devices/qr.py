@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from devices.qr_grid import read_grid
+from devices.qr_grid import read_grid, symbol_size
 from kiosk.scanning import DecodedSymbol, Decoder
 
 log = logging.getLogger(__name__)
@@ -247,6 +247,7 @@ SUSPECT_SIDE = 600
 MAX_SUSPECTS = 3  # bounds the stage's cost on a frame full of code-like clutter
 # The grid stage tries at most this many corner estimates of located symbols (each costs 20-80 ms).
 MAX_GRID_SUSPECTS = 3
+LOCATE_REACH = 1.5  # OpenCV's locator searches this many times the located region's size round it
 
 
 def _unsharp(grey: np.ndarray, sigma: float) -> np.ndarray:
@@ -323,17 +324,22 @@ class CascadeDecoder:
        a curved surface, corners placed off), every module sampled against its neighbours and redrawn clean
        for zxing-cpp's pure reader, then the 32 format words when the format information is damaged
        (``devices.qr_grid``);
-    5. ``zxing-sharpened``: an unsharp mask (sigma 2) then zxing-cpp without the inverted pass: reads some
+    5. ``opencv-located-grid``: only where stage 1 located something (a symbol or a Micro QR / rMQR phantom,
+       often a real finder pattern of a code whose other finder is blotted) and nothing read: OpenCV's
+       ``QRCodeDetector`` locates the symbol (its contour-based finder search survives blots zxing-cpp's run
+       scan does not), the size is counted along the timing pattern (or taken from stage 1's version), and
+       the symbol is read as in stage 4;
+    6. ``zxing-sharpened``: an unsharp mask (sigma 2) then zxing-cpp without the inverted pass: reads some
        out-of-focus dense codes (long signed passes); about 6 ms on a 1080p frame;
-    6. ``zxing-upscaled``: pictures well under a 1080p frame (photos, crops; not 720p or 1080p camera frames)
+    7. ``zxing-upscaled``: pictures well under a 1080p frame (photos, crops; not 720p or 1080p camera frames)
        enlarged up to 2x with bicubic interpolation: codes of 1.5-3 px a module, which zxing-cpp's sampling
        misses at their own size; and, when that reads nothing, the enlarged picture framed with flat grey, for
        a code that runs into the picture's edge (no quiet zone there). Camera frames skip the stage, so it
        costs nothing on the kiosk's code-free frames.
 
-    OpenCV's classic and ArUco detectors were measured as a further fallback and read nothing zxing-cpp
-    missed, at 25-55 ms a frame, so they are not in the cascade; the WeChat CNN detector is discussed in
-    docs/benchmarks.md (it needs OpenCV 4's contrib build).
+    OpenCV's classic and ArUco detectors were measured as a further fallback decoder and read nothing
+    zxing-cpp missed, at 25-55 ms a frame, so only the classic one's locator is used, gated as in stage 5;
+    the WeChat CNN detector is discussed in docs/benchmarks.md (it needs OpenCV 4's contrib build).
 
     ``last_stage`` names the stage that read the last image (``None`` when nothing was found).
     """
@@ -347,8 +353,8 @@ class CascadeDecoder:
 
     @staticmethod
     def default_stages(edge_pad: bool = True, grid: bool = True) -> list[Stage]:
-        """The stages above; ``edge_pad=False`` leaves out stage 6's framed pass, ``grid=False`` stage 4
-        (the baselines of the benchmark and the tests)."""
+        """The stages above; ``edge_pad=False`` leaves out stage 7's framed pass, ``grid=False`` stages 4 and
+        5 (the baselines of the benchmark and the tests)."""
         primary = _Primary()
         plain = ZxingDecoder(name="zxing-upscaled")
         global_hist = ZxingDecoder(binarizer="GlobalHistogram", name="zxing-median-global")
@@ -389,6 +395,41 @@ class CascadeDecoder:
                     return [DecodedSymbol(text, "QRCode", corners)]
             return []
 
+        finder = cv2.QRCodeDetector()
+
+        def located_by_opencv(grey: np.ndarray) -> list[DecodedSymbol]:
+            if not primary.suspects:
+                return []
+            # OpenCV's search costs about 50 ms on a whole 800x600 picture: it looks only round what stage 1
+            # located (a phantom sits on one finder pattern of the code, so the code lies within about its
+            # own size of it).
+            xs = [x for corners in primary.suspects for x, _ in corners]
+            ys = [y for corners in primary.suspects for _, y in corners]
+            reach = LOCATE_REACH * max(max(xs) - min(xs), max(ys) - min(ys), MIN_SIDE)
+            x0, y0 = max(0, int(min(xs) - reach)), max(0, int(min(ys) - reach))
+            x1, y1 = min(grey.shape[1], int(max(xs) + reach)), min(grey.shape[0], int(max(ys) + reach))
+            if min(x1 - x0, y1 - y0) < MIN_SIDE:
+                return []
+            try:
+                ok, points = finder.detect(grey[y0:y1, x0:x1])
+            except cv2.error:
+                return []
+            if not ok or points is None:
+                return []
+            quad = np.asarray(points, dtype=np.float32).reshape(-1, 2) + np.array([x0, y0], np.float32)
+            if quad.shape != (4, 2):
+                return []
+            corners: Corners = tuple((float(x), float(y)) for x, y in quad)
+            # The size counted along the timing pattern, else the sizes stage 1 read off located symbols
+            # (a bend defeats the count; zxing-cpp's corners were what failed there, not its version).
+            counted = [symbol_size(grey, quad, inverted) for inverted in (False, True)]
+            sizes = list(dict.fromkeys([n for n in counted if n is not None] + [n for _, n in primary.sized]))
+            for size in sizes[:MAX_GRID_SUSPECTS]:
+                text = read_grid(grey, corners, size)
+                if text:
+                    return [DecodedSymbol(text, "QRCode", corners)]
+            return []
+
         def sharpened(grey: np.ndarray) -> list[DecodedSymbol]:
             return no_invert.decode_grey(_unsharp(grey, 2.0))
 
@@ -410,7 +451,7 @@ class CascadeDecoder:
             ("zxing", primary),
             ("zxing-median-global", median_global),
             ("zxing-suspects", suspects),
-            *([("zxing-grid", grid_stage)] if grid else []),
+            *([("zxing-grid", grid_stage), ("opencv-located-grid", located_by_opencv)] if grid else []),
             ("zxing-sharpened", sharpened),
             ("zxing-upscaled", upscaled),
         ]

@@ -47,7 +47,7 @@ RIDGE = 1e-3
 TIMING_ROUNDS = 3
 TIMING_SHIFTS = (0.0, -0.5, 0.5, -1.0, 1.0)
 TIMING_SHARE = 0.6  # a miscounted timing pattern still counts if this share of its boundaries is near
-FORMAT_TRIES = 2  # the best-fitting samplings the 32 format words are tried on
+FORMAT_TRIES = 1  # the best-fitting samplings the 32 format words are tried on
 PURE_PX = 4  # module size of the clean symbol handed to zxing-cpp
 ERROR_LEVELS = (
     segno.consts.ERROR_LEVEL_L,
@@ -355,6 +355,23 @@ def _decode_pure(modules: np.ndarray) -> str | None:
     return None
 
 
+def _polarities(canon: np.ndarray, size: int) -> tuple[bool, ...]:
+    """Whether to read the symbol as printed (``False``), inverted (``True``) or both: a finder pattern's
+    3x3 core is darker than the light ring round it when printed. Both when the three finders disagree
+    (a blot, glare), which halves the work on the common case only."""
+    votes = []
+    for x, y, _ in _pattern_points(size)[:3]:
+        cx, cy = round((x + BORDER) * CANON_PX), round((y + BORDER) * CANON_PX)
+        core, block = round(1.5 * CANON_PX), round(2.5 * CANON_PX)  # 3x3 dark modules; with the light ring
+        inner = canon[cy - core : cy + core, cx - core : cx + core].mean()
+        votes.append(inner < canon[cy - block : cy + block, cx - block : cx + block].mean())
+    if all(votes):
+        return (False,)
+    if not any(votes):
+        return (True,)
+    return (False, True)
+
+
 def read_grid(
     grey: np.ndarray,
     corners: tuple[tuple[float, float], ...],
@@ -387,7 +404,7 @@ def read_grid(
     plain = np.stack(np.meshgrid(np.arange(size) + 0.5, np.arange(size) + 0.5), axis=-1)
     canon_f = canon.astype(np.float32)
     candidates: list[tuple[float, np.ndarray]] = []
-    for inverted in (False, True):
+    for inverted in _polarities(canon, size):
         for grid in [*(_refined_grids(canon, size, inverted, bend) if refit else []), plain]:
             map_xy = ((grid + BORDER) * CANON_PX).astype(np.float32)
             samples = cv2.remap(
@@ -417,3 +434,77 @@ def read_grid(
                     if text:
                         return text
     return None
+
+
+# A quadrilateral found by another detector (OpenCV's) is rectified to this many pixels a side to measure
+# the symbol: its finder patterns along the diagonals, then its size by counting the timing pattern.
+MEASURE_SIDE = 420
+
+
+def _finder_extent(square: np.ndarray, corner: int, inverted: bool) -> float | None:
+    """How far (pixels along each axis of the rectified square) the finder pattern at ``corner`` (0 top-left,
+    1 top-right, 2 bottom-right, 3 bottom-left) reaches along the diagonal: its 1:1:3:1:1 runs span 7
+    modules. ``None`` when the diagonal does not cross a finder pattern there."""
+    side = square.shape[0]
+    t = np.linspace(0.0, 0.4 * side, 400)
+    xs = t if corner in (0, 3) else side - 1 - t
+    ys = t if corner in (0, 1) else side - 1 - t
+    profile = cv2.remap(
+        square, xs.astype(np.float32).reshape(1, -1), ys.astype(np.float32).reshape(1, -1), cv2.INTER_LINEAR
+    ).ravel()
+    level = (np.percentile(profile, 90) + np.percentile(profile, 10)) / 2
+    dark = profile > level if inverted else profile < level
+    start = int(np.argmax(dark))
+    if not dark[start]:
+        return None
+    changes = np.flatnonzero(dark[start + 1 :] != dark[start:-1]) + start
+    if len(changes) < 5:
+        return None
+    ends = np.concatenate([[start], changes[:5]])
+    runs = np.diff(t[ends])
+    unit = (t[changes[4]] - t[start]) / 7
+    if any(abs(run - ratio * unit) > 0.8 * unit for run, ratio in zip(runs, (1, 1, 3, 1, 1), strict=True)):
+        return None
+    return float(t[changes[4]] - t[start])
+
+
+def symbol_size(grey: np.ndarray, quad: np.ndarray, inverted: bool) -> int | None:
+    """The size in modules of the QR symbol whose outer corners OpenCV's detector gave as ``quad``
+    (top-left, top-right, bottom-right, bottom-left of the symbol), counted along the timing pattern
+    between the top finders; ``None`` when it cannot be measured."""
+    side = MEASURE_SIDE
+    target = np.array([[0, 0], [side, 0], [side, side], [0, side]], np.float32)
+    square = cv2.warpPerspective(
+        grey, cv2.getPerspectiveTransform(quad.astype(np.float32), target), (side, side)
+    ).astype(np.float32)
+    # OpenCV gives the corners in the symbol's own order (top-left first): the two top corners must show
+    # a finder pattern, whose extents give the module size at each end of the timing pattern.
+    top_left, top_right = (_finder_extent(square, corner, inverted) for corner in (0, 1))
+    if top_left is None or top_right is None:
+        return None
+    # Row 6 lies 6.5 modules down; each finder's extent gives its own module size (a bend changes it).
+    line = np.array(
+        [[top_left / 7 * 3.5, top_left / 7 * 6.5], [side - top_right / 7 * 3.5, top_right / 7 * 6.5]]
+    )
+    ts = np.linspace(0.0, 1.0, side * 2)
+    xs = line[0, 0] + (line[1, 0] - line[0, 0]) * ts
+    ys = line[0, 1] + (line[1, 1] - line[0, 1]) * ts
+    profile = cv2.remap(
+        square, xs.astype(np.float32).reshape(1, -1), ys.astype(np.float32).reshape(1, -1), cv2.INTER_LINEAR
+    ).ravel()
+    per_module = len(ts) / float(np.hypot(*(line[1] - line[0]))) * (top_left + top_right) / 14
+    span = max(3, int(9 * per_module))  # the mid-level over about 9 modules
+    kernel = np.ones((span, 1), np.uint8)
+    high = cv2.dilate(profile.reshape(-1, 1), kernel).ravel()
+    low = cv2.erode(profile.reshape(-1, 1), kernel).ravel()
+    dark = profile > (high + low) / 2 if inverted else profile < (high + low) / 2
+    changes = np.flatnonzero(dark[1:] != dark[:-1])
+    short = per_module / 3  # runs shorter than a third of a module are noise
+    kept: list[int] = []
+    for k in changes:
+        if kept and k - kept[-1] < short:
+            kept.pop()
+        else:
+            kept.append(int(k))
+    size = len(kept) + 13  # the timing pattern's boundaries lie at 7, 8, ..., size - 7
+    return size if version_of(size) is not None else None

@@ -12,7 +12,7 @@ import pytest
 import segno
 
 from devices.qr import CascadeDecoder, ZxingDecoder
-from devices.qr_grid import format_cells, read_grid
+from devices.qr_grid import format_cells, read_grid, symbol_size
 
 URL_TEXT = "https://example.gov.cn/health?id=demo"
 MODULE_PX = 8
@@ -129,8 +129,50 @@ def test_grid_bent_onto_the_timing_patterns_reads_a_code_on_a_curved_surface(
     assert read_grid(frame, corners, size) == LONG_TEXT
 
 
+def _blotted_finder_frame() -> np.ndarray:
+    """URL_TEXT whose top-right finder pattern has a dark blot (2 modules across) on its inner corner, turned
+    17 degrees in a 1080p frame: zxing-cpp's finder scan no longer sees the 1:1:3:1:1 runs there."""
+    matrix = _matrix()
+    size = matrix.shape[0]
+    code = np.where(np.pad(matrix, 4) > 0, 0, 255).astype(np.uint8)
+    code = cv2.resize(code, None, fx=MODULE_PX, fy=MODULE_PX, interpolation=cv2.INTER_NEAREST)
+    centre = (round((4 + size - 2) * MODULE_PX), round((4 + 5) * MODULE_PX))
+    cv2.circle(code, centre, MODULE_PX, 0, -1)
+    frame = np.full((1080, 1920), 190, np.uint8)
+    frame[300 : 300 + code.shape[0], 800 : 800 + code.shape[1]] = code
+    frame = cv2.warpAffine(frame, cv2.getRotationMatrix2D((960, 500), 17, 1.0), (1920, 1080), borderValue=190)
+    frame = cv2.GaussianBlur(frame, (0, 0), 0.8) + np.random.default_rng(2).normal(0, 3, frame.shape)
+    return np.clip(frame, 0, 255).astype(np.uint8)
+
+
+def test_opencv_located_stage_reads_a_code_whose_finder_pattern_is_blotted() -> None:
+    frame = _blotted_finder_frame()
+    found, suspects, sized = ZxingDecoder().decode_located(frame)
+    assert found == [] and suspects and sized == []  # something located, not the symbol's version
+    assert CascadeDecoder(stages=CascadeDecoder.default_stages(grid=False)).decode(frame) == []
+    cascade = CascadeDecoder()
+    assert [s.text for s in cascade.decode(frame)] == [URL_TEXT]
+    assert cascade.last_stage == "opencv-located-grid"
+
+
+def test_symbol_size_is_counted_along_the_timing_pattern() -> None:
+    sizes = []
+    for text, error in ((URL_TEXT, "m"), (LONG_TEXT, "l")):
+        matrix = np.array(segno.make(text, error=error, micro=False).matrix, dtype=np.uint8)
+        size = matrix.shape[0]
+        frame = _frame(matrix, angle=0.0)
+        left, top, side = 800 + 4 * MODULE_PX, 300 + 4 * MODULE_PX, size * MODULE_PX
+        quad = np.array(
+            [[left, top], [left + side, top], [left + side, top + side], [left, top + side]], float
+        )
+        assert symbol_size(frame, quad, inverted=False) == size
+        sizes.append(size)
+    assert sizes == [29, 49]
+
+
 def test_grid_stage_costs_nothing_without_a_located_symbol() -> None:
     stages = dict(CascadeDecoder.default_stages())
     blank = np.full((1080, 1920), 170, np.uint8)
     assert stages["zxing"](blank) == [] and stages["zxing-grid"](blank) == []
+    assert stages["opencv-located-grid"](blank) == []
     assert ZxingDecoder().decode_located(blank)[2] == []
