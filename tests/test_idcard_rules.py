@@ -288,6 +288,25 @@ def test_authority_after_a_label_without_its_last_character_is_highlighted() -> 
     assert whole.fields["authority"] == "建设区公安局" and "authority" not in whole.low_confidence_fields()
 
 
+def test_stray_mark_before_the_authority_is_cut_and_highlighted() -> None:
+    # A rule or the label's colon read as 一 before the value, the recogniser sure of it: no city or county
+    # name starts with 一, nor with punctuation.
+    validity = _line("有效期限2015.03.04-长期", 0.17, 0.84)
+    for value in ("一建设区公安局", "：建设区公安局", "·一建设区公安局"):
+        result = check_back(parse_back([_line("签发机关" + value, 0.17, 0.72), validity]), TODAY)
+        assert result.fields["authority"] == "建设区公安局"
+        assert "authority" in result.low_confidence_fields() and "field_corrected" in result.warnings
+
+
+def test_authority_of_another_shape_than_a_bureau_or_branch_is_highlighted() -> None:
+    validity = _line("有效期限2015.03.04-长期", 0.17, 0.84)
+    for value, shaped in (("深圳市公安局南山分局", True), ("和平县公安局", True), ("和平县公安", False),
+                          ("深圳市公安局南山分周", False)):  # fmt: skip
+        result = check_back(parse_back([_line("签发机关" + value, 0.17, 0.72), validity]), TODAY)
+        assert result.fields["authority"] == value  # never changed, only shown for confirmation
+        assert ("authority" not in result.low_confidence_fields()) == shaped, value
+
+
 def test_parse_back_by_layout() -> None:
     lines = [
         _line("中华人民共和国", 0.3, 0.12),

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from kiosk.idcard.model import CardResult
-from kiosk.idcard.rules import DOUBTFUL_CONFIDENCE, normalise_id_text
+from kiosk.idcard.rules import CORRECTED_CONFIDENCE, DOUBTFUL_CONFIDENCE, normalise_id_text
 
 FRONT_KEYWORDS = ("姓名", "性别", "民族", "出生", "住址", "公民身份号码")
 BACK_KEYWORDS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")
@@ -26,6 +26,10 @@ FRONT_LABEL_STARTS = r"^(姓名|性别|出生|住址|公民身份)"
 # scored above that, gets the field highlighted (chosen on the tuning typefaces, docs/benchmarks.md).
 WEAK_CHARACTER = 0.75
 DROPPED_CHARACTER = 0.1
+# The shape of every issuing authority's name (GA 450: the county-level public security bureau or the city
+# bureau's branch), and characters none of them starts with.
+AUTHORITY_SHAPE = r"[\u3400-\u9fff]{2,}(公安局|公安分局|分局)"
+AUTHORITY_CANNOT_START = "一"
 PORTRAIT_LEFT = 0.62  # the portrait occupies the right third of the front; no field text starts there
 
 
@@ -235,12 +239,28 @@ def parse_back(lines: list[Line]) -> CardResult:
             # The label's 关 was not read as such: it is either missing or read as another character (美 in a
             # brush typeface), now the value's first, and the two cannot be told apart here.
             conf["authority"] = min(conf["authority"], DOUBTFUL_CONFIDENCE)
+        authority_shape(result)
     if validity is not None:
         text = _strip("validity", validity.text)
         start, _, end = text.partition("-") if "-" in text else (text[:10], "", text[10:])
         f["valid_from"], f["valid_until"] = start, end
         conf["valid_from"] = conf["valid_until"] = validity.confidence
     return result
+
+
+def authority_shape(result: CardResult) -> None:
+    """An issuing authority is a public security bureau or its branch, named after its place (深圳市公安局
+    南山分局, 和平县公安局): what precedes the place name is no part of the value. A stray mark before it (the
+    label's colon, a rule read as 一: no city or county name starts with 一) is cut off, and the field is
+    highlighted for the person to confirm; a value of another shape is highlighted, not changed."""
+    value = result.fields.get("authority", "")
+    place = re.sub(rf"^(?:[^\u3400-\u9fff]|[{AUTHORITY_CANNOT_START}])+", "", value)
+    if place != value:
+        result.fields["authority"] = place
+        result.warn("field_corrected")
+        result.confidence["authority"] = min(result.confidence.get("authority", 0.0), CORRECTED_CONFIDENCE)
+    if place and not re.fullmatch(AUTHORITY_SHAPE, place):
+        result.confidence["authority"] = min(result.confidence.get("authority", 0.0), DOUBTFUL_CONFIDENCE)
 
 
 def parse_naive(texts: list[str], side: str) -> dict[str, str]:
