@@ -198,3 +198,20 @@ def test_name_shape_evidence_overturns_a_look_alike_only_where_it_is_given() -> 
     reread_name(result, [m], [lambda options: [{"库": 0.0, "厍": 0.5}, {"宇": 0.0}]])
     assert result.fields["name"] == "库宇"  # weak shape evidence does not outweigh the recogniser
     assert result.confidence["name"] < LOW_CONFIDENCE  # but leaves the call too close: highlighted
+
+
+def test_name_read_in_a_traditional_form_takes_the_printed_simplified_one_if_the_ink_allows() -> None:
+    # 黄 in a brush face, read as its traditional form 黃: a card prints the simplified standard form, and
+    # the recogniser found 黄 nearly as likely.
+    alphabet = ["blank", "黃", "黄", "王", "昇", "升"]
+    m = _matrix(alphabet, [{"黃": 0.6, "黄": 0.35}, {"blank": 0.9}, {"王": 0.97}])
+    result = CardResult("front", {"name": "黃王"}, {"name": 0.99})
+    reread_name(result, [m])
+    assert result.fields["name"] == "黄王"
+    assert result.confidence["name"] < LOW_CONFIDENCE and "field_corrected" in result.warnings
+    # 昇 is a standard name character OpenCC would still turn into 升, which looks nothing like it: the
+    # recogniser found 升 far less likely, so the name stays as read.
+    sure = _matrix(alphabet, [{"王": 0.97}, {"昇": 0.97, "升": 0.001}])
+    result = CardResult("front", {"name": "王昇"}, {"name": 0.99})
+    reread_name(result, [sure])
+    assert result.fields["name"] == "王昇" and "field_corrected" not in result.warnings

@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from functools import cache
 
+import opencc
+
 from kiosk.paths import ASSETS_DIR
 
 # As printed in the 民族 field (without the trailing 族), in the order of GB/T 3304.
@@ -35,3 +37,15 @@ def province_short(full_name: str) -> str:
         if full_name.endswith(suffix):
             return full_name[: -len(suffix)]
     return full_name
+
+
+@cache
+def _to_simplified() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")  # OpenCC's character and phrase tables ship inside its wheel
+
+
+def simplified(text: str) -> str:
+    """``text`` with each traditional character replaced by its simplified form (黃 → 黄), character by
+    character: a name is no phrase, so OpenCC's phrase table must not change a character by its neighbour."""
+    convert = _to_simplified().convert
+    return "".join(convert(ch) for ch in text)

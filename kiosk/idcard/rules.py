@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import date
 
 from kiosk.idcard import ctc
-from kiosk.idcard.data import ETHNICITIES, province_short, provinces
+from kiosk.idcard.data import ETHNICITIES, province_short, provinces, simplified
 from kiosk.idcard.model import CardResult
 from kiosk.idnumber import IdNumberError, check_digit, parse_id_number
 
@@ -35,6 +35,10 @@ NAME_LABEL = "姓名"
 # field highlighted. On the synthetic hard sets a misread 白 for 彝 scores 10–11; a right but unsure choice
 # (the crop also showing the label) 4.9 (chosen on seeds 7 and 2024, see docs/benchmarks.md).
 ETHNICITY_SHAPE_MARGIN = 8.0
+# Nats by which a name's crops may favour a traditional character over its simplified form for the
+# simplified one to be taken. On the tuning typefaces the standard characters OpenCC turns into others (昇,
+# 龑, 暐, 頔; 16 names of 340) fit their would-be forms 9.7 nats worse or more (docs/benchmarks.md).
+TRADITIONAL_MARGIN = 5.0
 
 # Characters the recogniser confuses with digits in the OCR-B number line.
 _TO_DIGIT = str.maketrans(
@@ -201,6 +205,27 @@ def reread_name(
     if shapes and (unaided := ctc.choose(matrices, names, labels)) and unaided.text != choice.text:
         # The shapes overturned the recogniser: usually a rare character rescued, sometimes a look-alike
         # taken for it; either way the person confirms it.
+        _lower(result, "name", CORRECTED_CONFIDENCE)
+    _settle_traditional_form(result, matrices, labels)
+
+
+def _settle_traditional_form(result: CardResult, matrices: list[ctc.CharMatrix], labels: list[str]) -> None:
+    """A name read with a traditional character (黃): cards print the simplified standard form (黄), which a
+    brush typeface draws much like the traditional one. When the crops fit the simplified form within
+    ``TRADITIONAL_MARGIN`` nats of the reading, it is taken, highlighted for the person to confirm. When
+    they fit it far worse, the ink is really the character read: a standard name character OpenCC would
+    still turn into another (昇 into 升, 龑 into 䶮) that looks nothing like it, left as read."""
+    name = result.fields.get("name", "")
+    simple = simplified(name)
+    if simple == name:
+        return
+    gap = sum(
+        ctc.score(matrix, label + simple) - ctc.score(matrix, label + name)
+        for matrix, label in zip(matrices, labels, strict=True)
+    )
+    if gap >= -TRADITIONAL_MARGIN:
+        result.fields["name"] = simple
+        result.warn("field_corrected")
         _lower(result, "name", CORRECTED_CONFIDENCE)
 
 
