@@ -8,6 +8,7 @@ per-frame step that ``kiosk.idcard.reader.CardReader`` drives during live captur
 from __future__ import annotations
 
 import difflib
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -45,6 +46,9 @@ CROP_PAD = 4 / RECT_H
 # The free-text fields the second reader re-reads: no rule on the card can check them (the name has its
 # own re-read and shape check, the dates and the number their rules).
 SECOND_READ_FIELDS = ("address", "authority")
+BIRTH_ROW_MAX = 0.55  # the birth date's row is above the address and the number (as kiosk.idcard.parse)
+BIRTH_ROW_HALF = 0.03  # lines within this of the date line's centre are on its row
+DATE_TEXT = r"\d{4}.{0,3}\d{1,2}.{0,3}\d{1,2}"
 
 
 T = TypeVar("T")
@@ -167,7 +171,7 @@ class IdCardRecogniser:
         today = self.today or date.today()
         with times.stage("parse"):
             if chosen == "front":
-                check_front(result)
+                check_front(result, self._birth_reread(card, lines))
             else:
                 check_back(result, today)
         with times.stage("quality"):
@@ -188,6 +192,19 @@ class IdCardRecogniser:
             ].copy()
         times.add("total", times.get("find", 0.0) + (time.perf_counter() - started) * 1000)
         return result
+
+    def _birth_reread(self, card: np.ndarray, lines: list[Line]) -> Callable[[], list[ctc.CharMatrix]] | None:
+        """The recogniser's probabilities on the birth date's value crop, for the rule that weighs it against
+        the ID number's date (kiosk.idcard.rules.check_front asks only when the two disagree)."""
+        engine = self.engine
+        if not isinstance(engine, CharScoringEngine):
+            return None
+
+        def reread() -> list[ctc.CharMatrix]:
+            crop = birth_value_crop(card, lines)  # timed within "parse", on the few cards that need it
+            return engine.char_matrices([crop]) if crop is not None else []
+
+        return reread
 
     @staticmethod
     def _reread_front(
@@ -278,6 +295,16 @@ def _label_column(lines: list[Line]) -> float:
 def name_value_crop(card: np.ndarray, lines: list[Line]) -> np.ndarray | None:
     """The name's value alone, cut from the rectified front ``card`` right of its label."""
     return _value_crop(card, lines, NAME_ROW, _label_column(lines) + NAME_VALUE_DX, None)
+
+
+def birth_value_crop(card: np.ndarray, lines: list[Line]) -> np.ndarray | None:
+    """The birth date's value alone (1990年3月7日, no 出生 label), cut from the rectified front ``card``: the
+    row of the first line above the number's that reads as a date, right of where values start."""
+    row = next((ln for ln in lines if ln.cy < BIRTH_ROW_MAX and re.search(DATE_TEXT, ln.text)), None)
+    if row is None:
+        return None
+    band = (row.cy - BIRTH_ROW_HALF, row.cy + BIRTH_ROW_HALF)
+    return _value_crop(card, lines, band, _label_column(lines) + NAME_VALUE_DX, None)
 
 
 def _value_crop(

@@ -7,7 +7,9 @@ is bench/idcard_ocr.py.
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
+import cv2
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
@@ -27,8 +29,9 @@ from devices.second_reader import FakeSecondReader, make_second_reader
 from kiosk.idcard import ctc, parse
 from kiosk.idcard.data import ETHNICITIES
 from kiosk.idcard.reader import CardReader
+from kiosk.idnumber import check_digit
 from kiosk.paths import FONT_PATH
-from tools.idcard_synth import REFERENCE_DATE, make_sample, missing_typefaces
+from tools.idcard_synth import REFERENCE_DATE, make_sample, missing_typefaces, random_identity, render_front
 
 
 @pytest.fixture(scope="module")
@@ -344,3 +347,38 @@ def test_fake_second_reader_that_agrees_highlights_nothing(recogniser: IdCardRec
     differing = FakeSecondReader(["签发机关", f"{sample.truth['authority']}分局"])
     result = IdCardRecogniser(recogniser.engine, today=REFERENCE_DATE, second=differing).read(sample.image)
     assert result.fields == sample.truth and result.low_confidence_fields() == ["authority"]
+
+
+def test_birth_date_line_misread_takes_the_numbers_date_where_its_own_crop_fits_it(
+    recogniser: IdCardRecogniser,
+) -> None:
+    # The card's line read with its year's digits shifted, the engine sure of it (1969 read 1909, as in a
+    # face it was not trained on): the number passed its checksum and the birth date's own crop, read
+    # again, fits the number's date, so that date is taken and shown for confirmation.
+    engine = recogniser.engine
+    assert isinstance(engine, RapidOcrEngine)
+    sample = make_sample(11, "front", "easy", 0)
+    year = sample.truth["birth_date"][:4]
+    slip = year[:2] + ("0" if year[2] != "0" else "6") + year[3]
+    slipped = IdCardRecogniser(_SureSlip(engine, year + "年", slip + "年"), today=REFERENCE_DATE)
+    result = slipped.read(sample.image)
+    assert result.fields["birth_date"] == sample.truth["birth_date"]
+    assert result.fields["id_number"] == sample.truth["id_number"]
+    assert (
+        "birth_date" in result.low_confidence_fields() and "id_number" not in result.low_confidence_fields()
+    )
+    assert {"id_birth_mismatch", "field_corrected"} <= set(result.warnings)
+
+
+def test_card_whose_number_carries_another_date_keeps_the_printed_one(recogniser: IdCardRecogniser) -> None:
+    # The number read so that it passes its checksum yet carries another year (here printed so: 1958 on the
+    # line, 1956 in the number, a look-alike digit): the birth line is sure of its own date, so nothing is
+    # taken from the number and both fields are shown for confirmation.
+    identity = random_identity(np.random.default_rng([13, 0]))
+    assert identity.birth_date.year == 1958
+    body = identity.id_number[:9] + "6" + identity.id_number[10:17]
+    card = render_front(replace(identity, id_number=body + check_digit(body)), np.random.default_rng(1))
+    result = recogniser.read(cv2.resize(card, (RECT_W, RECT_H), interpolation=cv2.INTER_AREA))
+    assert result.fields["id_number"] == body + check_digit(body)
+    assert result.fields["birth_date"] == identity.birth_date.isoformat()
+    assert {"birth_date", "id_number"} <= set(result.low_confidence_fields())

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 
+from kiosk.idcard import ctc
 from kiosk.idcard.data import ETHNICITIES, province_short, provinces
 from kiosk.idcard.model import CardResult
 from kiosk.idcard.parse import Line, parse_back, parse_front, parse_naive, side_scores
@@ -110,6 +112,40 @@ def test_birth_date_must_agree_with_the_number() -> None:
     result = check_front(_front(birth_date="1990年3月8日"))
     assert "id_birth_mismatch" in result.warnings
     assert {"birth_date", "id_number"} <= set(result.low_confidence_fields())
+
+
+def _printed(text: str, doubt: dict[int, dict[str, float]]) -> ctc.CharMatrix:
+    """A recogniser's probabilities on a crop printing ``text``: each character sure (0.95) at its step
+    unless ``doubt`` gives that step's probabilities, a sure blank between characters."""
+    alphabet = ["", *"0123456789年月日出生"]
+    probs = np.full((2 * len(text) + 1, len(alphabet)), 0.001)
+    probs[::2, 0] = 0.95
+    for i, ch in enumerate(text):
+        for c, p in doubt.get(i, {ch: 0.95}).items():
+            probs[2 * i + 1, alphabet.index(c)] = p
+    probs /= probs.sum(axis=1, keepdims=True)
+    return ctc.CharMatrix(np.log(probs), alphabet, {c: i for i, c in enumerate(alphabet) if i})
+
+
+def test_birth_date_line_that_fits_the_number_as_well_takes_its_date() -> None:
+    # 1990年3月8日 read with the last digit in doubt between 8 and 7: the number (1990-03-07) passed its
+    # checksum, and the card prints its number's date.
+    line = _printed("1990年3月8日", {7: {"8": 0.55, "7": 0.4}})
+    result = check_front(_front(birth_date="1990年3月8日"), lambda: [line])
+    assert result.fields["birth_date"] == "1990-03-07"
+    assert {"id_birth_mismatch", "field_corrected"} <= set(result.warnings)
+    assert "birth_date" in result.low_confidence_fields()  # the person still confirms it
+    assert "id_number" not in result.low_confidence_fields()
+
+
+def test_birth_date_line_sure_of_another_date_is_not_overruled() -> None:
+    # The number misread so that it still passes its checksum: the birth line, sure of its 8, keeps it, and
+    # both fields are shown for confirmation as before.
+    line = _printed("1990年3月8日", {})
+    result = check_front(_front(birth_date="1990年3月8日"), lambda: [line])
+    assert result.fields["birth_date"] == "1990-03-08"
+    assert {"birth_date", "id_number"} <= set(result.low_confidence_fields())
+    assert "field_corrected" not in result.warnings
 
 
 def test_sex_must_agree_with_the_number() -> None:
