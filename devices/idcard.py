@@ -99,6 +99,7 @@ class IdCardRecogniser:
         glyphs: GlyphChecker | None = None,
         second: SecondReader | None = None,
         second_chooses: bool = False,
+        second_names: bool = False,
     ) -> None:
         self.engine = engine
         self.today = today
@@ -108,6 +109,8 @@ class IdCardRecogniser:
         # likelier replace the engine's.
         self.second = second
         self.second_chooses = second_chooses
+        # Whether the second reader also reads the name from its value crop (the crop the re-read uses).
+        self.second_names = second_names
         # What the two readers read where they differed in the last read: field -> (engine's, second's)
         # lines joined (personal data: for the benchmark's report, never logged).
         self.last_disagreements: dict[str, tuple[str, str]] = {}
@@ -168,6 +171,8 @@ class IdCardRecogniser:
         if self.second is not None:
             with times.stage("second_read"):
                 self._second_read(card, result)
+                if self.second_names and chosen == "front":
+                    self._second_read_name(card, lines, result)
         today = self.today or date.today()
         with times.stage("parse"):
             if chosen == "front":
@@ -242,25 +247,44 @@ class IdCardRecogniser:
             if name not in result.sources or not result.fields.get(name):
                 continue
             lines, skip = result.sources[name]
-            crops = [line_crop(card, ln) for ln in lines]
-            if any(c is None for c in crops):
+            firsts = [ln.text for ln in lines]
+            # A line holding only the label (签发机关 is often detected apart) is not read again: the
+            # engine's reading stands for both, which also saves a model run.
+            ends = np.cumsum([len(_joined([text])) for text in firsts])
+            todo = [i for i, end in enumerate(ends) if end > skip]
+            crops = [line_crop(card, lines[i]) for i in todo]
+            if not todo or any(c is None for c in crops):
                 continue
             matrices = self.second.char_matrices([c for c in crops if c is not None])
-            seconds = [ctc.greedy(m)[0] for m in matrices]
-            firsts = [ln.text for ln in lines]
+            seconds = list(firsts)
+            for i, matrix in zip(todo, matrices, strict=True):
+                seconds[i] = ctc.greedy(matrix)[0]
             if not differs_in_value(_joined(firsts), _joined(seconds), skip):
                 continue
             self.last_disagreements[name] = (_joined(firsts), _joined(seconds))
             result.confidence[name] = min(result.confidence.get(name, 0.0), DOUBTFUL_CONFIDENCE)
             if self.second_chooses and isinstance(self.engine, CharScoringEngine):
                 own = self.engine.char_matrices([c for c in crops if c is not None])
-                chosen = [
-                    _likelier((first, second), [m1, m2]) if first != second else first
-                    for first, second, m1, m2 in zip(firsts, seconds, own, matrices, strict=True)
-                ]
+                chosen = list(firsts)
+                for i, m1, m2 in zip(todo, own, matrices, strict=True):
+                    if firsts[i] != seconds[i]:
+                        chosen[i] = _likelier((firsts[i], seconds[i]), [m1, m2])
                 joined, before = _joined(chosen), _joined(firsts)
                 if joined[:skip] == before[:skip]:  # the label kept its length: the value is what follows
                     result.fields[name] = joined[skip:]
+
+    def _second_read_name(self, card: np.ndarray, lines: list[Line], result: CardResult) -> None:
+        """The name's value crop read by the second reader: a name it reads otherwise is highlighted."""
+        assert self.second is not None
+        name = result.fields.get("name")
+        crop = name_value_crop(card, lines)
+        if not name or crop is None:
+            return
+        (matrix,) = self.second.char_matrices([crop])
+        second = "".join(ch for ch in ctc.greedy(matrix)[0] if ch == "·" or "\u3400" <= ch <= "\u9fff")
+        if second != name:
+            self.last_disagreements["name"] = (name, second)
+            result.confidence["name"] = min(result.confidence.get("name", 0.0), DOUBTFUL_CONFIDENCE)
 
     def analyse(self, frame: np.ndarray, side: str = "auto") -> FrameReading:
         """One live frame: where the card is and, when it is fit to read, what it says."""

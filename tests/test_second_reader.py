@@ -13,6 +13,7 @@ from devices.second_reader import (
     FakeSecondReader,
     OnnxCtcReader,
     SecondReader,
+    default_second_reader,
     installed_model_dir,
     make_second_reader,
     read_text,
@@ -68,6 +69,12 @@ def test_missing_model_file_is_refused_not_fetched(tmp_path) -> None:
     second = OnnxCtcReader("absent", tmp_path / "rec.onnx", tmp_path / "dict.txt")
     with pytest.raises(OcrUnavailable, match=r"rec\.onnx"):
         second.load()
+
+
+def test_the_kiosk_reads_with_one_shared_second_reader_unless_told_not_to() -> None:
+    first, again = default_second_reader({}), default_second_reader({"KIOSK_SECOND_READER": "on"})
+    assert isinstance(first, OnnxCtcReader) and first is again  # loaded once per process
+    assert default_second_reader({"KIOSK_SECOND_READER": "off"}) is None
 
 
 def test_fake_reads_what_it_is_told() -> None:

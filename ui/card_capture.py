@@ -130,6 +130,7 @@ class CardCaptureWorker(QObject):
     ) -> None:
         from devices.idcard import IdCardRecogniser
         from devices.ocr import OcrUnavailable
+        from devices.second_reader import default_second_reader
         from kiosk.idcard.reader import CardReader
 
         if not loader.ready:
@@ -145,8 +146,15 @@ class CardCaptureWorker(QObject):
             except OcrUnavailable as err:
                 self._runs.report(run, (CaptureEvent.UNAVAILABLE.value, str(err)))
                 return
+        second = default_second_reader()
+        if second is not None:
+            try:
+                second.load()  # here, once per process, rather than inside the first frame's read
+            except OcrUnavailable as err:
+                log.warning("reading ID cards without a second reader: %s", err)
+                second = None
         self._runs.report(run, (CaptureEvent.READY.value, None))
-        recogniser = IdCardRecogniser(engine)
+        recogniser = IdCardRecogniser(engine, second=second)
         reader = CardReader(side=side)
         while not stop.is_set():
             item = mailbox.take(timeout=MODEL_POLL_S)

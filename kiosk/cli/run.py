@@ -84,6 +84,7 @@ def cmd_ocr(args: argparse.Namespace, data_dir: Path) -> int:
     """One JSON line per image on stdout; exit 1 if any image could not be read."""
     from devices.idcard import IdCardRecogniser, ocr_file
     from devices.ocr import OcrUnavailable, make_engine
+    from devices.second_reader import default_second_reader
 
     try:
         engine = make_engine()
@@ -91,7 +92,7 @@ def cmd_ocr(args: argparse.Namespace, data_dir: Path) -> int:
     except OcrUnavailable as err:
         print(f"kiosk: {err}", file=sys.stderr)
         return 2
-    recogniser = IdCardRecogniser(engine)
+    recogniser = IdCardRecogniser(engine, second=default_second_reader())
     failures = 0
     for path in args.files:
         out = ocr_file(recogniser, path, args.side)
