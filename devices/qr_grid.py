@@ -3,13 +3,16 @@
 zxing-cpp samples a located symbol through one homography fitted to its finder patterns (and one alignment
 pattern). On a code printed on a curved surface, or one whose corner estimate is a little off, that grid
 drifts by half a module or more across the symbol and the code fails its error correction although its
-modules are legible. Here the symbol is rectified with zxing-cpp's corners, the finder and alignment patterns
-are looked for near where the homography puts them, and a polynomial correction fitted to where they were
-found bends the grid back onto the modules. Each module is then sampled at its centre, compared with the
-modules around it, and redrawn into a clean symbol whose finder, timing, alignment and version patterns are
-drawn ideal (segno's encoder draws them); zxing-cpp reads that with ``is_pure`` and corrects the errors.
-When the format information (error level and mask) is too damaged for zxing-cpp's own check, the 32 valid
-format words are tried in turn: the Reed-Solomon check of the data then tells the right one.
+modules are legible. Here the symbol is rectified with the corners found (zxing-cpp's, or OpenCV's locator's,
+whose size is then counted along the timing pattern: ``symbol_size``), the finder and alignment patterns are
+looked for near where the homography puts them, and the grid is refitted to them (a homography and a
+quadratic) and bent onto the boundaries of the two timing patterns, counted module by module between the
+finders (a cubic along each, so a bend's squeeze towards the edges is followed). Each module is then sampled
+at its centre, compared with the modules around it, and redrawn into a clean symbol whose finder, timing,
+alignment and version patterns are drawn ideal (segno's encoder draws them); zxing-cpp reads that with
+``is_pure`` and corrects the errors. When the format information (error level and mask) is too damaged for
+zxing-cpp's own check, the 32 valid format words are tried in turn: the Reed-Solomon check of the data then
+tells the right one.
 
 Only the grid geometry and sampling are written here; pattern drawing (segno's encoder functions, which
 follow ISO/IEC 18004 and are pinned with segno in constraints.txt) and Reed-Solomon error correction
@@ -47,7 +50,7 @@ RIDGE = 1e-3
 TIMING_ROUNDS = 3
 TIMING_SHIFTS = (0.0, -0.5, 0.5, -1.0, 1.0)
 TIMING_SHARE = 0.6  # a miscounted timing pattern still counts if this share of its boundaries is near
-FORMAT_TRIES = 1  # the best-fitting samplings the 32 format words are tried on
+FORMAT_TRIES = 1  # how many of the best-fitting samplings the 32 format words are tried on
 PURE_PX = 4  # module size of the clean symbol handed to zxing-cpp
 ERROR_LEVELS = (
     segno.consts.ERROR_LEVEL_L,
