@@ -270,11 +270,25 @@ def char_and_gap_scores(
     return tuple(chars), tuple(gaps)
 
 
+def onnx_session(model: Path, settings: OnnxSettings) -> Any:
+    """An ONNX Runtime CPU session for ``model`` run as ``settings`` say: every recogniser of the kiosk
+    shares the two cores the same way."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = settings.threads
+    options.inter_op_num_threads = 1
+    options.enable_cpu_mem_arena = settings.memory_arena
+    options.log_severity_level = 3
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings.spinning else "0")
+    return ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+
+
 def _own_session(section: Any, model_root: str, settings: OnnxSettings) -> None:
     """Give a rapidocr model section an ONNX Runtime session built with ``settings``, before rapidocr
     builds its own (which would not let us choose them): the same shipped model file rapidocr would load,
     and a missing file is an error here, never a download."""
-    import onnxruntime as ort
     from omegaconf import flag_override
     from rapidocr.inference_engine.base import FileInfo, InferSession
 
@@ -293,14 +307,7 @@ def _own_session(section: Any, model_root: str, settings: OnnxSettings) -> None:
         model = Path(model_root) / Path(info["model_dir"]).name
     if not model.is_file():
         raise OcrUnavailable(f"the OCR model file {model.name} is not installed")
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.intra_op_num_threads = settings.threads
-    options.inter_op_num_threads = 1
-    options.enable_cpu_mem_arena = settings.memory_arena
-    options.log_severity_level = 3
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if settings.spinning else "0")
-    session = ort.InferenceSession(str(model), sess_options=options, providers=["CPUExecutionProvider"])
+    session = onnx_session(model, settings)
     # rapidocr takes a ready session from its section's "session" key (an object, so the config must allow
     # one for this assignment).
     with flag_override(section, "allow_objects", True):

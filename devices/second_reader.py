@@ -26,7 +26,7 @@ from typing import Any, Protocol, runtime_checkable
 import cv2
 import numpy as np
 
-from devices.ocr import OcrUnavailable, OnnxSettings
+from devices.ocr import OcrUnavailable, OnnxSettings, onnx_session
 from kiosk.idcard import ctc
 
 log = logging.getLogger(__name__)
@@ -77,17 +77,7 @@ class OnnxCtcReader:
             for path in (self.model, self.characters):
                 if not path.is_file():
                     raise OcrUnavailable(f"the second reader's file {path.name} is not installed")
-            import onnxruntime as ort
-
-            options = ort.SessionOptions()
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-            options.intra_op_num_threads = self.onnx.threads
-            options.inter_op_num_threads = 1
-            options.enable_cpu_mem_arena = self.onnx.memory_arena
-            options.log_severity_level = 3
-            spinning = "1" if self.onnx.spinning else "0"
-            options.add_session_config_entry("session.intra_op.allow_spinning", spinning)
-            session = ort.InferenceSession(str(self.model), options, providers=["CPUExecutionProvider"])
+            session = onnx_session(self.model, self.onnx)
             # The list's line ends vary between wheels (CRLF in one): strip them, keep a full-width space.
             chars = [line.rstrip("\r") for line in self.characters.read_text("utf-8").split("\n")]
             # Column 0 is the CTC blank; PP-OCR appends the space as the last column.
