@@ -25,7 +25,6 @@ from tools import offscreen
 
 os.environ["QT_QPA_PLATFORM"] = offscreen.platform()
 
-import argparse
 import json
 import shutil
 import tempfile
@@ -46,7 +45,7 @@ from kiosk.keystore import load_or_create_secret
 from kiosk.paths import PROJECT_ROOT
 from kiosk.sync import open_sync
 from tools.central_process import ServerProcess
-from tools.screenshots import spin, wait_for
+from tools.screenshots import output_folders, save, save_pdf_page, spin, wait_for
 from tools.service_driver import build_self_service_window, click, complete_service, receipt_pdfs
 from ui.app import create_application
 
@@ -98,21 +97,12 @@ def _enrol(server: ServerProcess, data_dir: Path) -> None:
 
 
 def _save(window: Any, path: Path) -> None:
-    spin(80)
-    window.grab().toImage().save(str(path))
-    print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+    save(window, path, settle_ms=80)
 
 
 def _receipt(data_dir: Path, path: Path) -> bytes:
-    import pypdfium2 as pdfium
-
     pdf = receipt_pdfs(data_dir / "receipts")[-1]
-    document = pdfium.PdfDocument(pdf)
-    try:
-        document[0].render(scale=3.0).to_pil().save(path)
-    finally:
-        document.close()
-    print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+    save_pdf_page(pdf, path, 3.0)
     return pdf.read_bytes()
 
 
@@ -131,12 +121,7 @@ def _submit(window: Any, service_id: str, id_number: str) -> Any:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT_DIR)
-    parser.add_argument("--receipts", type=Path, default=RECEIPTS_DIR)
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    args.receipts.mkdir(parents=True, exist_ok=True)
+    args = output_folders(__doc__.splitlines()[0], OUT_DIR, RECEIPTS_DIR)
     create_application([])
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QWidget
 
 from devices.camera.demo import desk_background
 from devices.camera.fake import FakeCamera
@@ -58,11 +59,41 @@ def wait_for(condition: Callable[[], bool], timeout_ms: int = 8000) -> None:
         waited += 20
 
 
-def save(window: MainWindow, path: Path) -> QImage:
+def _wrote(path: Path) -> None:
+    print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
+
+
+def save(window: QWidget, path: Path, settle_ms: int = 0) -> QImage:
+    """The window as it looks after ``settle_ms`` of repainting, written to ``path``."""
+    if settle_ms:
+        spin(settle_ms)
     image = window.grab().toImage()
     image.save(str(path))
-    print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+    _wrote(path)
     return image
+
+
+def save_pdf_page(pdf: Path | bytes, path: Path, scale: float) -> None:
+    """The first page of a receipt PDF as a PNG, rendered with pdfium as a printer driver would."""
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    try:
+        document[0].render(scale=scale).to_pil().save(path)
+    finally:
+        document.close()
+    _wrote(path)
+
+
+def output_folders(description: str, out: Path, receipts: Path) -> argparse.Namespace:
+    """``--out`` (screens) and ``--receipts`` (receipt PNGs) from the command line, both created."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, default=out)
+    parser.add_argument("--receipts", type=Path, default=receipts)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.receipts.mkdir(parents=True, exist_ok=True)
+    return args
 
 
 def side_by_side(images: list[QImage], path: Path, gap: int = 24) -> None:
@@ -78,7 +109,7 @@ def side_by_side(images: list[QImage], path: Path, gap: int = 24) -> None:
         x += image.width() + gap
     painter.end()
     canvas.save(str(path))
-    print(f"wrote {path.relative_to(PROJECT_ROOT)}")
+    _wrote(path)
 
 
 def build(data_dir: Path, frames: list, **overrides: object) -> MainWindow:

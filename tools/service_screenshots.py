@@ -14,7 +14,6 @@ from tools import offscreen
 
 os.environ["QT_QPA_PLATFORM"] = offscreen.platform()
 
-import argparse
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 from kiosk.config import Settings
 from kiosk.paths import PROJECT_ROOT
 from printing.receipt import render_pdf
-from tools.screenshots import SIZE, spin, wait_for
+from tools.screenshots import SIZE, output_folders, save, save_pdf_page, spin, wait_for
 from tools.service_driver import build_self_service_window, click, complete_service
 from ui.app import create_application
 
@@ -59,10 +58,8 @@ def _page(window: object, path: Path) -> None:
     _save(window, path)
 
 
-def _save(window: object, path: Path) -> None:
-    spin(60)
-    window.grab().toImage().save(str(path))  # type: ignore[attr-defined]
-    print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
+def _save(window: Any, path: Path) -> None:
+    save(window, path, settle_ms=60)
 
 
 def _typed_id_pages(window: Any, out: Path) -> None:
@@ -85,24 +82,8 @@ def _typed_id_pages(window: Any, out: Path) -> None:
     _save(window, out / "id-typed-number.png")
 
 
-def _png(pdf: bytes, path: Path, scale: float) -> None:
-    import pypdfium2 as pdfium
-
-    document = pdfium.PdfDocument(pdf)
-    try:
-        document[0].render(scale=scale).to_pil().save(path)
-    finally:
-        document.close()
-    print(f"wrote {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=OUT_DIR)
-    parser.add_argument("--receipts", type=Path, default=RECEIPTS_DIR)
-    args = parser.parse_args()
-    args.out.mkdir(parents=True, exist_ok=True)
-    args.receipts.mkdir(parents=True, exist_ok=True)
+    args = output_folders(__doc__.splitlines()[0], OUT_DIR, RECEIPTS_DIR)
     create_application([])
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
@@ -135,13 +116,15 @@ def main() -> int:
             _save(window, args.out / f"{service_id}-done.png")
             submission = window.self_service.last_submission
             assert submission is not None
-            _png(render_pdf(submission.receipt, "80mm"), args.receipts / f"{service_id}-80mm.png", 3.0)
+            receipt = render_pdf(submission.receipt, "80mm")
+            save_pdf_page(receipt, args.receipts / f"{service_id}-80mm.png", 3.0)
         for paper, scale in (("58mm", 3.0), ("A5", 1.5)):
             # One service on the other papers, to show the same layout at each width.
             sample = window.self_service.desk.demo_receipt(
                 window.self_service.catalogue.services["vehicle-pass"], "zh-CN"
             )
-            _png(render_pdf(sample, paper), args.receipts / f"vehicle-pass-sample-{paper}.png", scale)
+            receipt = render_pdf(sample, paper)
+            save_pdf_page(receipt, args.receipts / f"vehicle-pass-sample-{paper}.png", scale)
         window.shutdown()
         window.core.close()
     return 0
