@@ -286,9 +286,18 @@ def _passes() -> list[Decoder]:
 
 
 def previous_cascade() -> CascadeDecoder:
-    """The cascade as it was before the grid stages (4 and 5): the baseline of this comparison."""
-    cascade = CascadeDecoder(stages=CascadeDecoder.default_stages(grid=False))
+    """The cascade as it was before the finder stage (8) and the grid stages' time budget: the baseline of
+    this comparison."""
+    cascade = CascadeDecoder(stages=CascadeDecoder.default_stages(finders=False, budget_s=None))
     cascade.name = "cascade-before"
+    return cascade
+
+
+def budget_only_cascade() -> CascadeDecoder:
+    """The baseline with the grid stages' time budget and without the finder stage: what the budget alone
+    costs in reads."""
+    cascade = CascadeDecoder(stages=CascadeDecoder.default_stages(finders=False))
+    cascade.name = "cascade-budget-only"
     return cascade
 
 
@@ -307,7 +316,7 @@ def candidates(wechat_models: Path | None, short: bool = False) -> list[Decoder]
             decoders.append(wechat)
         except Exception as err:
             print(f"  wechat not measured: {err}", file=sys.stderr)
-    decoders += [previous_cascade(), CascadeDecoder()]
+    decoders += [previous_cascade(), budget_only_cascade(), CascadeDecoder()]
     if wechat is not None:
         with_wechat: list[Stage] = [*CascadeDecoder.default_stages(), ("wechat", wechat.decode_grey)]
         cascade = CascadeDecoder(stages=with_wechat)

@@ -19,7 +19,8 @@ import cv2
 import numpy as np
 import zxingcpp
 
-from devices.qr_grid import read_grid, symbol_size
+from devices.qr_finders import read_by_finders
+from devices.qr_grid import cpu_clock, past, read_grid, symbol_size
 from kiosk.scanning import DecodedSymbol, Decoder
 
 log = logging.getLogger(__name__)
@@ -248,6 +249,14 @@ MAX_SUSPECTS = 3  # bounds the stage's cost on a frame full of code-like clutter
 # The grid stage tries at most this many corner estimates of located symbols (each costs 20-80 ms).
 MAX_GRID_SUSPECTS = 3
 LOCATE_REACH = 1.5  # OpenCV's locator searches this many times the located region's size round it
+# The grid stages (4, 5 and 8) stop trying new placements once the frame's decoding has used this many CPU
+# seconds (counted from stage 1): a located but unreadable code must not hold the scanner past its 100 ms
+# frame-to-verdict bound. CPU time, not wall time, so that a loaded machine reads what a quiet one does.
+GRID_BUDGET_S = 0.085
+# The finder stage searches a whole picture of at most this many pixels (a photo or a crop handed in: a code
+# is what it is of); a camera frame (720p, 1080p) only round what stage 1 located, since the contour search
+# of a whole textured 1080p frame costs about as much as zxing-cpp's pass and most frames hold no code.
+FINDER_WHOLE_PIXELS = 800 * 600
 
 
 def _unsharp(grey: np.ndarray, sigma: float) -> np.ndarray:
@@ -295,14 +304,31 @@ class _Primary:
     """Stage 1, which also keeps the suspects (located but undecoded symbols) of the last frame for the
     suspect stage, so that finding them costs no second pass."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget_s: float | None) -> None:
         self._zxing = ZxingDecoder(name="zxing")
         self.suspects: list[Corners] = []
         self.sized: list[tuple[Corners, int]] = []
+        self._budget_s = budget_s
+        self.deadline: float | None = None  # ``cpu_clock()`` after which the grid stages try nothing new
 
     def __call__(self, grey: np.ndarray) -> list[DecodedSymbol]:
+        self.deadline = None if self._budget_s is None else cpu_clock() + self._budget_s
         found, self.suspects, self.sized = self._zxing.decode_located(grey)
         return found
+
+    def region(self, grey: np.ndarray) -> tuple[int, int, int, int] | None:
+        """(x0, y0, x1, y1): ``LOCATE_REACH`` times the size of what stage 1 located, round it (a phantom
+        sits on one finder pattern of the code, so the code lies within about its own size of it)."""
+        if not self.suspects:
+            return None
+        xs = [x for corners in self.suspects for x, _ in corners]
+        ys = [y for corners in self.suspects for _, y in corners]
+        reach = LOCATE_REACH * max(max(xs) - min(xs), max(ys) - min(ys), MIN_SIDE)
+        x0, y0 = max(0, int(min(xs) - reach)), max(0, int(min(ys) - reach))
+        x1, y1 = min(grey.shape[1], int(max(xs) + reach)), min(grey.shape[0], int(max(ys) + reach))
+        if min(x1 - x0, y1 - y0) < MIN_SIDE:
+            return None
+        return x0, y0, x1, y1
 
 
 class CascadeDecoder:
@@ -352,10 +378,16 @@ class CascadeDecoder:
         self.last_stage: str | None = None
 
     @staticmethod
-    def default_stages(edge_pad: bool = True, grid: bool = True) -> list[Stage]:
+    def default_stages(
+        edge_pad: bool = True,
+        grid: bool = True,
+        finders: bool = True,
+        budget_s: float | None = GRID_BUDGET_S,
+    ) -> list[Stage]:
         """The stages above; ``edge_pad=False`` leaves out stage 7's framed pass, ``grid=False`` stages 4 and
-        5 (the baselines of the benchmark and the tests)."""
-        primary = _Primary()
+        5, ``finders=False`` stage 8, ``budget_s=None`` the grid stages' time budget (the baselines of the
+        benchmark and the tests)."""
+        primary = _Primary(budget_s)
         plain = ZxingDecoder(name="zxing-upscaled")
         global_hist = ZxingDecoder(binarizer="GlobalHistogram", name="zxing-median-global")
         no_invert = ZxingDecoder(try_invert=False, name="zxing-sharpened")
@@ -390,7 +422,9 @@ class CascadeDecoder:
 
         def grid_stage(grey: np.ndarray) -> list[DecodedSymbol]:
             for corners, size in _merged(primary.sized)[:MAX_GRID_SUSPECTS]:
-                text = read_grid(grey, corners, size)
+                if past(primary.deadline):
+                    return []
+                text = read_grid(grey, corners, size, deadline=primary.deadline)
                 if text:
                     return [DecodedSymbol(text, "QRCode", corners)]
             return []
@@ -398,18 +432,12 @@ class CascadeDecoder:
         finder = cv2.QRCodeDetector()
 
         def located_by_opencv(grey: np.ndarray) -> list[DecodedSymbol]:
-            if not primary.suspects:
-                return []
             # OpenCV's search costs about 50 ms on a whole 800x600 picture: it looks only round what stage 1
-            # located (a phantom sits on one finder pattern of the code, so the code lies within about its
-            # own size of it).
-            xs = [x for corners in primary.suspects for x, _ in corners]
-            ys = [y for corners in primary.suspects for _, y in corners]
-            reach = LOCATE_REACH * max(max(xs) - min(xs), max(ys) - min(ys), MIN_SIDE)
-            x0, y0 = max(0, int(min(xs) - reach)), max(0, int(min(ys) - reach))
-            x1, y1 = min(grey.shape[1], int(max(xs) + reach)), min(grey.shape[0], int(max(ys) + reach))
-            if min(x1 - x0, y1 - y0) < MIN_SIDE:
+            # located.
+            region = primary.region(grey)
+            if region is None or past(primary.deadline):
                 return []
+            x0, y0, x1, y1 = region
             try:
                 ok, points = finder.detect(grey[y0:y1, x0:x1])
             except cv2.error:
@@ -425,10 +453,26 @@ class CascadeDecoder:
             counted = [symbol_size(grey, quad, inverted) for inverted in (False, True)]
             sizes = list(dict.fromkeys([n for n in counted if n is not None] + [n for _, n in primary.sized]))
             for size in sizes[:MAX_GRID_SUSPECTS]:
-                text = read_grid(grey, corners, size)
+                if past(primary.deadline):
+                    return []
+                text = read_grid(grey, corners, size, deadline=primary.deadline)
                 if text:
                     return [DecodedSymbol(text, "QRCode", corners)]
             return []
+
+        def by_finders(grey: np.ndarray) -> list[DecodedSymbol]:
+            if grey.size <= FINDER_WHOLE_PIXELS:
+                x0, y0, x1, y1 = 0, 0, grey.shape[1], grey.shape[0]
+            else:
+                region = primary.region(grey)
+                if region is None:
+                    return []
+                x0, y0, x1, y1 = region
+            found = read_by_finders(grey[y0:y1, x0:x1], primary.deadline)
+            if found is None:
+                return []
+            text, corners = found
+            return [DecodedSymbol(text, "QRCode", tuple((x + x0, y + y0) for x, y in corners))]
 
         def sharpened(grey: np.ndarray) -> list[DecodedSymbol]:
             return no_invert.decode_grey(_unsharp(grey, 2.0))
@@ -451,9 +495,10 @@ class CascadeDecoder:
             ("zxing", primary),
             ("zxing-median-global", median_global),
             ("zxing-suspects", suspects),
-            *([("zxing-grid", grid_stage), ("opencv-located-grid", located_by_opencv)] if grid else []),
             ("zxing-sharpened", sharpened),
             ("zxing-upscaled", upscaled),
+            *([("zxing-grid", grid_stage), ("opencv-located-grid", located_by_opencv)] if grid else []),
+            *([("finder-grid", by_finders)] if finders else []),
         ]
 
     def decode(self, image: np.ndarray) -> list[DecodedSymbol]:

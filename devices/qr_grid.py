@@ -22,6 +22,7 @@ follow ISO/IEC 18004 and are pinned with segno in constraints.txt) and Reed-Solo
 from __future__ import annotations
 
 import functools
+import time
 
 import cv2
 import numpy as np
@@ -58,6 +59,17 @@ ERROR_LEVELS = (
     segno.consts.ERROR_LEVEL_Q,
     segno.consts.ERROR_LEVEL_H,
 )
+
+
+def cpu_clock() -> float:
+    """CPU seconds of the calling thread: the time budgets of the grid stages count the work done, so that a
+    loaded machine (whose wall time stretches) reads the same codes as a quiet one, where the two agree."""
+    return time.thread_time()
+
+
+def past(deadline: float | None) -> bool:
+    """Whether ``cpu_clock()`` is beyond ``deadline`` (never when there is none)."""
+    return deadline is not None and cpu_clock() > deadline
 
 
 def version_of(size: int) -> int | None:
@@ -383,12 +395,13 @@ def read_grid(
     refit: bool = True,
     bend: bool = True,
     try_formats: bool = True,
+    deadline: float | None = None,
 ) -> str | None:
     """The text of the ``size``-module QR symbol whose outer corners (top-left, top-right, bottom-right,
     bottom-left of the symbol, quiet zone excluded) are ``corners`` in ``grey``, or ``None``.
     ``refit=False`` samples through the corners' homography only, ``bend=False`` leaves out the fit to the
     timing patterns and ``try_formats=False`` trusts the sampled format information (the baselines the
-    tests compare with)."""
+    tests compare with). Gives up (``None``) once ``cpu_clock()`` passes ``deadline``."""
     if version_of(size) is None or len(corners) != 4:
         return None
     quad = np.array(corners, dtype=np.float32)
@@ -408,6 +421,8 @@ def read_grid(
     canon_f = canon.astype(np.float32)
     candidates: list[tuple[float, np.ndarray]] = []
     for inverted in _polarities(canon, size):
+        if past(deadline):
+            return None
         for grid in [*(_refined_grids(canon, size, inverted, bend) if refit else []), plain]:
             map_xy = ((grid + BORDER) * CANON_PX).astype(np.float32)
             samples = cv2.remap(
@@ -426,12 +441,16 @@ def read_grid(
                 candidates.append((fit, modules))
     candidates.sort(key=lambda c: -c[0])
     for _, modules in candidates:
+        if past(deadline):
+            return None
         text = _decode_pure(modules)
         if text:
             return text
     if try_formats:
         for _, modules in candidates[:FORMAT_TRIES]:
             for error in ERROR_LEVELS:
+                if past(deadline):
+                    return None
                 for mask in range(8):
                     text = _decode_pure(_with_format(modules, error, mask))
                     if text:
