@@ -249,10 +249,11 @@ MAX_SUSPECTS = 3  # bounds the stage's cost on a frame full of code-like clutter
 # The grid stage tries at most this many corner estimates of located symbols (each costs 20-80 ms).
 MAX_GRID_SUSPECTS = 3
 LOCATE_REACH = 1.5  # OpenCV's locator searches this many times the located region's size round it
-# The grid stages (4, 5 and 8) stop trying new placements once the frame's decoding has used this many CPU
-# seconds (counted from stage 1): a located but unreadable code must not hold the scanner past its 100 ms
-# frame-to-verdict bound. CPU time, not wall time, so that a loaded machine reads what a quiet one does.
-GRID_BUDGET_S = 0.085
+# The grid stages (4, 5 and 8) stop trying new placements once they have used this many CPU seconds on a
+# frame together (counted from the first of them): a located but unreadable code must not hold the scanner
+# past its 100 ms frame-to-verdict bound (stages 1-3 and 6 take about 20 ms on a quiet machine's 1080p frame).
+# CPU time, not wall time, so that a loaded machine's waiting for a core does not cut the work short.
+GRID_BUDGET_S = 0.075
 # The finder stage searches a whole picture of at most this many pixels (a photo or a crop handed in: a code
 # is what it is of); a camera frame (720p, 1080p) only round what stage 1 located, since the contour search
 # of a whole textured 1080p frame costs about as much as zxing-cpp's pass and most frames hold no code.
@@ -309,12 +310,20 @@ class _Primary:
         self.suspects: list[Corners] = []
         self.sized: list[tuple[Corners, int]] = []
         self._budget_s = budget_s
-        self.deadline: float | None = None  # ``cpu_clock()`` after which the grid stages try nothing new
+        self._deadline: float | None = None
 
     def __call__(self, grey: np.ndarray) -> list[DecodedSymbol]:
-        self.deadline = None if self._budget_s is None else cpu_clock() + self._budget_s
+        self._deadline = None
         found, self.suspects, self.sized = self._zxing.decode_located(grey)
         return found
+
+    @property
+    def deadline(self) -> float | None:
+        """``cpu_clock()`` after which the grid stages try nothing new on this frame: the budget starts
+        when the first of them asks."""
+        if self._deadline is None and self._budget_s is not None:
+            self._deadline = cpu_clock() + self._budget_s
+        return self._deadline
 
     def region(self, grey: np.ndarray) -> tuple[int, int, int, int] | None:
         """(x0, y0, x1, y1): ``LOCATE_REACH`` times the size of what stage 1 located, round it (a phantom
@@ -345,6 +354,10 @@ class CascadeDecoder:
     3. ``zxing-suspects``: only where stage 1 located a symbol it could not decode (no cost otherwise, so
        none on a code-free frame): that region cropped, enlarged and read plain, sharpened and through an
        adaptive threshold (glare, shadows, blur on a code too small for zxing-cpp's sampling);
+    The grid stages 4, 5 and 8 run last, after stages 6 and 7 (they read only what those miss), and share a
+    budget of ``GRID_BUDGET_S`` CPU seconds a frame: past it they start no new placement, so that a located
+    but unreadable code does not hold the scanner past its frame-to-verdict bound.
+
     4. ``zxing-grid``: only where stage 1 located a full-size QR symbol and read its version but not its
        data: the symbol rectified, its grid bent onto the finder and alignment patterns found in it (a code on
        a curved surface, corners placed off), every module sampled against its neighbours and redrawn clean
@@ -362,6 +375,13 @@ class CascadeDecoder:
        misses at their own size; and, when that reads nothing, the enlarged picture framed with flat grey, for
        a code that runs into the picture's edge (no quiet zone there). Camera frames skip the stage, so it
        costs nothing on the kiosk's code-free frames.
+    8. ``finder-grid``: the finder patterns found as nested contours (a dark ring, its hole, a dark core) in
+       a locally thresholded picture, in either polarity: three that make a near-right corner, or two alike
+       in each pair of roles when the third is under a blot or glare; each placement (homography through
+       the finders' corners, size from their spacing) is scored by how well the timing patterns and the
+       finder not used sample, and the best are read as in stage 4 (``devices.qr_finders``). It searches a
+       whole picture up to ``FINDER_WHOLE_PIXELS`` (photos, crops), a camera frame only round what stage 1
+       located (the search of a whole textured 1080p frame would cost about as much as stage 1).
 
     OpenCV's classic and ArUco detectors were measured as a further fallback decoder and read nothing
     zxing-cpp missed, at 25-55 ms a frame, so only the classic one's locator is used, gated as in stage 5;
