@@ -193,7 +193,7 @@ def load_photos(folder: Path) -> list[Photo]:
 def _stats(samples_ms: list[float]) -> dict[str, float]:
     ordered = sorted(samples_ms)
     p95 = ordered[min(len(ordered) - 1, math.ceil(0.95 * len(ordered)) - 1)]
-    return {"median_ms": statistics.median(ordered), "p95_ms": p95, "n": len(ordered)}
+    return {"median_ms": statistics.median(ordered), "p95_ms": p95, "max_ms": ordered[-1], "n": len(ordered)}
 
 
 def _timed(
@@ -626,6 +626,16 @@ def main(argv: list[str] | None = None) -> int:
         )
         for effect, c in sorted(w["per_effect"].items(), key=lambda kv: -kv[1]["missed"]):
             print(f"  {effect:<14} {c['in']:4d} / {c['lost']:3d} / {c['missed']:3d} of {c['readable']}")
+    print(
+        "\nms per picture of each read set (wall clock, this run's load): median / p95 / max — the max is "
+        "a picture with a located but unreadable code, where the grid stages work longest"
+    )
+    for r in results:
+        cells = [
+            f"{got['ms']['median_ms']:.0f} / {got['ms']['p95_ms']:.0f} / {got['ms']['max_ms']:.0f}"
+            for got in r["reads"].values()
+        ]
+        print(f"  {r['decoder']:<20} " + " | ".join(cells))
     fps = [r["decoder"] for r in results if r["false_positives"]]
     if fps:
         print(f"\nfalse positives on code-free frames: {', '.join(fps)}")
