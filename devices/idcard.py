@@ -26,6 +26,7 @@ from devices.image_file import UnreadableImage, read_image
 from devices.ocr import CharScoringEngine, OcrEngine, TextLine
 from devices.second_reader import SecondReader
 from kiosk.idcard import ctc
+from kiosk.idcard.combine import combine_ethnicity, combine_line, combine_name
 from kiosk.idcard.model import CardResult
 from kiosk.idcard.parse import Line, parse_back, parse_front, side_scores
 from kiosk.idcard.reader import FrameReading
@@ -100,6 +101,7 @@ class IdCardRecogniser:
         second: SecondReader | None = None,
         second_chooses: bool = False,
         second_names: bool = False,
+        second_combines: bool = False,
     ) -> None:
         self.engine = engine
         self.today = today
@@ -111,6 +113,13 @@ class IdCardRecogniser:
         self.second_chooses = second_chooses
         # Whether the second reader also reads the name from its value crop (the crop the re-read uses).
         self.second_names = second_names
+        # Whether, where the two read a field otherwise, both models' likelihoods together (a product of
+        # experts, kiosk.idcard.combine) may replace the engine's reading; the second reader then also
+        # reads the name's and the ethnicity's value crops.
+        self.second_combines = second_combines
+        # Per field combined in the last read: (the combined reading, its lead in nats, its gain over the
+        # engine's reading), for the benchmark to choose margins by (personal data, never logged).
+        self.last_combined: dict[str, tuple[str, float, float]] = {}
         # What the two readers read where they differed in the last read: field -> (engine's, second's)
         # lines joined (personal data: for the benchmark's report, never logged).
         self.last_disagreements: dict[str, tuple[str, str]] = {}
@@ -166,13 +175,17 @@ class IdCardRecogniser:
         chosen, lines, card = self._ocr_card(card, side)
         with times.stage("parse"):
             result = parse_front(lines) if chosen == "front" else parse_back(lines)
+        reread: dict[str, tuple[np.ndarray, ctc.CharMatrix]] = {}
         if chosen == "front" and isinstance(self.engine, CharScoringEngine):
-            self._reread_front(card, lines, result, self.engine, self.glyphs, times)
+            reread = self._reread_front(card, lines, result, self.engine, self.glyphs, times)
         if self.second is not None:
             with times.stage("second_read"):
+                self.last_combined = {}
                 self._second_read(card, result)
                 if self.second_names and chosen == "front":
                     self._second_read_name(card, lines, result)
+                if self.second_combines and reread:
+                    self._combine_front(result, reread)
         today = self.today or date.today()
         with times.stage("parse"):
             if chosen == "front":
@@ -219,24 +232,31 @@ class IdCardRecogniser:
         engine: CharScoringEngine,
         glyphs: GlyphChecker,
         times: StageTimes,
-    ) -> None:
+    ) -> dict[str, tuple[np.ndarray, ctc.CharMatrix]]:
         """Name and ethnicity again, each from a crop of its value alone scored against the recogniser's
         character probabilities (kiosk.idcard.rules.reread_*): labels cannot leak into the value, the
         name's candidates are also judged by their printed shapes, and the ethnicity is chosen among the 56
-        names rather than spelled out (its shapes only decide whether it is highlighted)."""
+        names rather than spelled out (its shapes only decide whether it is highlighted). Returns each
+        field's crop and the engine's matrix on it, for the second reader to weigh in on."""
         # The shape check runs inside the re-read's choice: its time is taken out of "reread".
         evidence = times.timed("shape_check", glyphs.evidence)
+        read: dict[str, tuple[np.ndarray, ctc.CharMatrix]] = {}
         with times.stage("reread"):
             shape_before = times.get("shape_check", 0.0)
             name = name_value_crop(card, lines)
             if name is not None:
-                reread_name(result, engine.char_matrices([name]), [partial(evidence, name)])
+                matrices = engine.char_matrices([name])
+                reread_name(result, matrices, [partial(evidence, name)])
+                read["name"] = (name, matrices[0])
             left = _label_column(lines)
             x0, x1 = ETHNICITY_VALUE_DX
             ethnicity = _value_crop(card, lines, SEX_ROW, left + x0, min(left + x1, PORTRAIT_BOX[0]))
             if ethnicity is not None:
-                reread_ethnicity(result, engine.char_matrices([ethnicity]), partial(evidence, ethnicity))
+                matrices = engine.char_matrices([ethnicity])
+                reread_ethnicity(result, matrices, partial(evidence, ethnicity))
+                read["ethnicity"] = (ethnicity, matrices[0])
         times["reread"] -= times.get("shape_check", 0.0) - shape_before
+        return read
 
     def _second_read(self, card: np.ndarray, result: CardResult) -> None:
         """Each free-text field's lines read again by the second reader from the same crops: a field
@@ -263,7 +283,11 @@ class IdCardRecogniser:
                 continue
             self.last_disagreements[name] = (_joined(firsts), _joined(seconds))
             result.confidence[name] = min(result.confidence.get(name, 0.0), DOUBTFUL_CONFIDENCE)
-            if self.second_chooses and isinstance(self.engine, CharScoringEngine):
+            if self.second_combines and isinstance(self.engine, CharScoringEngine):
+                self._combine_lines(
+                    name, result, firsts, todo, [c for c in crops if c is not None], matrices, skip
+                )
+            elif self.second_chooses and isinstance(self.engine, CharScoringEngine):
                 own = self.engine.char_matrices([c for c in crops if c is not None])
                 chosen = list(firsts)
                 for i, m1, m2 in zip(todo, own, matrices, strict=True):
@@ -272,6 +296,55 @@ class IdCardRecogniser:
                 joined, before = _joined(chosen), _joined(firsts)
                 if joined[:skip] == before[:skip]:  # the label kept its length: the value is what follows
                     result.fields[name] = joined[skip:]
+
+    def _combine_lines(
+        self,
+        name: str,
+        result: CardResult,
+        firsts: list[str],
+        todo: list[int],
+        crops: list[np.ndarray],
+        matrices: list[ctc.CharMatrix],
+        skip: int,
+    ) -> None:
+        """A field's lines that the two readers read otherwise (``todo``: the lines read again, with their
+        crops and the second reader's matrices), each read again by both models together
+        (kiosk.idcard.combine); the field stays highlighted whatever is returned."""
+        assert isinstance(self.engine, CharScoringEngine)
+        differ = [
+            k for k, i in enumerate(todo) if _joined([firsts[i]]) != _joined([ctc.greedy(matrices[k])[0]])
+        ]
+        own = self.engine.char_matrices([crops[k] for k in differ])
+        chosen = [_joined([t]) for t in firsts]
+        leads, gains = [], []
+        for k, m1 in zip(differ, own, strict=True):
+            i = todo[k]
+            chosen[i], combined = combine_line(m1, matrices[k], chosen[i])
+            if combined is not None and combined.text != _joined([firsts[i]]):
+                leads.append(combined.lead)
+                gains.append(combined.gain)
+        before, after = _joined(firsts), "".join(chosen)
+        if leads:
+            self.last_combined[name] = (after[skip:], min(leads), min(gains))
+        if after != before and after[:skip] == before[:skip]:  # the label kept: the value is what follows
+            result.fields[name] = after[skip:]
+
+    def _combine_front(
+        self, result: CardResult, reread: dict[str, tuple[np.ndarray, ctc.CharMatrix]]
+    ) -> None:
+        """The name and the ethnicity weighed again with the second reader's view of their value crops."""
+        assert self.second is not None
+        fields = list(reread)
+        shapes = self.last_stage_ms.timed("shape_check", self.glyphs.evidence)
+        seconds = self.second.char_matrices([reread[f][0] for f in fields])
+        for field, second in zip(fields, seconds, strict=True):
+            own, first = reread[field][1], result.fields.get(field, "")
+            if field == "name":
+                combined = combine_name(result, own, second, partial(shapes, reread[field][0]))
+            else:
+                combined = combine_ethnicity(result, own, second)
+            if combined is not None and combined.text != first:
+                self.last_combined[field] = (combined.text, combined.lead, combined.gain)
 
     def _second_read_name(self, card: np.ndarray, lines: list[Line], result: CardResult) -> None:
         """The name's value crop read by the second reader: a name it reads otherwise is highlighted."""

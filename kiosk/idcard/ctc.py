@@ -9,6 +9,8 @@ vocabulary (the 56 ethnicities) pick its member directly and lets near-miss alte
 
 from __future__ import annotations
 
+import difflib
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -159,3 +161,88 @@ def choose(
         posterior=float(shares[0] / shares.sum()),
         runner_up=ranked[1] if len(ranked) > 1 else None,
     )
+
+
+def spaces_as_blank(matrix: CharMatrix) -> CharMatrix:
+    """The matrix with the space's probability counted as the blank's: two recognisers space a letter-spaced
+    line differently (one writes 幸 福 屯, the other 幸福屯), and a space is no character of the field, so
+    no reading should gain or lose by where a model put one. Readings scored against it have no spaces."""
+    space = matrix.index.get(" ")
+    if space is None:
+        return matrix
+    logp = matrix.logp.copy()
+    logp[:, BLANK] = np.logaddexp(logp[:, BLANK], logp[:, space])
+    logp[:, space] = -np.inf
+    return CharMatrix(logp, matrix.alphabet, matrix.index)
+
+
+def merged_candidates(
+    first: str,
+    second: str,
+    first_options: Sequence[Sequence[str]] = (),
+    second_options: Sequence[Sequence[str]] = (),
+    limit: int = 256,
+) -> set[str]:
+    """Readings built from two readings of one line: wherever they differ (aligned, so a character one of
+    them dropped does not shift the rest), each stretch is taken from either; where one character stands
+    for one character, also from the likeliest characters each model gave that step (``*_options[i]``,
+    per character of that reading, as ``greedy`` returns them). Both readings are always among them; when
+    the stretches would make more than ``limit`` strings, only the two readings and the strings differing
+    from the first in one stretch are kept."""
+    pieces: list[list[str]] = []
+    matcher = difflib.SequenceMatcher(None, first, second, autojunk=False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            pieces.append([first[i1:i2]])
+        elif tag == "replace" and i2 - i1 == j2 - j1:
+            for i, j in zip(range(i1, i2), range(j1, j2), strict=True):
+                alts = [first[i], second[j]]
+                alts += first_options[i] if i < len(first_options) else []
+                alts += second_options[j] if j < len(second_options) else []
+                pieces.append(list(dict.fromkeys(alts)))
+        else:
+            pieces.append(list(dict.fromkeys((first[i1:i2], second[j1:j2]))))
+    out = {first, second}
+    if np.prod([len(p) for p in pieces], dtype=float) <= limit:
+        out |= {"".join(parts) for parts in itertools.product(*pieces)}
+        return out
+    base = [p[0] for p in pieces]
+    for k, piece in enumerate(pieces):
+        for alt in piece[1:]:
+            out.add("".join([*base[:k], alt, *base[k + 1 :]]))
+    return out
+
+
+@dataclass(frozen=True)
+class Combined:
+    """The reading likeliest under several models together, and by how many nats (summed log-likelihood)
+    it leads the next likeliest candidate and the first model's own reading (0 when it is that reading)."""
+
+    text: str
+    lead: float
+    gain: float
+
+
+def combine(
+    matrices: Sequence[CharMatrix],
+    candidates: Iterable[str],
+    first: str,
+    evidence: Callable[[str], float] | None = None,
+) -> Combined | None:
+    """Product of experts: each candidate scored under every matrix (each a different model's view of the
+    same crop), the log-likelihoods summed, plus ``evidence`` (other log-evidence, nats, such as the
+    printed shape); ``None`` when ``first`` is not scorable."""
+    texts = sorted({text for text in candidates if text} | {first})
+    totals = np.zeros(len(texts))
+    for matrix in matrices:
+        totals = totals + scores(matrix, texts)
+    scored = {
+        text: float(total) + (evidence(text) if evidence is not None and total > UNSCORABLE / 2 else 0.0)
+        for text, total in zip(texts, totals, strict=True)
+    }
+    if scored[first] < UNSCORABLE / 2:
+        return None
+    ranked = sorted(scored, key=lambda t: (-scored[t], t))
+    best = ranked[0]
+    lead = scored[best] - scored[ranked[1]] if len(ranked) > 1 else float("inf")
+    return Combined(best, lead, scored[best] - scored[first])
