@@ -30,7 +30,14 @@ from kiosk.idcard.combine import combine_ethnicity, combine_line, combine_name
 from kiosk.idcard.model import CardResult
 from kiosk.idcard.parse import Line, parse_back, parse_front, side_scores
 from kiosk.idcard.reader import FrameReading
-from kiosk.idcard.rules import DOUBTFUL_CONFIDENCE, check_back, check_front, reread_ethnicity, reread_name
+from kiosk.idcard.rules import (
+    DOUBTFUL_CONFIDENCE,
+    check_back,
+    check_front,
+    reread_ethnicity,
+    reread_name,
+    settle_place_suffix,
+)
 
 SIDES = ("front", "back", "auto")
 MIN_AREA_FRACTION = 0.12  # smaller than this in the frame and the glyphs get too few pixels to read
@@ -86,7 +93,7 @@ def to_card_lines(lines: list[TextLine]) -> list[Line]:
     for ln in lines:
         xs, ys = ln.box[:, 0] / RECT_W, ln.box[:, 1] / RECT_H
         box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
-        out.append(Line(ln.text, *box, ln.confidence, ln.chars, ln.gaps))
+        out.append(Line(ln.text, *box, ln.confidence, ln.chars, ln.gaps, ln.positions))
     return out
 
 
@@ -186,6 +193,9 @@ class IdCardRecogniser:
                     self._second_read_name(card, lines, result)
                 if self.second_combines and reread:
                     self._combine_front(result, reread)
+        if chosen == "back" and isinstance(self.engine, CharScoringEngine):
+            with times.stage("reread"):
+                _settle_authority(card, result, self.engine)
         today = self.today or date.today()
         with times.stage("parse"):
             if chosen == "front":
@@ -372,6 +382,22 @@ class IdCardRecogniser:
             return FrameReading(card_found=True, incomplete=True, position=_position(location))
         result = self.read(frame, side, location)
         return FrameReading(card_found=True, position=_position(location), result=result)
+
+
+def _settle_authority(card: np.ndarray, result: CardResult, engine: CharScoringEngine) -> None:
+    """The rule that weighs a place suffix against what was read before the bureau word
+    (kiosk.idcard.rules.settle_place_suffix), with the authority's lines scored again on their crops."""
+    if "authority" not in result.sources:
+        return
+    lines, skip = result.sources["authority"]
+
+    def reread() -> list[ctc.CharMatrix]:
+        crops = [line_crop(card, line) for line in lines]
+        if any(c is None for c in crops):
+            return []
+        return engine.char_matrices([c for c in crops if c is not None])
+
+    settle_place_suffix(result, reread, skip)
 
 
 def _outside(quad: np.ndarray, shape: tuple[int, ...]) -> bool:

@@ -42,13 +42,17 @@ class TextLine:
     Engines that can tell also give ``chars``, each character's own score (so one doubtful character in a
     long line is not averaged away), and ``gaps`` (one more than the characters): before character i, the
     highest probability the recogniser gave to a character it did not write there, the trace of a
-    character it dropped (988 read as 88). Both are empty when unknown."""
+    character it dropped (988 read as 88). ``positions`` gives where each character was read along the
+    box, as a fraction of its width from the left edge (the centre of the recogniser's steps that wrote
+    it): the part of a line that lies inside a neighbouring line's box can be told apart. All three are
+    empty when unknown."""
 
     text: str
     box: np.ndarray
     confidence: float
     chars: tuple[float, ...] = ()
     gaps: tuple[float, ...] = ()
+    positions: tuple[float, ...] = ()
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -184,9 +188,10 @@ class RapidOcrEngine:
         lines = []
         for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
             # rapidocr drops empty and low-scoring lines after recognition: match the rest by their text.
-            found = next((i for i, (t, _, _) in enumerate(steps) if t == text), None)
-            chars, gaps = steps.pop(found)[1:] if found is not None else ((), ())
-            lines.append(TextLine(str(text), np.asarray(box, dtype=np.float32), float(score), chars, gaps))
+            found = next((i for i, (t, *_) in enumerate(steps) if t == text), None)
+            chars, gaps, positions = steps.pop(found)[1:] if found is not None else ((), (), ())
+            box = np.asarray(box, dtype=np.float32)
+            lines.append(TextLine(str(text), box, float(score), chars, gaps, positions))
         return lines
 
     def char_matrices(self, crops: list[np.ndarray]) -> list[CharMatrix]:
@@ -212,24 +217,46 @@ class _StepRecorder:
     """Stands in for rapidocr's CTC decoder: decodes as it does and, per line, also keeps what its line
     score averages away (each written character's probability) and what greedy decoding throws away (a
     character that lost to the blank or to its neighbour at some step). Only these few numbers per line
-    are kept, not the step × alphabet probabilities (megabytes per line)."""
+    are kept, not the step × alphabet probabilities (megabytes per line), and where each character was
+    read along the line."""
 
     def __init__(self, decoder: Any) -> None:
         self.decoder = decoder
         self.character = decoder.character  # char_matrices reads the alphabet from here
         # A wider space between printed characters (letter-spaced layouts) is no character dropped.
         self._not_characters = [i for i, ch in enumerate(decoder.character) if i and not ch.strip()]
-        self._lines: list[tuple[str, tuple[float, ...], tuple[float, ...]]] = []
+        self._lines: list[tuple[str, tuple[float, ...], tuple[float, ...], tuple[float, ...]]] = []
 
     def __call__(self, preds: np.ndarray, return_word_box: bool = False, **kwargs: Any) -> Any:
         out = self.decoder(preds, return_word_box, **kwargs)
-        for probs, (text, _) in zip(preds, out[0], strict=True):
-            self._lines.append((text, *char_and_gap_scores(probs, self._not_characters)))
+        # Each crop of a batch is padded on the right to the widest one's aspect ratio (at least the
+        # model's own): the steps past its own width saw padding.
+        ratios = kwargs.get("wh_ratio_list") or [1.0] * len(preds)
+        widest = kwargs.get("max_wh_ratio") or max(ratios)
+        for probs, (text, _), ratio in zip(preds, out[0], ratios, strict=True):
+            positions = char_positions(probs.argmax(axis=1), min(1.0, ratio / widest))
+            self._lines.append((text, *char_and_gap_scores(probs, self._not_characters), positions))
         return out
 
-    def take(self) -> list[tuple[str, tuple[float, ...], tuple[float, ...]]]:
+    def take(self) -> list[tuple[str, tuple[float, ...], tuple[float, ...], tuple[float, ...]]]:
         lines, self._lines = self._lines, []
         return lines
+
+
+def char_positions(best: np.ndarray, content: float = 1.0) -> tuple[float, ...]:
+    """Where each character of a greedy CTC reading lies along its crop, as a fraction of the crop's width:
+    the centre of the steps that wrote it (``best``, the top column per step; blank = column 0), the
+    crop filling the first ``content`` of the steps (the rest is padding)."""
+    steps = len(best)
+    spans: list[list[int]] = []
+    previous = 0
+    for t, b in enumerate(best):
+        if b != 0 and b != previous:
+            spans.append([t, t])
+        elif b != 0:
+            spans[-1][1] = t
+        previous = b
+    return tuple(((first + last + 1) / 2) / (steps * content) for first, last in spans)
 
 
 def char_and_gap_scores(

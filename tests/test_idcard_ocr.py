@@ -23,6 +23,7 @@ from devices.ocr import (
     RapidOcrEngine,
     TextLine,
     char_and_gap_scores,
+    char_positions,
     make_engine,
 )
 from devices.second_reader import FakeSecondReader, make_second_reader
@@ -236,6 +237,12 @@ def test_engine_scores_each_character_and_traces_dropped_ones() -> None:
     assert gaps == pytest.approx((0.4, 0.0, 0.05))
 
 
+def test_characters_are_placed_at_the_centre_of_their_steps_within_the_crop() -> None:
+    best = np.array([0, 1, 1, 0, 2, 0, 0, 0])  # 8 over steps 1-2, 9 at step 4; steps 6-7 saw padding
+    assert char_positions(best) == pytest.approx((2 / 8, 4.5 / 8))
+    assert char_positions(best, content=0.75) == pytest.approx((2 / 6, 4.5 / 6))
+
+
 def test_read_lines_carry_per_character_scores(recogniser: IdCardRecogniser) -> None:
     sample = make_sample(11, "front", "easy", 0)
     lines = recogniser.engine.recognise(sample.image)
@@ -243,6 +250,12 @@ def test_read_lines_carry_per_character_scores(recogniser: IdCardRecogniser) -> 
     for ln in lines:  # a character's score is its best step's; the line's is the mean of each first step
         assert all(0.0 < c <= 1.0 for c in ln.chars) and all(0.0 <= g < 1.0 for g in ln.gaps)
         assert sum(ln.chars) / len(ln.chars) >= ln.confidence - 1e-4
+    # Each character's place along its box: left to right within it, and spread over the whole box, short
+    # lines too (their crops are padded to the recogniser's width: the padding is no part of the box).
+    assert all(len(ln.positions) == len(ln.text) for ln in lines)
+    assert all(0.0 < p < 1.0 for ln in lines for p in ln.positions)
+    assert all(list(ln.positions) == sorted(ln.positions) for ln in lines)
+    assert all(ln.positions[0] < 0.4 and ln.positions[-1] > 0.6 for ln in lines if len(ln.text) > 1)
 
 
 TUNING_FACES = [
@@ -268,11 +281,20 @@ def test_one_misread_address_character_is_highlighted_by_its_own_score(
 
 
 @pytest.mark.skipif(bool(missing_typefaces(TUNING_FACES)), reason="CJK typefaces missing: bash .ci/fonts.sh")
-def test_validity_start_read_in_the_future_is_highlighted(recogniser: IdCardRecogniser) -> None:
-    sample = make_sample(7, "back", "hard", 1, TUNING_FACES)  # 2011.10.20 read as 2201-11-02
+def test_label_box_running_into_the_value_does_not_read_its_first_character_twice(
+    recogniser: IdCardRecogniser,
+) -> None:
+    # The detector's box of the label 有效期限 runs into the date's box and reads 有效期限2: the date's first
+    # 2 again, placed where the date's own line reads it. The label's line loses it.
+    sample = make_sample(7, "back", "hard", 1, TUNING_FACES)
     result = recogniser.read(sample.image)
-    assert result.fields["valid_from"] > REFERENCE_DATE.isoformat()
-    assert "valid_from" in result.low_confidence_fields()
+    assert result.fields["valid_from"] == sample.truth["valid_from"] == "2011-10-20"
+    assert "valid_from" not in result.low_confidence_fields()
+    assert result.card_image is not None
+    lines = to_card_lines(recogniser.engine.recognise(result.card_image))
+    rows = {row.text for row in parse.group_rows(lines, read_twice=True)}
+    assert "有效期限2011.10.20-长期" in rows
+    assert "有效期限22011.10.20-长期" in {row.text for row in parse.group_rows(lines)}  # without the rule
 
 
 @pytest.mark.skipif(bool(missing_typefaces(TUNING_FACES)), reason="CJK typefaces missing: bash .ci/fonts.sh")

@@ -7,12 +7,13 @@ from datetime import date
 import numpy as np
 import pytest
 
-from kiosk.idcard import ctc
+from kiosk.idcard import ctc, parse
 from kiosk.idcard.data import ETHNICITIES, province_short, provinces
 from kiosk.idcard.model import CardResult
 from kiosk.idcard.parse import Line, parse_back, parse_front, parse_naive, side_scores
 from kiosk.idcard.reader import CardReader, FrameReading
 from kiosk.idcard.rules import (
+    PLACE_SUFFIXES,
     allowed_span,
     check_back,
     check_front,
@@ -20,6 +21,7 @@ from kiosk.idcard.rules import (
     normalise_id_text,
     parse_validity,
     repair_id_number,
+    settle_place_suffix,
 )
 from kiosk.idnumber import check_digit
 
@@ -509,3 +511,112 @@ def test_validity_start_after_today_or_before_the_card_existed_is_highlighted() 
         assert "invalid_validity" in result.warnings
         assert "valid_from" in result.low_confidence_fields()
     assert check_back(_back("2011.10.20", "长期"), TODAY).warnings == []
+
+
+def _placed(text: str, first: float, y0: float, pitch: float = 0.035, margin: float = 0.02) -> Line:
+    """A line whose characters the recogniser placed ``pitch`` apart, the first centred at ``first``, in a
+    box grown by ``margin`` either side as the detector grows it."""
+    return _placed_at(text, [first + k * pitch for k in range(len(text))], y0, margin)
+
+
+def _placed_at(text: str, centres: list[float], y0: float, margin: float = 0.02) -> Line:
+    """A line whose characters the recogniser placed at ``centres`` (card fractions)."""
+    x0, x1 = centres[0] - 0.0175 - margin, centres[-1] + 0.0175 + margin
+    positions = tuple((c - x0) / (x1 - x0) for c in centres)
+    return Line(text, x0, y0, x1, y0 + 0.06, 0.99, positions=positions)
+
+
+VALUE_COLUMN = 0.33  # where both values of the back start, as the validity date's first digit shows
+PLACED_VALIDITY = [_placed("有效期限", 0.19, 0.84), _placed("2015.03.04-长期", VALUE_COLUMN, 0.84, 0.018)]
+
+
+def test_label_box_running_into_the_value_loses_what_the_value_read_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The label's box reaches into the value's: its crop reads 签发机关角, the left of 解 as 角, centred where
+    # the value's line reads 解 itself.
+    label = _placed("签发机关角", 0.19, 0.72, pitch=0.034)
+    value = _placed("解放区公安局", VALUE_COLUMN + 0.001, 0.72)
+    assert label.x1 > value.x0
+    result = check_back(parse_back([label, value, *PLACED_VALIDITY]), TODAY)
+    assert result.fields["authority"] == "解放区公安局"
+    assert "authority" not in result.low_confidence_fields()
+    trimmed = result.sources["authority"][0][0]
+    assert trimmed.text == "签发机关" and trimmed.x1 < VALUE_COLUMN  # the re-read crop stops there too
+    # A label that ends well before the value keeps all it read, however close the boxes come.
+    near = _placed("签发机关", 0.19, 0.72, pitch=0.034, margin=0.045)
+    assert near.x1 > value.x0
+    assert parse_back([near, value, *PLACED_VALIDITY]).sources["authority"][0][0].text == "签发机关"
+    monkeypatch.setattr(parse, "READ_TWICE_PITCH", -1e9)  # without the rule: wrong and not highlighted
+    result = check_back(parse_back([label, value, *PLACED_VALIDITY]), TODAY)
+    assert result.fields["authority"] == "角解放区公安局"
+    assert "authority" not in result.low_confidence_fields()
+
+
+def test_authority_label_is_cut_where_it_is_printed_however_it_was_read() -> None:
+    # Left of the values' column is the label, whatever the recogniser made of it; right of it the value,
+    # even where it begins with what the label's last character is misread as (美兰区 is a real district).
+    for read, value, doubtful in (
+        ("善发机美", "上海市公安局建设区分局", True),  # two characters of the label misread
+        ("签度机关", "文化市公安局和平区分局", False),
+        ("签发机美", "美兰区公安局", False),
+        ("权关", "建设区公安局", False),  # the label's start lost, its end misread
+    ):
+        label = [VALUE_COLUMN - 0.065 - 0.035 * k for k in reversed(range(len(read)))]
+        row = _placed_at(read + value, label + [VALUE_COLUMN + 0.035 * k for k in range(len(value))], 0.72)
+        result = check_back(parse_back([row, *PLACED_VALIDITY]), TODAY)
+        assert result.fields["authority"] == value, read
+        assert ("authority" in result.low_confidence_fields()) == doubtful, read
+
+
+def test_validity_is_read_from_its_date_on_whatever_its_label_was_read_as() -> None:
+    # A brush-face label read as 有成期系 (its 期 would lead the digits), or with the date's first digit read
+    # twice at its end (no positions to tell it by): the date is where the value starts.
+    for line in ("有成期系2021.08.12-长路", "有效期限22021.08.12-长期"):
+        result = check_back(
+            parse_back([_line("签发机关建设区公安局", 0.17, 0.72), _line(line, 0.17, 0.84)]), TODAY
+        )
+        assert (result.fields["valid_from"], result.fields["valid_until"]) == ("2021-08-12", "长期"), line
+        assert "valid_from" not in result.low_confidence_fields()
+
+
+def _authority_matrix(text: str, slips: dict[int, tuple[str, float]]) -> ctc.CharMatrix:
+    """A crop's probabilities that read ``text``, sure of every character but those in ``slips``:
+    position -> (the character really printed there, the log-probability share the read one wins by)."""
+    alphabet = ["", *sorted(set(text) | {ch for ch, _ in slips.values()} | set(PLACE_SUFFIXES))]
+    index = {ch: i for i, ch in enumerate(alphabet) if i}
+    logp = np.full((2 * len(text) + 1, len(alphabet)), -20.0)
+    logp[0::2, 0] = 0.0  # a blank between characters
+    for i, ch in enumerate(text):
+        logp[2 * i + 1, index[ch]] = 0.0
+        if i in slips:
+            printed, by = slips[i]
+            logp[2 * i + 1, index[printed]] = -by
+    return ctc.CharMatrix(logp, alphabet, index)
+
+
+def test_place_read_without_its_suffix_takes_the_one_its_ink_fits_nearly_as_well() -> None:
+    value = "和平市公安局光明医分局"
+    for by, settled, doubtful in (
+        (3.0, "和平市公安局光明区分局", True),
+        (8.0, value, True),
+        (20.0, value, False),
+    ):
+        result = CardResult(side="back", fields={"authority": value}, confidence={"authority": 0.99})
+        matrices = [_authority_matrix("签发机关" + value, {12: ("区", by)})]
+        settle_place_suffix(result, matrices.copy, len("签发机关"))
+        assert result.fields["authority"] == settled, by
+        assert (result.confidence["authority"] < 0.85) == doubtful, by
+    # A branch named without its district's 区 (南山分局) fits no suffix: nothing is asked for or changed.
+    branch = "深圳市公安局南山分局"
+    result = CardResult(side="back", fields={"authority": branch}, confidence={"authority": 0.99})
+    settle_place_suffix(result, lambda: [_authority_matrix(branch, {})], 0)
+    assert result.fields["authority"] == branch and result.confidence["authority"] == 0.99
+    # Nothing to weigh where no place ends in another character: the crops are not even read again.
+    result = CardResult(side="back", fields={"authority": "和平市公安局光明区分局"})
+    settle_place_suffix(result, _never_read, 0)
+    assert result.fields["authority"] == "和平市公安局光明区分局"
+
+
+def _never_read() -> list[ctc.CharMatrix]:
+    raise AssertionError("the crops were read again")

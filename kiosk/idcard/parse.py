@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from kiosk.idcard.model import CardResult
-from kiosk.idcard.rules import CORRECTED_CONFIDENCE, DOUBTFUL_CONFIDENCE, normalise_id_text
+from kiosk.idcard.rules import CORRECTED_CONFIDENCE, DOUBTFUL_CONFIDENCE, edit_distance, normalise_id_text
 
 FRONT_KEYWORDS = ("姓名", "性别", "民族", "出生", "住址", "公民身份号码")
 BACK_KEYWORDS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")
@@ -31,12 +31,27 @@ DROPPED_CHARACTER = 0.1
 AUTHORITY_SHAPE = r"[\u3400-\u9fff]{2,}(公安局|公安分局|分局)"
 AUTHORITY_CANNOT_START = "一"
 PORTRAIT_LEFT = 0.62  # the portrait occupies the right third of the front; no field text starts there
+AUTHORITY_LABEL = "签发机关"
+# A character of a line read less than this (a fraction of the line's character pitch) before the first
+# character of the next line in its row, or past it, is that character's ink read twice: the detector's
+# grown box of a label runs into its value's (签发机关角 + 解放区…, 有效期限2 + 2011.10.20…). Two distinct
+# characters' centres are at least about a pitch apart; on the tuning faces the ink read twice lay within
+# 0.16 of a pitch of the next line's first character, a label's real last character 1.7 pitches or more
+# before it (docs/benchmarks.md).
+READ_TWICE_PITCH = 0.5
+# On the back, both values start in one column (GA 450), found where the validity's date starts. A
+# character of the authority's row centred more than this (card widths) left of that column is the label's,
+# however it was read (签度机关, 善发机美). On the tuning faces the label's last character lay 35 px (of 856)
+# or more left of the column, the value's first at most 1 px left of it: the cut lies half way.
+LABEL_COLUMN_MARGIN = 0.02
+VALIDITY_DATE = r"\d{4}\D?\d{2}\D?\d{2}"
 
 
 @dataclass(frozen=True)
 class Line:
     """A recognised line: text, its box in card coordinates (0..1), the recogniser's confidence, and where
-    the engine gives them its per-character scores and dropped-character traces (``devices.ocr.TextLine``)."""
+    the engine gives them its per-character scores, dropped-character traces and positions along the box
+    (``devices.ocr.TextLine``)."""
 
     text: str
     x0: float
@@ -46,6 +61,7 @@ class Line:
     confidence: float
     chars: tuple[float, ...] = ()
     gaps: tuple[float, ...] = ()
+    positions: tuple[float, ...] = ()
 
     @property
     def cy(self) -> float:
@@ -61,8 +77,9 @@ class Row:
     lines: tuple[Line, ...]
 
 
-def group_rows(lines: list[Line]) -> list[Row]:
-    """Lines on the same printed row (overlapping vertically by half their height), left to right."""
+def group_rows(lines: list[Line], read_twice: bool = False) -> list[Row]:
+    """Lines on the same printed row (overlapping vertically by half their height), left to right;
+    ``read_twice`` drops the ends of lines that the next line of the row read too (``drop_read_twice``)."""
     rows: list[list[Line]] = []
     for line in sorted(lines, key=lambda ln: ln.cy):
         if rows:
@@ -76,6 +93,8 @@ def group_rows(lines: list[Line]) -> list[Row]:
     out = []
     for members in rows:
         members.sort(key=lambda ln: ln.x0)
+        if read_twice:
+            members = drop_read_twice(members)
         text = "".join(ln.text.replace(" ", "") for ln in members)
         out.append(
             Row(
@@ -86,6 +105,54 @@ def group_rows(lines: list[Line]) -> list[Row]:
                 lines=tuple(members),
             )
         )
+    return out
+
+
+def _centres(line: Line) -> list[float] | None:
+    """Each character's centre across the card (card fractions), or ``None`` without positions."""
+    if len(line.positions) != len(line.text):
+        return None
+    return [line.x0 + q * (line.x1 - line.x0) for q in line.positions]
+
+
+def _cut(line: Line, start: int, end: int) -> Line:
+    """Characters ``start:end`` of ``line`` with their scores, positions and box (the box cut where the
+    dropped characters begin, so a re-read of the box does not see them again)."""
+    centres = _centres(line)
+    assert centres is not None
+    x0 = line.x0 if start == 0 else (centres[start - 1] + centres[start]) / 2
+    x1 = line.x1 if end >= len(line.text) else (centres[end - 1] + centres[end]) / 2
+    positions = tuple((c - x0) / (x1 - x0) for c in centres[start:end]) if x1 > x0 else ()
+    scored = len(line.chars) == len(line.text) and len(line.gaps) == len(line.text) + 1
+    return replace(
+        line,
+        text=line.text[start:end],
+        x0=x0,
+        x1=x1,
+        chars=line.chars[start:end] if scored else (),
+        gaps=line.gaps[start : end + 1] if scored else (),
+        positions=positions,
+    )
+
+
+def drop_read_twice(members: list[Line]) -> list[Line]:
+    """The lines of one row (left to right) without the characters a line read inside the next line's
+    box where that line read them too: a character centred less than ``READ_TWICE_PITCH`` of a pitch
+    before the next line's first character, or past it. Lines without positions are left as they are."""
+    out = list(members)
+    for i in range(len(out) - 1):
+        line, after = out[i], out[i + 1]
+        here, there = _centres(line), _centres(after)
+        if here is None or there is None or line.x1 <= after.x0:
+            continue
+        inked = [i for i, ch in enumerate(line.text) if ch.strip()]
+        firsts = [c for ch, c in zip(after.text, there, strict=True) if ch.strip()]
+        if len(inked) < 2 or not firsts:
+            continue
+        pitch = float(np.median(np.diff([here[k] for k in inked])))
+        twice = [k for k in inked if here[k] > firsts[0] - READ_TWICE_PITCH * pitch]
+        if twice and twice[0] > inked[0]:  # something of the line is left
+            out[i] = _cut(line, 0, twice[0])
     return out
 
 
@@ -113,7 +180,6 @@ _LABELS = {
     "address": r"^(住址|.址|住|址)",  # 住 is often misread (佳址): no province has 址 as its second character
     "id": r"^(公民身份号码|公民身份号|身份号码|公民身份|号码)",
     "authority": r"^(签发机关|.发机关|签发机|发机关|签发|机关)",  # 签 misread (服发机关, 警发机关)
-    "validity": r"^(有效期限|有效期|效期限|有效|期限)",
 }
 
 
@@ -220,8 +286,8 @@ def parse_front(lines: list[Line]) -> CardResult:
 def parse_back(lines: list[Line]) -> CardResult:
     result = CardResult(side="back")
     f, conf = result.fields, result.confidence
-    rows = [r for r in group_rows(lines) if r.cy > 0.55]  # the title block is above
-    validity = next((r for r in rows if re.search(r"\d{4}\D?\d{2}\D?\d{2}", r.text)), None)
+    rows = [r for r in group_rows(lines, read_twice=True) if r.cy > 0.55]  # the title block is above
+    validity = next((r for r in rows if re.search(VALIDITY_DATE, r.text)), None)
     authority = next(
         (
             r
@@ -231,21 +297,64 @@ def parse_back(lines: list[Line]) -> CardResult:
         None,
     )
     if authority is not None:
-        f["authority"] = _strip("authority", authority.text)
+        label = _label_left_of(authority, _value_column(validity))
+        if label is None:  # no positions to go by: the label as its text says
+            f["authority"] = _strip("authority", authority.text)
+        else:
+            f["authority"] = authority.text[len(label) :]
         conf["authority"] = authority.confidence
         char_doubt(result, "authority", authority.lines, len(authority.text) - len(f["authority"]))
-        label = re.match(_LABELS["authority"], authority.text)
-        if label is not None and not label.group().endswith("关"):
-            # The label's 关 was not read as such: it is either missing or read as another character (美 in a
-            # brush typeface), now the value's first, and the two cannot be told apart here.
+        if label is None:
+            read = re.match(_LABELS["authority"], authority.text)
+            label_doubt = read is not None and not read.group().endswith("关")
+            # The label's 关 was not read as such: it is either missing or read as another character (美 in
+            # a brush typeface), now the value's first, and the two cannot be told apart here.
+        else:
+            # The label was cut where it is printed, whatever it was read as; read as something else than
+            # the label (or its right end, if its start was lost), the card was hard to read there.
+            label_doubt = min(edit_distance(label, AUTHORITY_LABEL[i:]) for i in range(4)) > 1
+        if label_doubt:
             conf["authority"] = min(conf["authority"], DOUBTFUL_CONFIDENCE)
         authority_shape(result)
     if validity is not None:
-        text = _strip("validity", validity.text)
+        # The value starts with its date: what precedes it is the label, however it was read (有成期系).
+        date = re.search(VALIDITY_DATE, validity.text)
+        assert date is not None  # the row was chosen for it
+        text = validity.text[date.start() :]
         start, _, end = text.partition("-") if "-" in text else (text[:10], "", text[10:])
         f["valid_from"], f["valid_until"] = start, end
         conf["valid_from"] = conf["valid_until"] = validity.confidence
     return result
+
+
+def _row_centres(row: Row) -> list[float] | None:
+    """The centre across the card of each character of ``row.text``, or ``None`` without positions."""
+    out: list[float] = []
+    for line in row.lines:
+        centres = _centres(line)
+        if centres is None:
+            return None
+        out += [c for ch, c in zip(line.text, centres, strict=True) if ch != " "]
+    return out
+
+
+def _value_column(validity: Row | None) -> float | None:
+    """Where the back's values start: the centre of the validity date's first digit (card fractions)."""
+    if validity is None or (centres := _row_centres(validity)) is None:
+        return None
+    date = re.search(VALIDITY_DATE, validity.text)
+    assert date is not None  # the row was chosen for it
+    return centres[date.start()]
+
+
+def _label_left_of(row: Row, column: float | None) -> str | None:
+    """The leading text of ``row`` printed left of the value ``column``: its label, however it was read;
+    ``None`` when the column or the characters' positions are unknown."""
+    centres = _row_centres(row)
+    if column is None or centres is None:
+        return None
+    count = next((i for i, c in enumerate(centres) if c >= column - LABEL_COLUMN_MARGIN), len(centres))
+    return row.text[:count]
 
 
 def authority_shape(result: CardResult) -> None:

@@ -12,6 +12,8 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import date
 
+import numpy as np
+
 from kiosk.idcard import ctc
 from kiosk.idcard.data import ETHNICITIES, province_short, provinces, simplified
 from kiosk.idcard.model import CardResult
@@ -43,6 +45,18 @@ BIRTH_MARGIN = 2.5
 # simplified one to be taken. On the tuning typefaces the standard characters OpenCC turns into others (昇,
 # 龑, 暐, 頔; 16 names of 340) fit their would-be forms 9.7 nats worse or more (docs/benchmarks.md).
 TRADITIONAL_MARGIN = 5.0
+
+# What a place an authority is named after ends in: district, county, city, banner (区 县 市 旗), and the
+# bureau words it stands before. A city bureau's branch is often named without its district's 区 (南山分局),
+# so another character there is no error by itself: only one whose ink fits one of these nearly as well.
+PLACE_SUFFIXES = "区县市旗"
+BUREAU_AFTER_PLACE = r"([\u3400-\u9fff])(?=公安局|公安分局|分局)"
+# Nats by which the authority's crops may favour what was read before a bureau word over a place suffix
+# for the suffix to be taken (光明医分局 in a brush face: 医 for 区), and by which they may favour it for the
+# field to be highlighted. Chosen on the tuning faces (docs/benchmarks.md): real branch names without a
+# suffix (南山分局, 朝阳分局 ...) fit any suffix far worse.
+PLACE_MARGIN = 5.0
+PLACE_DOUBT = 10.0
 
 # Characters the recogniser confuses with digits in the OCR-B number line.
 _TO_DIGIT = str.maketrans(
@@ -124,7 +138,7 @@ def match_ethnicity(text: str) -> tuple[str | None, bool]:
     text = text.strip().removesuffix("族")
     if text in ETHNICITIES:
         return text, False
-    close = [e for e in ETHNICITIES if _edit_distance(text, e) <= 1 and len(e) > 1]
+    close = [e for e in ETHNICITIES if edit_distance(text, e) <= 1 and len(e) > 1]
     if len(close) == 1:
         return close[0], True
     return None, False
@@ -233,7 +247,8 @@ def _settle_traditional_form(result: CardResult, matrices: list[ctc.CharMatrix],
         _lower(result, "name", CORRECTED_CONFIDENCE)
 
 
-def _edit_distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: single-character insertions, deletions and substitutions."""
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
         cur = [i]
@@ -366,7 +381,7 @@ def _check_region(result: CardResult, prefix: str) -> None:
         _lower(result, "address", CORRECTED_CONFIDENCE)
         return
     head = address[: len(province)]
-    if _edit_distance(head, province) <= 1:
+    if edit_distance(head, province) <= 1:
         result.fields["address"] = province + address[len(province) :]
         result.warn("field_corrected")
         _lower(result, "address", CORRECTED_CONFIDENCE)
@@ -520,6 +535,52 @@ def _repair_end(start: date, end: date, expected: int | None) -> date | None:
         return None
     value = options.pop()
     return date(int(value[:4]), int(value[4:6]), int(value[6:]))
+
+
+def place_suffix_gaps(
+    value: str, reread: Callable[[], Sequence[ctc.CharMatrix]], skip: int
+) -> list[tuple[int, str, float]]:
+    """For each character of the authority ``value`` that stands where a place name ends (before 公安局 or
+    分局) and is no place suffix: (its index, the suffix the crops fit best there, how many nats better
+    than what was read they fit it, ≤ 0 when worse). ``reread`` gives the recogniser's probabilities on
+    the crops of the authority's lines (asked for only when there is such a character); their greedy
+    readings joined must give ``skip`` label characters and then ``value``, else nothing can be placed
+    and the list is empty."""
+    found = [m.start() for m in re.finditer(BUREAU_AFTER_PLACE, value) if m[1] not in PLACE_SUFFIXES]
+    if not found:
+        return []
+    matrices = reread()
+    readings = [ctc.greedy(m)[0] for m in matrices]
+    if "".join(readings).replace(" ", "")[skip:] != value:
+        return []
+    # Where each character of the joined text (spaces out, as the parser joins) lies: crop and index.
+    places = [(k, i) for k, text in enumerate(readings) for i, ch in enumerate(text) if ch != " "]
+    out = []
+    for at in found:
+        k, i = places[skip + at]
+        text = readings[k]
+        alternatives = [text[:i] + suffix + text[i + 1 :] for suffix in PLACE_SUFFIXES]
+        scored = ctc.scores(matrices[k], [text, *alternatives])
+        best = int(np.argmax(scored[1:]))
+        out.append((at, PLACE_SUFFIXES[best], float(scored[1 + best] - scored[0])))
+    return out
+
+
+def settle_place_suffix(
+    result: CardResult, reread: Callable[[], Sequence[ctc.CharMatrix]], skip: int
+) -> None:
+    """An authority's place read with another character where its ink fits a place suffix nearly as well
+    (光明医分局 for 光明区分局) takes the suffix, highlighted as corrected; one that fits it somewhat worse is
+    highlighted, as read. A real branch name without a suffix (南山分局) fits none and stays."""
+    value = result.fields.get("authority", "")
+    for at, suffix, gap in place_suffix_gaps(value, reread, skip):
+        if gap >= -PLACE_MARGIN:
+            value = value[:at] + suffix + value[at + 1 :]
+            result.warn("field_corrected")
+            _lower(result, "authority", CORRECTED_CONFIDENCE)
+        elif gap >= -PLACE_DOUBT:
+            _lower(result, "authority", DOUBTFUL_CONFIDENCE)
+    result.fields["authority"] = value
 
 
 def _flag_missing_and_low(result: CardResult) -> None:
