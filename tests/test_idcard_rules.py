@@ -527,7 +527,12 @@ def _placed_at(text: str, centres: list[float], y0: float, margin: float = 0.02)
 
 
 VALUE_COLUMN = 0.33  # where both values of the back start, as the validity date's first digit shows
-PLACED_VALIDITY = [_placed("有效期限", 0.19, 0.84), _placed("2015.03.04-长期", VALUE_COLUMN, 0.84, 0.018)]
+# The labels start in one column, the validity's 有 where the authority's 签 does: four characters and a
+# pitch's gap left of the values.
+PLACED_VALIDITY = [
+    _placed("有效期限", VALUE_COLUMN - 0.175, 0.84),
+    _placed("2015.03.04-长期", VALUE_COLUMN, 0.84, 0.018),
+]
 
 
 def test_label_box_running_into_the_value_loses_what_the_value_read_too(
@@ -559,14 +564,30 @@ def test_authority_label_is_cut_where_it_is_printed_however_it_was_read() -> Non
     for read, value, doubtful in (
         ("善发机美", "上海市公安局建设区分局", True),  # two characters of the label misread
         ("签度机关", "文化市公安局和平区分局", False),
-        ("签发机美", "美兰区公安局", False),
+        ("签发机美", "美兰区公安局", True),  # the text reads 签发机 as the label: the two disagree
         ("权关", "建设区公安局", False),  # the label's start lost, its end misread
     ):
-        label = [VALUE_COLUMN - 0.065 - 0.035 * k for k in reversed(range(len(read)))]
-        row = _placed_at(read + value, label + [VALUE_COLUMN + 0.035 * k for k in range(len(value))], 0.72)
-        result = check_back(parse_back([row, *PLACED_VALIDITY]), TODAY)
+        result = check_back(parse_back([_label_and_value(read, value), *PLACED_VALIDITY]), TODAY)
         assert result.fields["authority"] == value, read
         assert ("authority" in result.low_confidence_fields()) == doubtful, read
+
+
+def test_authority_row_shifted_against_the_validity_row_is_cut_where_its_text_agrees() -> None:
+    # A slanted rectification moves the authority's row right of the validity's: at the validity date's
+    # column the label's 关 looks like the value's first character. Moved by as much as the two labels'
+    # starts lie apart, positions and text agree again.
+    row = _label_and_value("签发机关", "重庆市公安局新华市分局", shift=0.06)
+    result = check_back(parse_back([row, *PLACED_VALIDITY]), TODAY)
+    assert result.fields["authority"] == "重庆市公安局新华市分局"
+    assert "authority" not in result.low_confidence_fields()
+
+
+def _label_and_value(label: str, value: str, shift: float = 0.0) -> Line:
+    """One line holding ``label`` and ``value``, the value starting at the values' column (+ ``shift``),
+    the label's last character two pitches before it."""
+    centres = [VALUE_COLUMN - 0.035 * (len(label) + 1 - k) for k in range(len(label))]
+    centres += [VALUE_COLUMN + 0.035 * k for k in range(len(value))]
+    return _placed_at(label + value, [c + shift for c in centres], 0.72)
 
 
 def test_validity_is_read_from_its_date_on_whatever_its_label_was_read_as() -> None:

@@ -297,7 +297,8 @@ def parse_back(lines: list[Line]) -> CardResult:
         None,
     )
     if authority is not None:
-        label = _label_left_of(authority, _value_column(validity))
+        read = re.match(_LABELS["authority"], authority.text)
+        label = _authority_label(authority, validity, len(read.group()) if read else None)
         if label is None:  # no positions to go by: the label as its text says
             f["authority"] = _strip("authority", authority.text)
         else:
@@ -305,14 +306,17 @@ def parse_back(lines: list[Line]) -> CardResult:
         conf["authority"] = authority.confidence
         char_doubt(result, "authority", authority.lines, len(authority.text) - len(f["authority"]))
         if label is None:
-            read = re.match(_LABELS["authority"], authority.text)
             label_doubt = read is not None and not read.group().endswith("关")
             # The label's 关 was not read as such: it is either missing or read as another character (美 in
             # a brush typeface), now the value's first, and the two cannot be told apart here.
         else:
             # The label was cut where it is printed, whatever it was read as; read as something else than
-            # the label (or its right end, if its start was lost), the card was hard to read there.
-            label_doubt = min(edit_distance(label, AUTHORITY_LABEL[i:]) for i in range(4)) > 1
+            # the label (or its right end, if its start was lost), the card was hard to read there. Where
+            # its text reads as the label of another length, text and positions disagree on where the
+            # value starts (a misread 关, a slanted card): the person checks it.
+            label_doubt = min(edit_distance(label, AUTHORITY_LABEL[i:]) for i in range(4)) > 1 or (
+                read is not None and len(read.group()) != len(label)
+            )
         if label_doubt:
             conf["authority"] = min(conf["authority"], DOUBTFUL_CONFIDENCE)
         authority_shape(result)
@@ -338,21 +342,31 @@ def _row_centres(row: Row) -> list[float] | None:
     return out
 
 
-def _value_column(validity: Row | None) -> float | None:
-    """Where the back's values start: the centre of the validity date's first digit (card fractions)."""
-    if validity is None or (centres := _row_centres(validity)) is None:
+def _authority_label(row: Row, validity: Row | None, read: int | None) -> str | None:
+    """The leading text of the authority ``row`` printed left of the values' column, found where the
+    validity date starts; ``None`` when the column or the characters' positions are unknown.
+
+    A slanted rectification shifts the rows apart: where the cut disagrees with the ``read`` characters
+    the text reads as the label, the column is moved by as much as the row's first character (its label's)
+    lies right of the validity row's first (its label's), both labels starting in one column, and that cut
+    is taken if it agrees with the text. A row whose label's start was lost would be shifted wrongly, so
+    the shift is never taken on the positions' word alone."""
+    centres, own = (_row_centres(validity) if validity else None), _row_centres(row)
+    if validity is None or centres is None or not own:
         return None
     date = re.search(VALIDITY_DATE, validity.text)
     assert date is not None  # the row was chosen for it
-    return centres[date.start()]
+    column = centres[date.start()]
+    label = _label_left_of(row, column, own)
+    if read is not None and len(label) != read and date.start() > 0:
+        shifted = _label_left_of(row, column + own[0] - centres[0], own)
+        if len(shifted) == read:
+            return shifted
+    return label
 
 
-def _label_left_of(row: Row, column: float | None) -> str | None:
-    """The leading text of ``row`` printed left of the value ``column``: its label, however it was read;
-    ``None`` when the column or the characters' positions are unknown."""
-    centres = _row_centres(row)
-    if column is None or centres is None:
-        return None
+def _label_left_of(row: Row, column: float, centres: list[float]) -> str:
+    """The leading text of ``row`` (characters centred at ``centres``) left of the value ``column``."""
     count = next((i for i, c in enumerate(centres) if c >= column - LABEL_COLUMN_MARGIN), len(centres))
     return row.text[:count]
 
