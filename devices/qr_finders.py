@@ -4,10 +4,10 @@ zxing-cpp finds finder patterns by scanning rows for the 1:1:3:1:1 run ratio in 
 a glare spot or strong perspective that breaks the runs on one scan line leaves a finder unseen, and the
 symbol is never located. A finder pattern is also three nested shapes (a dark 7x7 ring, a light 5x5 ring,
 a dark 3x3 core): that survives a speck across it, perspective and uneven light, and shows in the contour
-tree of a locally thresholded picture, as OpenCV's own detector looks for it. Three such patterns at the
-corners of a near-right angle give the symbol's orientation, and their outer corners (12 points) a
-homography with perspective; the symbol's size is counted along the timing pattern or estimated from the
-finders' spacing, and ``devices.qr_grid.read_grid`` samples the grid.
+tree of a locally thresholded picture, as OpenCV's own detector looks for it (which then needs all three).
+Three such patterns round a corner, or two when the third is under a blot (in each pair of roles they can
+have), and their corners give a homography with perspective for each size their spacing allows; the
+placement whose timing patterns and missing finder sample best is read by ``devices.qr_grid.read_grid``.
 """
 
 from __future__ import annotations
@@ -27,11 +27,8 @@ from devices.qr_grid import past, read_grid
 # becoming thousands of specks, whose contours cost the most (up to 200 ms on a noisy 800x600 picture).
 BLOCK = 31
 OFFSET = 12
-MEDIAN = False
 MIN_FINDER_AREA = 60.0  # pixels: a 7-module pattern of about 1.1 px a module
-MAX_CANDIDATES = 12  # finder candidates kept (largest first); triples of 12 are 220
-MAX_SYMBOLS = 2  # finder triples tried
-MAX_SIZES = 2  # symbol sizes tried per triple
+MAX_CANDIDATES = 12  # finder candidates kept (largest first): at most 220 triples
 
 
 @dataclass(frozen=True)
@@ -109,14 +106,12 @@ def finder_candidates(grey: np.ndarray, inverted: bool) -> list[Finder]:
     return out[:MAX_CANDIDATES]
 
 
-# Where each finder pattern sits: its top-left module, by role (top-left, top-right, bottom-left corner).
-ROLES = ("top-left", "top-right", "bottom-left")
-# Pairs of roles two finder patterns can have when the third one is not found: adjacent ones (a timing
-# pattern between them) or the diagonal pair.
+# Roles are 0 (top-left), 1 (top-right) and 2 (bottom-left finder). The pairs of roles two finder patterns
+# can have when the third one is not found: adjacent ones (a timing pattern between them) or the diagonal.
 PAIR_ROLES = ((0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1))
 MAX_PAIRS = 6  # pairs of candidates considered when no triple fits
 MAX_READS = 3  # best-scoring placements handed to the grid reader
-MIN_SCORE = 0.6  # share of the finder and timing modules a placement must match to be read
+MIN_SCORE = 0.6  # share of the modules ``placement_score`` checks that a placement must match to be read
 
 
 def _origin(role: int, size: int) -> tuple[float, float]:
@@ -125,8 +120,8 @@ def _origin(role: int, size: int) -> tuple[float, float]:
 
 def placement(finders: list[tuple[Finder, int]], size: int) -> np.ndarray | None:
     """The homography from module coordinates of a ``size``-module symbol to the picture, given finder
-    patterns and their roles (at least two): through the outer corners of each finder whose contour gave a
-    quadrilateral (which corner is which follows from the direction between the first two finders), and
+    patterns and their roles (at least two): through the ring-middle corners of each finder whose contours
+    gave them (which corner is which follows from the direction between the first two finders), and
     through the centres of the others."""
     (first, role_a), (second, role_b) = finders[0], finders[1]
     oa, ob = np.array(_origin(role_a, size)), np.array(_origin(role_b, size))
