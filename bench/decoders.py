@@ -633,23 +633,25 @@ def main(argv: list[str] | None = None) -> int:
         )
         for effect, c in sorted(w["per_effect"].items(), key=lambda kv: -kv[1]["missed"]):
             print(f"  {effect:<14} {c['in']:4d} / {c['lost']:3d} / {c['missed']:3d} of {c['readable']}")
-    print(
-        "\nms per picture of each read set (wall clock, this run's load): median / p95 / max — the max is "
-        "a picture with a located but unreadable code, where the grid stages work longest"
-    )
-    for r in results:
-        cells = [
-            f"{got['ms']['median_ms']:.0f} / {got['ms']['p95_ms']:.0f} / {got['ms']['max_ms']:.0f}"
-            for got in r["reads"].values()
-        ]
-        print(f"  {r['decoder']:<20} " + " | ".join(cells))
-    print(
-        "CPU ms per picture (the decoding thread's, which a loaded machine inflates less): median / p95 / max"
-    )
-    for r in results:
-        cpu = [got["cpu_ms"] for got in r["reads"].values()]
-        cells = [f"{c['median_ms']:.0f} / {c['p95_ms']:.0f} / {c['max_ms']:.0f}" for c in cpu]
-        print(f"  {r['decoder']:<20} " + " | ".join(cells))
+    if sets:
+        print(
+            "\nms per picture of each read set (wall clock, this run's load): median / p95 / max — the max "
+            "is a picture with a located but unreadable code, where the grid stages work longest"
+        )
+        for r in results:
+            cells = [
+                f"{got['ms']['median_ms']:.0f} / {got['ms']['p95_ms']:.0f} / {got['ms']['max_ms']:.0f}"
+                for got in r["reads"].values()
+            ]
+            print(f"  {r['decoder']:<20} " + " | ".join(cells))
+        print(
+            "CPU ms per picture (the decoding thread's, which a loaded machine inflates less): "
+            "median / p95 / max"
+        )
+        for r in results:
+            cpu = [got["cpu_ms"] for got in r["reads"].values()]
+            cells = [f"{c['median_ms']:.0f} / {c['p95_ms']:.0f} / {c['max_ms']:.0f}" for c in cpu]
+            print(f"  {r['decoder']:<20} " + " | ".join(cells))
     fps = [r["decoder"] for r in results if r["false_positives"]]
     if fps:
         print(f"\nfalse positives on code-free frames: {', '.join(fps)}")

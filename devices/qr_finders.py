@@ -58,9 +58,10 @@ def _clockwise(quad: np.ndarray) -> np.ndarray:
     return quad[np.argsort(angles)]
 
 
-def finder_candidates(grey: np.ndarray, inverted: bool) -> list[Finder]:
+def finder_candidates(grey: np.ndarray, inverted: bool, limit: int | None = MAX_CANDIDATES) -> list[Finder]:
     """Finder-pattern-like nests of three contours (outer ring, its hole, the core in the hole) in ``grey``
-    thresholded against its local mean, dark modules as foreground (light ones when ``inverted``)."""
+    thresholded against its local mean, dark modules as foreground (light ones when ``inverted``); the
+    ``limit`` largest."""
     kind = cv2.THRESH_BINARY if inverted else cv2.THRESH_BINARY_INV
     offset = -OFFSET if inverted else OFFSET
     grey = cv2.medianBlur(grey, 3)
@@ -103,7 +104,7 @@ def finder_candidates(grey: np.ndarray, inverted: bool) -> list[Finder]:
         module = (side + math.sqrt(hole_area)) / 12  # the two edges are 7 and 5 modules a side
         out.append(Finder((kx, ky), module, mid))
     out.sort(key=lambda f: -f.module)
-    return out[:MAX_CANDIDATES]
+    return out[:limit]
 
 
 # Roles are 0 (top-left), 1 (top-right) and 2 (bottom-left finder). The pairs of roles two finder patterns
