@@ -127,3 +127,19 @@ def test_cascade_with_no_budget_left_skips_the_finder_stage() -> None:
     starved = CascadeDecoder(stages=CascadeDecoder.default_stages(budget_s=0.0))
     assert starved.decode(picture) == []
     assert [s.text for s in _unbudgeted().decode(picture)] == [TEXT]
+
+
+def test_true_geometry_of_a_render_is_what_the_grid_reader_reads() -> None:
+    """``bench.qr_misses`` sorts misses by whether ``read_grid`` reads a render from the renderer's own
+    corners and size: on clean renders (no effect drawn) those must read."""
+    from bench.qr_misses import true_geometry
+    from tools.qr_photos import oracle_read, qr_photo_set
+
+    clean = [p for p in qr_photo_set(40, 11) if not p.effects and oracle_read(p) == p.text][:3]
+    assert clean
+    for photo in clean:
+        corners, size, finders, module = true_geometry(photo)
+        grey = cv2.cvtColor(photo.image, cv2.COLOR_BGR2GRAY)
+        assert read_grid(grey, corners, size) == photo.text
+        assert size == segno.make(photo.text, error=photo.error, micro=False).symbol_size(border=0)[0]
+        assert len(finders) == 3 and module > 1.0
