@@ -395,6 +395,8 @@ def _print(report: dict[str, Any]) -> None:
     for level, data in report["levels"].items():
         print(f"\n== {level}: {data['images']['front']} front + {data['images']['back']} back")
         for side in ("front", "back"):
+            if not data["ours"][side]:
+                continue  # none of this side was read (--front 0 or --back 0)
             names = [*(FRONT_FIELDS if side == "front" else BACK_FIELDS), "whole_card"]
             print(f"  {side:5s} {'field':12s} {'ours':>8s} {'baseline':>9s}")
             for n in names:

@@ -326,16 +326,18 @@ class IdCardRecogniser:
         ]
         own = self.engine.char_matrices([crops[k] for k in differ])
         chosen = [_joined([t]) for t in firsts]
+        best = list(chosen)
         leads, gains = [], []
         for k, m1 in zip(differ, own, strict=True):
             i = todo[k]
             chosen[i], combined = combine_line(m1, matrices[k], chosen[i])
-            if combined is not None and combined.text != _joined([firsts[i]]):
+            if combined is not None and combined.text != best[i]:
+                best[i] = combined.text
                 leads.append(combined.lead)
                 gains.append(combined.gain)
         before, after = _joined(firsts), "".join(chosen)
         if leads:
-            self.last_combined[name] = (after[skip:], min(leads), min(gains))
+            self.last_combined[name] = ("".join(best)[skip:], min(leads), min(gains))
         if after != before and after[:skip] == before[:skip]:  # the label kept: the value is what follows
             result.fields[name] = after[skip:]
 

@@ -118,20 +118,35 @@ def test_second_readers_traditional_form_does_not_overturn_a_name() -> None:
     assert result.fields["name"] == "张杰" and result.confidence["name"] == 0.95
 
 
-def test_shapes_keep_a_rare_name_character_both_models_doubt() -> None:
-    # The re-read took 家 over 白 on its printed shape; both models lean to 白, the shapes outweigh them.
+def test_name_character_the_engine_barely_missed_is_taken_from_both_views() -> None:
+    # The engine read 张白 with 家 close behind; the second reader is sure of 家 (as 史 for 殳).
+    engine = _matrix([{"张": 0.95}, {"白": 0.5, "家": 0.45}])
+    second = _matrix([{"张": 0.95}, {"家": 0.9}])
+    result = CardResult("front", {"name": "张白"}, {"name": 0.95})
+    combined = combine.combine_name(result, engine, second)
+    assert combined is not None and combined.lead >= combine.NAME_MARGIN
+    assert result.fields["name"] == "张家" and result.confidence["name"] < LOW_CONFIDENCE
+
+
+def test_name_the_shapes_rescued_is_not_given_up_to_both_models() -> None:
+    # The re-read took 家 over the engine's greedy 白 on its printed shape (a rare character rescued, 隗
+    # over 院); both models lean to 白 by more than the margin: the name stays, highlighted.
     engine = _matrix([{"张": 0.95}, {"白": 0.65, "家": 0.25}])
-    second = _matrix([{"张": 0.95}, {"白": 0.8, "家": 0.1}])
+    second = _matrix([{"张": 0.95}, {"白": 0.9, "家": 0.05}])
+    result = CardResult("front", {"name": "张家"}, {"name": 0.6})
+    combined = combine.combine_name(result, engine, second)
+    assert combined is not None and combined.text == "张白" and combined.lead >= combine.NAME_MARGIN
+    assert result.fields["name"] == "张家" and result.confidence["name"] < LOW_CONFIDENCE
 
-    def shapes(options: list[list[str]]) -> list[dict[str, float]]:
-        return [{ch: 0.0 for ch in opts} | {"家": 8.0} for opts in options]
 
-    without = CardResult("front", {"name": "张家"}, {"name": 0.6})
-    combine.combine_name(without, engine, second)
-    assert without.fields["name"] == "张白"
-    kept = CardResult("front", {"name": "张家"}, {"name": 0.6})
-    combine.combine_name(kept, engine, second, shapes)
-    assert kept.fields["name"] == "张家"
+def test_line_the_engine_reads_otherwise_on_this_crop_is_not_overturned() -> None:
+    # The engine's line (幸福屯, from its own wider crop) reads 幸福电 on the crop both models see here, and
+    # so does the second reader: their agreement is no evidence against what the engine read.
+    engine = _matrix([{"幸": 0.9}, {"福": 0.9}, {"电": 0.6, "屯": 0.35}])
+    second = _matrix([{"幸": 0.9}, {"福": 0.9}, {"电": 0.9}])
+    text, combined = combine.combine_line(engine, second, "幸福屯")
+    assert combined is not None and combined.text == "幸福电" and combined.lead >= combine.LINE_MARGIN
+    assert text == "幸福屯"
 
 
 def test_a_crop_showing_the_label_is_not_combined() -> None:

@@ -59,7 +59,11 @@ def combine_line(
     first = first.replace(" ", "")
     combined = ctc.combine([engine, second], line_candidates(engine, second, first), first)
     if (
-        combined is None
+        # The engine reads this crop otherwise than the line it read (its own crop was cut wider): its
+        # matrix here is no view of its reading, and the two models could agree on a slip (幸福屯 read
+        # 幸福电 by both on the narrower crop), so the reading stands, highlighted.
+        ctc.greedy(engine)[0] != first
+        or combined is None
         or combined.text == first
         or combined.lead < (LINE_MARGIN if margin is None else margin)
     ):
@@ -115,7 +119,9 @@ def combine_name(
     candidates = {_name_text(c) for c in candidates | {simplified(c) for c in candidates}}
     evidence = _shape_evidence(shape_check, first, candidates)
     combined = ctc.combine([engine, second], candidates, first, evidence)
-    _settle(result, "name", first, combined, NAME_MARGIN if margin is None else margin)
+    # A name the re-read took against the engine's own greedy reading (its shapes rescued a rare
+    # character: 隗 over 院, 厍 over 库) is one both models tend to doubt alike: only highlighted.
+    _settle(result, "name", first, combined, NAME_MARGIN if margin is None else margin, own == first)
     return combined
 
 
@@ -138,9 +144,18 @@ def _shape_evidence(
     )
 
 
-def _settle(result: CardResult, name: str, first: str, combined: ctc.Combined | None, margin: float) -> None:
+def _settle(
+    result: CardResult,
+    name: str,
+    first: str,
+    combined: ctc.Combined | None,
+    margin: float,
+    supported: bool = True,
+) -> None:
+    """The combined reading replaces ``first`` where it leads by ``margin`` and the engine's own matrix
+    ``supported`` ``first`` (it read it from this crop); the field is highlighted whenever they differ."""
     if combined is None or combined.text == first:
         return
-    if combined.lead >= margin and math.isfinite(combined.gain):
+    if supported and combined.lead >= margin and math.isfinite(combined.gain):
         result.fields[name] = combined.text
     result.confidence[name] = min(result.confidence.get(name, 0.0), DISPUTED_CONFIDENCE)
