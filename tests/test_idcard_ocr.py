@@ -357,11 +357,12 @@ def test_a_slip_the_engine_is_sure_of_is_highlighted_where_the_second_reader_dis
     chooses = IdCardRecogniser(slipped, today=REFERENCE_DATE, second=second, second_chooses=True)
     chosen = chooses.read(sample.image)
     assert chosen.fields[field] == sample.truth[field] and field in chosen.low_confidence_fields()
-    # So do both models' likelihoods over the mixes of the two readings (a product of experts).
+    # Combining both models over the mixes of the two readings (a product of experts) overturns only a
+    # line the engine's own matrix on the crop reads as it did; here its slip is in the text alone (its
+    # crop reads the printed line), so the slip stays, highlighted, and nothing else is touched.
     combines = IdCardRecogniser(slipped, today=REFERENCE_DATE, second=second, second_combines=True)
     combined = combines.read(sample.image)
-    assert combined.fields[field] == sample.truth[field] and field in combined.low_confidence_fields()
-    assert combined.low_confidence_fields() == [field]
+    assert combined.fields[field] == wrong and combined.low_confidence_fields() == [field]
 
 
 def test_fake_second_reader_that_agrees_highlights_nothing(recogniser: IdCardRecogniser) -> None:
