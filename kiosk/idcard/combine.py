@@ -59,11 +59,11 @@ def combine_line(
     first = first.replace(" ", "")
     combined = ctc.combine([engine, second], line_candidates(engine, second, first), first)
     if (
-        # The engine reads this crop otherwise than the line it read (its own crop was cut wider): its
-        # matrix here is no view of its reading, and the two models could agree on a slip (幸福屯 read
-        # 幸福电 by both on the narrower crop), so the reading stands, highlighted.
-        ctc.greedy(engine)[0] != first
-        or combined is None
+        combined is None
+        # The engine's matrix on this crop favours another candidate than the line it read (its own crop
+        # was cut wider): it is no view of its reading, and the two models could agree on a slip (幸福屯
+        # read 幸福电 by both on the narrower crop), so the reading stands, highlighted.
+        or not combined.supported
         or combined.text == first
         or combined.lead < (LINE_MARGIN if margin is None else margin)
     ):
@@ -119,9 +119,9 @@ def combine_name(
     candidates = {_name_text(c) for c in candidates | {simplified(c) for c in candidates}}
     evidence = _shape_evidence(shape_check, first, candidates)
     combined = ctc.combine([engine, second], candidates, first, evidence)
-    # A name the re-read took against the engine's own greedy reading (its shapes rescued a rare
-    # character: 隗 over 院, 厍 over 库) is one both models tend to doubt alike: only highlighted.
-    _settle(result, "name", first, combined, NAME_MARGIN if margin is None else margin, own == first)
+    # A name the re-read took against the engine's own likelihoods (its shapes rescued a rare character:
+    # 隗 over 院, 厍 over 库) is one both models tend to doubt alike: only highlighted.
+    _settle(result, "name", first, combined, NAME_MARGIN if margin is None else margin)
     return combined
 
 
@@ -150,12 +150,11 @@ def _settle(
     first: str,
     combined: ctc.Combined | None,
     margin: float,
-    supported: bool = True,
 ) -> None:
     """The combined reading replaces ``first`` where it leads by ``margin`` and the engine's own matrix
-    ``supported`` ``first`` (it read it from this crop); the field is highlighted whenever they differ."""
+    favours ``first`` among the candidates; the field is highlighted whenever they differ."""
     if combined is None or combined.text == first:
         return
-    if supported and combined.lead >= margin and math.isfinite(combined.gain):
+    if combined.supported and combined.lead >= margin and math.isfinite(combined.gain):
         result.fields[name] = combined.text
     result.confidence[name] = min(result.confidence.get(name, 0.0), DISPUTED_CONFIDENCE)

@@ -221,6 +221,9 @@ class Combined:
     text: str
     lead: float
     gain: float
+    # Whether the first model alone scores the first reading above every other candidate: only then is
+    # its reading its own view of this crop, for the others to outweigh.
+    supported: bool = True
 
 
 def combine(
@@ -234,8 +237,11 @@ def combine(
     printed shape); ``None`` when ``first`` is not scorable."""
     texts = sorted({text for text in candidates if text} | {first})
     totals = np.zeros(len(texts))
-    for matrix in matrices:
-        totals = totals + scores(matrix, texts)
+    own = np.zeros(len(texts))
+    for k, matrix in enumerate(matrices):
+        values = scores(matrix, texts)
+        own = values if k == 0 else own
+        totals = totals + values
     scored = {
         text: float(total) + (evidence(text) if evidence is not None and total > UNSCORABLE / 2 else 0.0)
         for text, total in zip(texts, totals, strict=True)
@@ -245,4 +251,5 @@ def combine(
     ranked = sorted(scored, key=lambda t: (-scored[t], t))
     best = ranked[0]
     lead = scored[best] - scored[ranked[1]] if len(ranked) > 1 else float("inf")
-    return Combined(best, lead, scored[best] - scored[first])
+    supported = bool(own[texts.index(first)] >= own.max())
+    return Combined(best, lead, scored[best] - scored[first], supported)
