@@ -641,3 +641,12 @@ def test_place_read_without_its_suffix_takes_the_one_its_ink_fits_nearly_as_well
 
 def _never_read() -> list[ctc.CharMatrix]:
     raise AssertionError("the crops were read again")
+
+
+def test_validity_date_with_a_digit_read_as_a_letter_is_read_and_highlighted() -> None:
+    # No Latin letter is printed in the validity line: a 1 read as L is that digit, and the row is still
+    # the validity's. Mapped, so the person confirms it.
+    lines = [_line("签发机关光明县公安局", 0.17, 0.72), _line("有效期期2009.0L.11-长期", 0.17, 0.84)]
+    result = check_back(parse_back(lines), TODAY)
+    assert (result.fields["valid_from"], result.fields["valid_until"]) == ("2009-01-11", "长期")
+    assert "valid_from" in result.low_confidence_fields() and "field_corrected" in result.warnings

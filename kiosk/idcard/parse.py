@@ -15,7 +15,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from kiosk.idcard.model import CardResult
-from kiosk.idcard.rules import CORRECTED_CONFIDENCE, DOUBTFUL_CONFIDENCE, edit_distance, normalise_id_text
+from kiosk.idcard.rules import (
+    CORRECTED_CONFIDENCE,
+    DOUBTFUL_CONFIDENCE,
+    edit_distance,
+    lookalike_digits,
+    normalise_id_text,
+)
 
 FRONT_KEYWORDS = ("姓名", "性别", "民族", "出生", "住址", "公民身份号码")
 BACK_KEYWORDS = ("中华人民共和国", "居民身份证", "签发机关", "有效期限")
@@ -287,7 +293,7 @@ def parse_back(lines: list[Line]) -> CardResult:
     result = CardResult(side="back")
     f, conf = result.fields, result.confidence
     rows = [r for r in group_rows(lines, read_twice=True) if r.cy > 0.55]  # the title block is above
-    validity = next((r for r in rows if re.search(VALIDITY_DATE, r.text)), None)
+    validity = next((r for r in rows if re.search(VALIDITY_DATE, lookalike_digits(r.text))), None)
     authority = next(
         (
             r
@@ -321,13 +327,19 @@ def parse_back(lines: list[Line]) -> CardResult:
             conf["authority"] = min(conf["authority"], DOUBTFUL_CONFIDENCE)
         authority_shape(result)
     if validity is not None:
-        # The value starts with its date: what precedes it is the label, however it was read (有成期系).
-        date = re.search(VALIDITY_DATE, validity.text)
+        # The value starts with its date: what precedes it is the label, however it was read (有成期系). A
+        # Latin letter in it is a digit's look-alike (2009.0L.11): none is printed there.
+        mapped = lookalike_digits(validity.text)
+        date = re.search(VALIDITY_DATE, mapped)
         assert date is not None  # the row was chosen for it
-        text = validity.text[date.start() :]
+        text = mapped[date.start() :]
         start, _, end = text.partition("-") if "-" in text else (text[:10], "", text[10:])
         f["valid_from"], f["valid_until"] = start, end
         conf["valid_from"] = conf["valid_until"] = validity.confidence
+        if text != validity.text[date.start() :]:
+            result.warn("field_corrected")
+            for name in ("valid_from", "valid_until"):
+                conf[name] = min(conf[name], CORRECTED_CONFIDENCE)
     return result
 
 
@@ -354,7 +366,7 @@ def _authority_label(row: Row, validity: Row | None, read: int | None) -> str | 
     centres, own = (_row_centres(validity) if validity else None), _row_centres(row)
     if validity is None or centres is None or not own:
         return None
-    date = re.search(VALIDITY_DATE, validity.text)
+    date = re.search(VALIDITY_DATE, lookalike_digits(validity.text))
     assert date is not None  # the row was chosen for it
     column = centres[date.start()]
     label = _label_left_of(row, column, own)

@@ -91,6 +91,12 @@ _CONFUSABLE: dict[str, str] = {
 }
 
 
+def lookalike_digits(text: str) -> str:
+    """``text`` with the Latin letters and marks the recogniser confuses with digits mapped to them, one
+    character for one (so positions along the text still hold)."""
+    return text.translate(_TO_DIGIT)
+
+
 def normalise_id_text(text: str) -> str:
     """The ID-number candidate in an OCR string: confusable letters mapped to digits, the rest dropped."""
     mapped = text.translate(_TO_DIGIT)
