@@ -286,9 +286,9 @@ def _passes() -> list[Decoder]:
 
 
 def previous_cascade() -> CascadeDecoder:
-    """The cascade as it was before the finder stage (8) and the grid stages' time budget: the baseline of
-    this comparison."""
-    cascade = CascadeDecoder(stages=CascadeDecoder.default_stages(finders=False, budget_s=None))
+    """The cascade as it was before the finder stage (8) placed a symbol from one finder pattern: the
+    baseline of this comparison."""
+    cascade = CascadeDecoder(stages=CascadeDecoder.default_stages(finder_alone=False))
     cascade.name = "cascade-before"
     return cascade
 

@@ -5,11 +5,11 @@ finder patterns the nested-contour search finds.
     python -m bench.qr_misses --seed 30 --hd            # 50 renders at 1920x1080
 
 For every render the geometry oracle reads (``tools.qr_photos.oracle_read``) and ``cascade-before`` (the
-cascade without the finder stage, ``bench.decoders.previous_cascade``) misses: whether zxing-cpp's stage 1
-located anything, whether ``devices.qr_grid.read_grid`` reads it from the renderer's own corners and size
-(then the miss is in locating, not in the modules), how many of its three finder patterns
-``devices.qr_finders.finder_candidates`` finds, and whether the kiosk's cascade without its time budget reads
-it. Render seeds >= 103 are reserved for the final held-apart report: do not run them here.
+cascade without the finder stage's placements from one finder, ``bench.decoders.previous_cascade``) misses:
+whether zxing-cpp's stage 1 located anything, whether ``devices.qr_grid.read_grid`` reads it from the
+renderer's own corners and size (then the miss is in locating, not in the modules), how many of its three
+finder patterns ``devices.qr_finders.finder_candidates`` finds, and whether the kiosk's cascade without its
+time budget reads it. Render seeds >= 103 are reserved for the final held-apart report: do not run them here.
 """
 
 from __future__ import annotations

@@ -375,11 +375,12 @@ class CascadeDecoder:
        misses at their own size; and, when that reads nothing, the enlarged picture framed with flat grey, for
        a code that runs into the picture's edge (no quiet zone there). Camera frames skip the stage, so it
        costs nothing on the kiosk's code-free frames.
-    8. ``finder-grid``: the finder patterns found as nested contours (a dark ring, its hole, a dark core) in
-       a locally thresholded picture, in either polarity: three that make a near-right corner, or two alike
-       in each pair of roles when the third is under a blot or glare; each placement (homography through
-       the finders' corners, size from their spacing) is scored by how well the timing patterns and the
-       finder not used sample, and the best are read as in stage 4 (``devices.qr_finders``). It searches a
+    8. ``finder-grid``: the finder patterns found as nested contours (a dark ring, its hole, a dark core) in a
+       locally thresholded picture, in either polarity: three that make a near-right corner, or two alike in
+       each pair of roles when the third is under a blot or glare, or one alone (its corners give the axes,
+       the timing patterns leaving it the size, in each of its three roles); each placement (homography
+       through the finders' corners, size from their spacing) is scored by how well the timing patterns and
+       the finder not used sample, and the best are read as in stage 4 (``devices.qr_finders``). It searches a
        whole picture up to ``FINDER_WHOLE_PIXELS`` (photos, crops), a camera frame only round what stage 1
        located (the search of a whole textured 1080p frame would cost about as much as stage 1).
 
@@ -403,10 +404,11 @@ class CascadeDecoder:
         grid: bool = True,
         finders: bool = True,
         budget_s: float | None = GRID_BUDGET_S,
+        finder_alone: bool = True,
     ) -> list[Stage]:
         """The stages above; ``edge_pad=False`` leaves out stage 7's framed pass, ``grid=False`` stages 4 and
-        5, ``finders=False`` stage 8, ``budget_s=None`` the grid stages' time budget (the baselines of the
-        benchmark and the tests)."""
+        5, ``finders=False`` stage 8, ``finder_alone=False`` stage 8's placements from one finder pattern,
+        ``budget_s=None`` the grid stages' time budget (the baselines of the benchmark and the tests)."""
         primary = _Primary(budget_s)
         plain = ZxingDecoder(name="zxing-upscaled")
         global_hist = ZxingDecoder(binarizer="GlobalHistogram", name="zxing-median-global")
@@ -488,7 +490,7 @@ class CascadeDecoder:
                 if region is None:
                     return []
                 x0, y0, x1, y1 = region
-            found = read_by_finders(grey[y0:y1, x0:x1], primary.deadline)
+            found = read_by_finders(grey[y0:y1, x0:x1], primary.deadline, finder_alone)
             if found is None:
                 return []
             text, corners = found

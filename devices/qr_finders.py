@@ -251,24 +251,165 @@ def placements(grey: np.ndarray, finders: list[Finder]) -> list[tuple[float, np.
     return scored
 
 
+# One finder pattern alone (the other two under a blot or glare, or blurred into their neighbours): its four
+# ring-middle corners give the module size and the symbol's axes, and the timing patterns that leave its inner
+# corner give the size. It is tried only when a polarity holds a single finder candidate.
+# A timing pattern must alternate this many modules past the finder's separator: a version 1 symbol's runs
+# 7 (five timing modules, the far finder's separator and its edge).
+MIN_TIMING_RUN = 6
+MAX_TIMING_RUN = 180  # modules sampled along a timing pattern at most (a version 40 symbol's is 163)
+# The timing directions (start in the finder's own module coordinates, step) that leave a finder in each role:
+# the top-left one has both, the top-right one the row to its left, the bottom-left one the column above it.
+TIMING_PATHS = {
+    0: (((7.5, 6.5), (1.0, 0.0)), ((6.5, 7.5), (0.0, 1.0))),
+    1: (((-0.5, 6.5), (-1.0, 0.0)),),
+    2: (((6.5, -0.5), (0.0, -1.0)),),
+}
+# Ring (Chebyshev distance from the pattern's centre module) of each module of a finder: 0, 1 dark core, 2
+# light, 3 dark outer ring.
+_FINDER_CELLS = np.array([(c + 0.5, r + 0.5) for r in range(7) for c in range(7)], np.float32)
+_FINDER_DARK = np.array([max(abs(r - 3), abs(c - 3)) != 2 for r in range(7) for c in range(7)])
+
+
+def _finder_affines(finder: Finder) -> list[np.ndarray]:
+    """The four affine maps (3x3) from the finder pattern's own module coordinates to the picture, one per
+    corner of its quadrilateral taken as the pattern's top-left: an affine map, not a homography, since the
+    perspective of a 6-module square does not extrapolate across a symbol."""
+    assert finder.quad is not None
+    quad = _clockwise(finder.quad).astype(np.float32)
+    ideal = np.array([(0.5, 0.5), (6.5, 0.5), (6.5, 6.5), (0.5, 6.5)], np.float32)
+    out = []
+    for k in range(4):
+        affine, _ = cv2.estimateAffine2D(ideal, np.roll(quad, -k, axis=0), method=cv2.LMEDS)
+        if affine is not None:
+            out.append(np.vstack([affine, [0.0, 0.0, 1.0]]))
+    return out
+
+
+ADJUST_SCALES = (1.0, 0.97, 1.03, 0.94, 1.06)
+ADJUST_TURNS = (0.0, -0.025, 0.025)  # radians
+
+
+def _adjusted(affine: np.ndarray) -> list[np.ndarray]:
+    """``affine`` with its scale and turn about the finder's centre changed by the steps above."""
+    out = []
+    for scale in ADJUST_SCALES:
+        for turn in ADJUST_TURNS:
+            c, s = scale * math.cos(turn), scale * math.sin(turn)
+            local = np.array([[c, -s, 3.5 - 3.5 * (c - s)], [s, c, 3.5 - 3.5 * (s + c)], [0.0, 0.0, 1.0]])
+            out.append(affine @ local)
+    return out
+
+
+def _sample(grey: np.ndarray, matrix: np.ndarray, points: np.ndarray) -> np.ndarray | None:
+    """Grey levels at ``points`` (module coordinates) through ``matrix``, ``None`` if any falls outside."""
+    spots = cv2.perspectiveTransform(points.reshape(-1, 1, 2).astype(np.float32), matrix).reshape(-1, 2)
+    height, width = grey.shape
+    if spots.min() < 0 or (spots[:, 0] > width - 1).any() or (spots[:, 1] > height - 1).any():
+        return None
+    return cv2.remap(grey, spots[:, 0:1], spots[:, 1:2], cv2.INTER_LINEAR).ravel().astype(np.float32)
+
+
+def _timing_run(
+    grey: np.ndarray,
+    matrix: np.ndarray,
+    start: tuple[float, float],
+    step: tuple[float, float],
+    level: float,
+    dark_low: bool,
+) -> int:
+    """How many modules from ``start`` (the separator beside the finder) alternate light, dark, light ... as a
+    timing pattern does, through ``matrix``; one odd module in the run is forgiven, two in a row end it."""
+    j = np.arange(MAX_TIMING_RUN, dtype=np.float32)
+    points = np.stack([start[0] + j * step[0], start[1] + j * step[1]], axis=1)
+    spots = cv2.perspectiveTransform(points.reshape(-1, 1, 2), matrix).reshape(-1, 2)
+    height, width = grey.shape
+    inside = (
+        (spots[:, 0] >= 0) & (spots[:, 0] <= width - 1) & (spots[:, 1] >= 0) & (spots[:, 1] <= height - 1)
+    )
+    n = int(np.argmin(inside)) if not inside.all() else len(inside)
+    if n < MIN_TIMING_RUN:
+        return 0
+    values = cv2.remap(grey, spots[:n, 0:1], spots[:n, 1:2], cv2.INTER_LINEAR).ravel()
+    dark = values < level if dark_low else values > level
+    match = dark == (np.arange(n) % 2 == 1)
+    last = -1
+    for i in range(n):
+        if match[i]:
+            last = i
+        elif i + 2 >= n or not (match[i + 1] and match[i + 2]):  # a finder's solid edge misses every other
+            break
+    return last + 1
+
+
+def single_placements(grey: np.ndarray, finder: Finder) -> list[tuple[float, np.ndarray, int, int]]:
+    """(score, homography, size, role) of the symbols one finder pattern can be a corner of, best first: in
+    each of its three roles and four turns, the sizes the timing patterns leaving it alternate for (they
+    run to 7 modules before the far edge), scored as ``placements`` scores them (other finders, timing)."""
+    if finder.quad is None:
+        return []
+    scored = []
+    for affine in _finder_affines(finder):
+        values = _sample(grey, affine, _FINDER_CELLS)
+        if values is None:
+            continue
+        dark_mean, light_mean = values[_FINDER_DARK].mean(), values[~_FINDER_DARK].mean()
+        if abs(dark_mean - light_mean) < 10:
+            continue
+        level, dark_low = (dark_mean + light_mean) / 2, bool(dark_mean < light_mean)
+        for role, paths in TIMING_PATHS.items():
+            # The finder's corners give its scale and turn to a few per cent and a degree or two, which
+            # drifts a sampling line off a timing pattern within 15 modules: the longest runs' change wins.
+            runs, matrix = max(
+                (
+                    (
+                        [_timing_run(grey, adjusted, start, step, level, dark_low) for start, step in paths],
+                        adjusted,
+                    )
+                    for adjusted in _adjusted(affine)
+                ),
+                key=lambda t: sum(t[0]),
+            )
+            sizes: list[int] = []
+            for run in sorted(runs, reverse=True):
+                if run < MIN_TIMING_RUN:
+                    continue
+                # The run's last module is the far finder's edge, 7 modules before the far side (run + 13
+                # modules a side), or that finder's separator when the finder is blotted or missing.
+                near = sorted(range(21, 178, 4), key=lambda s: abs(s - (run + 13.5)))[:2]
+                sizes += [s for s in near if s not in sizes]
+            for size in sizes:
+                ox, oy = _origin(role, size)
+                shift = np.array([[1.0, 0.0, -ox], [0.0, 1.0, -oy], [0.0, 0.0, 1.0]])
+                homography = matrix @ shift
+                scored.append((placement_score(grey, homography, size, (role,)), homography, size, role))
+    scored.sort(key=lambda t: -t[0])
+    return scored
+
+
 def _corners(homography: np.ndarray, size: int) -> tuple[tuple[float, float], ...]:
     square = np.array([[[0, 0]], [[size, 0]], [[size, size]], [[0, size]]], np.float32)
     return tuple((float(x), float(y)) for x, y in cv2.perspectiveTransform(square, homography).reshape(4, 2))
 
 
 def read_by_finders(
-    grey: np.ndarray, deadline: float | None = None
+    grey: np.ndarray, deadline: float | None = None, alone: bool = True
 ) -> tuple[str, tuple[tuple[float, float], ...]] | None:
     """The text and corners of a QR symbol located by its finder patterns, or ``None``: finder candidates
-    in either polarity, the best-scoring placements they make read by ``read_grid``. Tries nothing new
-    once ``cpu_clock()`` passes ``deadline``."""
+    in either polarity, the best-scoring placements they make read by ``read_grid`` (a polarity with a
+    single candidate: the placements it makes alone, unless ``alone`` is false). Tries nothing new once
+    ``cpu_clock()`` passes ``deadline``."""
     for inverted in (False, True):
         if past(deadline):
             return None
         finders = finder_candidates(grey, inverted)
-        if len(finders) < 2:
+        if not finders or (len(finders) < 2 and not alone):
             continue
-        for score, homography, size in placements(grey, finders)[:MAX_READS]:
+        if len(finders) < 2:
+            hypotheses = [(score, h, size) for score, h, size, _ in single_placements(grey, finders[0])]
+        else:
+            hypotheses = placements(grey, finders)
+        for score, homography, size in hypotheses[:MAX_READS]:
             if score < MIN_SCORE or past(deadline):
                 break
             corners = _corners(homography, size)
