@@ -11,6 +11,7 @@ import segno
 
 import devices.qr as qr
 from devices.qr import CascadeDecoder, ZxingDecoder
+from devices.qr_finders import finder_candidates, read_by_finders, single_placements
 from devices.qr_grid import cpu_clock, read_grid
 
 TEXT = "https://example.gov.cn/health?id=finder"
@@ -23,10 +24,13 @@ def _blotted(
     shape: tuple[int, int],
     inverted: bool = False,
     angle: float = 10.0,
+    also: tuple[int, ...] = (),
+    smudge: float = 2.2,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A grey picture of ``TEXT``'s code at ``module`` px a module, a dark smudge over the finder pattern at
-    ``role`` (0 top-left, 1 top-right, 2 bottom-left), two corners pulled in by ``skew`` of the code's side
-    (perspective), turned by ``angle`` degrees, mild blur and noise; and the code's outer corners there."""
+    """A grey picture of ``TEXT``'s code at ``module`` px a module, a dark smudge (``smudge`` modules in
+    radius) over the finder pattern at ``role`` (0 top-left, 1 top-right, 2 bottom-left) and those in
+    ``also``, two corners pulled in by ``skew`` of the code's side (perspective), turned by ``angle``
+    degrees, mild blur and noise; and the code's outer corners there."""
     matrix = np.pad(np.array(segno.make(TEXT, error="m", micro=False).matrix, np.uint8), 4)
     size = matrix.shape[0] - 8
     code = cv2.resize(
@@ -36,9 +40,10 @@ def _blotted(
         fy=module,
         interpolation=cv2.INTER_NEAREST,
     )
-    ox, oy = [(4, 4), (size - 3, 4), (4, size - 3)][role]
-    centre = (int((ox + 3.5) * module), int((oy + 3.5) * module))
-    cv2.circle(code, centre, int(2.2 * module), 40, -1)
+    for smudged in (role, *also):
+        ox, oy = [(4, 4), (size - 3, 4), (4, size - 3)][smudged]
+        centre = (int((ox + 3.5) * module), int((oy + 3.5) * module))
+        cv2.circle(code, centre, int(smudge * module), 40, -1)
     side = code.shape[0]
     height, width = shape
     half = side / 2
@@ -143,3 +148,40 @@ def test_true_geometry_of_a_render_is_what_the_grid_reader_reads() -> None:
         assert read_grid(grey, corners, size) == photo.text
         assert size == segno.make(photo.text, error=photo.error, micro=False).symbol_size(border=0)[0]
         assert len(finders) == 3 and module > 1.0
+
+
+@pytest.mark.parametrize("left", [0, 1, 2])
+def test_finder_stage_places_a_code_from_one_finder_pattern(left: int) -> None:
+    """Two of the three finder patterns under smudges, mild perspective: no pair of finders is left, and
+    neither zxing-cpp nor the cascade without the one-finder placement reads it. The finder left (in each
+    of its three roles) gives the axes and the timing pattern leaving it the size, and the code is read."""
+    blotted = tuple(role for role in range(3) if role != left)
+    picture, corners = _blotted(
+        role=blotted[0], also=blotted[1:], skew=0.06, module=5, shape=(600, 800), smudge=3.0
+    )
+    assert ZxingDecoder().decode(picture) == []
+    without = CascadeDecoder(stages=CascadeDecoder.default_stages(budget_s=None, finder_alone=False))
+    assert without.decode(picture) == []
+    cascade = _unbudgeted()
+    found = cascade.decode(picture)
+    assert [s.text for s in found] == [TEXT] and cascade.last_stage == "finder-grid"
+    got = np.array(found[0].corners)
+    # An affine extrapolation from one finder: within three modules.
+    assert max(np.linalg.norm(got - corner, axis=1).min() for corner in corners) < 3 * 5
+
+
+def test_one_finder_pattern_without_a_code_places_nothing_and_costs_little() -> None:
+    """A finder-like square on a code-free textured picture: the one-finder placement is tried (a single
+    candidate) and finds no symbol to read, in a few milliseconds of CPU."""
+    rng = np.random.default_rng(5)
+    picture = cv2.GaussianBlur(rng.normal(150, 30, (600, 800)).clip(0, 255).astype(np.uint8), (0, 0), 2.0)
+    square = np.full((7, 7), 40, np.uint8)
+    square[1:6, 1:6] = 210
+    square[2:5, 2:5] = 40
+    picture[300:335, 400:435] = cv2.resize(square, (35, 35), interpolation=cv2.INTER_NEAREST)
+    candidates = finder_candidates(picture, inverted=False)
+    assert len(candidates) == 1 and candidates[0].quad is not None
+    assert all(score < 0.6 for score, *_ in single_placements(picture, candidates[0]))
+    start = cpu_clock()
+    assert read_by_finders(picture) is None
+    assert cpu_clock() - start < 0.05
