@@ -354,10 +354,6 @@ class CascadeDecoder:
     3. ``zxing-suspects``: only where stage 1 located a symbol it could not decode (no cost otherwise, so
        none on a code-free frame): that region cropped, enlarged and read plain, sharpened and through an
        adaptive threshold (glare, shadows, blur on a code too small for zxing-cpp's sampling);
-    The grid stages 4, 5 and 8 run last, after stages 6 and 7 (they read only what those miss), and share a
-    budget of ``GRID_BUDGET_S`` CPU seconds a frame: past it they start no new placement, so that a located
-    but unreadable code does not hold the scanner past its frame-to-verdict bound.
-
     4. ``zxing-grid``: only where stage 1 located a full-size QR symbol and read its version but not its
        data: the symbol rectified, its grid bent onto the finder and alignment patterns found in it (a code on
        a curved surface, corners placed off), every module sampled against its neighbours and redrawn clean
@@ -383,6 +379,10 @@ class CascadeDecoder:
        the finder not used sample, and the best are read as in stage 4 (``devices.qr_finders``). It searches a
        whole picture up to ``FINDER_WHOLE_PIXELS`` (photos, crops), a camera frame only round what stage 1
        located (the search of a whole textured 1080p frame would cost about as much as stage 1).
+
+    The grid stages 4, 5 and 8 run last, after stages 6 and 7 (they read only what those miss), and share a
+    budget of ``GRID_BUDGET_S`` CPU seconds a frame: past it they start no new placement, so that a located
+    but unreadable code does not hold the scanner past its frame-to-verdict bound.
 
     OpenCV's classic and ArUco detectors were measured as a further fallback decoder and read nothing
     zxing-cpp missed, at 25-55 ms a frame, so only the classic one's locator is used, gated as in stage 5;
