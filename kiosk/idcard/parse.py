@@ -151,7 +151,7 @@ def drop_read_twice(members: list[Line]) -> list[Line]:
         here, there = _centres(line), _centres(after)
         if here is None or there is None or line.x1 <= after.x0:
             continue
-        inked = [i for i, ch in enumerate(line.text) if ch.strip()]
+        inked = [k for k, ch in enumerate(line.text) if ch.strip()]
         firsts = [c for ch, c in zip(after.text, there, strict=True) if ch.strip()]
         if len(inked) < 2 or not firsts:
             continue
