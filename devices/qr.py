@@ -251,7 +251,7 @@ MAX_GRID_SUSPECTS = 3
 LOCATE_REACH = 1.5  # OpenCV's locator searches this many times the located region's size round it
 # The grid stages (4, 5 and 8) stop trying new placements once they have used this many CPU seconds on a
 # frame together (counted from the first of them): a located but unreadable code must not hold the scanner
-# past its 100 ms frame-to-verdict bound (stages 1-3 and 6 take about 20 ms on a quiet machine's 1080p frame).
+# past its 100 ms frame-to-verdict bound (stages 1-3 and 6 take about 18 ms on a quiet machine's 1080p frame).
 # CPU time, not wall time, so that a loaded machine's waiting for a core does not cut the work short.
 GRID_BUDGET_S = 0.075
 # The finder stage searches a whole picture of at most this many pixels (a photo or a crop handed in: a code
@@ -262,6 +262,13 @@ FINDER_WHOLE_PIXELS = 800 * 600
 
 def _unsharp(grey: np.ndarray, sigma: float) -> np.ndarray:
     return cv2.addWeighted(grey, 2.0, cv2.GaussianBlur(grey, (0, 0), sigma), -1.0, 0)
+
+
+def _unsharp_box(grey: np.ndarray) -> np.ndarray:
+    """``_unsharp(grey, 2.0)`` with the Gaussian approximated by two 5x5 box filters (a 9-tap triangle whose
+    variance, 2 + 2, is the Gaussian's 4). On a 1080p frame the two passes cost about 0.6 of OpenCV's 13-tap
+    Gaussian, and stage 6 alone reads as many codes with them (docs/benchmarks.md)."""
+    return cv2.addWeighted(grey, 2.0, cv2.blur(cv2.blur(grey, (5, 5)), (5, 5)), -1.0, 0)
 
 
 def _shifted(
@@ -347,10 +354,10 @@ class CascadeDecoder:
 
     1. ``zxing``: zxing-cpp, local-average binariser, rotations, its own downscaled pyramid and the inverted
        image (light-on-dark phone screens in dark mode). It also notes where it located a QR symbol it could
-       not decode;
+       not decode; about 8 ms on a code-free 1080p frame;
     2. ``zxing-median-global``: a 3x3 median filter, then zxing-cpp with the global-histogram binariser: the
        filter removes print grain and module texture, the global threshold ignores it (rough paper, "artistic"
-       codes filled with pictures); about 1 ms on a 1080p frame;
+       codes filled with pictures); about 2 ms on a 1080p frame;
     3. ``zxing-suspects``: only where stage 1 located a symbol it could not decode (no cost otherwise, so
        none on a code-free frame): that region cropped, enlarged and read plain, sharpened and through an
        adaptive threshold (glare, shadows, blur on a code too small for zxing-cpp's sampling);
@@ -364,8 +371,10 @@ class CascadeDecoder:
        ``QRCodeDetector`` locates the symbol (its contour-based finder search survives blots zxing-cpp's run
        scan does not), the size is counted along the timing pattern (or taken from stage 1's version), and
        the symbol is read as in stage 4;
-    6. ``zxing-sharpened``: an unsharp mask (sigma 2) then zxing-cpp without the inverted pass: reads some
-       out-of-focus dense codes (long signed passes); about 6 ms on a 1080p frame;
+    6. ``zxing-sharpened``: an unsharp mask (sigma 2, the Gaussian approximated by two 5x5 box filters) then
+       zxing-cpp without the inverted pass and without its downscaled pyramid (stage 1's pyramid reads what
+       that would): reads some out-of-focus codes (long signed passes among them); about 7 ms on a code-free
+       1080p frame (9 ms with the Gaussian mask and the pyramid);
     7. ``zxing-upscaled``: pictures well under a 1080p frame (photos, crops; not 720p or 1080p camera frames)
        enlarged up to 2x with bicubic interpolation: codes of 1.5-3 px a module, which zxing-cpp's sampling
        misses at their own size; and, when that reads nothing, the enlarged picture framed with flat grey, for
@@ -405,14 +414,20 @@ class CascadeDecoder:
         finders: bool = True,
         budget_s: float | None = GRID_BUDGET_S,
         finder_alone: bool = True,
+        cheap_sharpen: bool = True,
     ) -> list[Stage]:
         """The stages above; ``edge_pad=False`` leaves out stage 7's framed pass, ``grid=False`` stages 4 and
         5, ``finders=False`` stage 8, ``finder_alone=False`` stage 8's placements from one finder pattern,
-        ``budget_s=None`` the grid stages' time budget (the baselines of the benchmark and the tests)."""
+        ``budget_s=None`` the grid stages' time budget, ``cheap_sharpen=False`` gives stage 6 its former
+        Gaussian mask and zxing-cpp's downscaled pyramid (the baselines of the benchmark and the tests)."""
         primary = _Primary(budget_s)
         plain = ZxingDecoder(name="zxing-upscaled")
         global_hist = ZxingDecoder(binarizer="GlobalHistogram", name="zxing-median-global")
         no_invert = ZxingDecoder(try_invert=False, name="zxing-sharpened")
+        # Stage 6 on a whole frame skips zxing-cpp's downscaled pyramid: what a sharpened picture's pyramid
+        # reads, stage 1's pyramid of the picture itself reads first (downscaling averages the sharpening
+        # away), and the pyramid is a sixth of the pass's cost on a code-free 1080p frame.
+        full_size = ZxingDecoder(try_invert=False, try_downscale=not cheap_sharpen, name="zxing-sharpened")
         binary = ZxingDecoder(binarizer="BoolCast", name="zxing-suspects")
 
         def median_global(grey: np.ndarray) -> list[DecodedSymbol]:
@@ -497,7 +512,7 @@ class CascadeDecoder:
             return [DecodedSymbol(text, "QRCode", tuple((x + x0, y + y0) for x, y in corners))]
 
         def sharpened(grey: np.ndarray) -> list[DecodedSymbol]:
-            return no_invert.decode_grey(_unsharp(grey, 2.0))
+            return full_size.decode_grey(_unsharp_box(grey) if cheap_sharpen else _unsharp(grey, 2.0))
 
         def upscaled(grey: np.ndarray) -> list[DecodedSymbol]:
             factor = min(MAX_UPSCALE, (UPSCALE_PIXELS / grey.size) ** 0.5)
