@@ -251,7 +251,7 @@ MAX_GRID_SUSPECTS = 3
 LOCATE_REACH = 1.5  # OpenCV's locator searches this many times the located region's size round it
 # The grid stages (4, 5 and 8) stop trying new placements once they have used this many CPU seconds on a
 # frame together (counted from the first of them): a located but unreadable code must not hold the scanner
-# past its 100 ms frame-to-verdict bound (stages 1-3 and 6 take about 18 ms on a quiet machine's 1080p frame).
+# past its 100 ms frame-to-verdict bound (stages 1-3 and 6 take about 19 ms on a quiet machine's 1080p frame).
 # CPU time, not wall time, so that a loaded machine's waiting for a core does not cut the work short.
 GRID_BUDGET_S = 0.075
 # The finder stage searches a whole picture of at most this many pixels (a photo or a crop handed in: a code
@@ -266,8 +266,8 @@ def _unsharp(grey: np.ndarray, sigma: float) -> np.ndarray:
 
 def _unsharp_box(grey: np.ndarray) -> np.ndarray:
     """``_unsharp(grey, 2.0)`` with the Gaussian approximated by two 5x5 box filters (a 9-tap triangle whose
-    variance, 2 + 2, is the Gaussian's 4). On a 1080p frame the two passes cost about 0.6 of OpenCV's 13-tap
-    Gaussian, and stage 6 alone reads as many codes with them (docs/benchmarks.md)."""
+    variance, 2 + 2, is the Gaussian's 4). On a 1080p frame the two passes cost about three quarters of
+    OpenCV's 13-tap Gaussian, and stage 6 alone reads as many codes with them (docs/benchmarks.md)."""
     return cv2.addWeighted(grey, 2.0, cv2.blur(cv2.blur(grey, (5, 5)), (5, 5)), -1.0, 0)
 
 
@@ -354,7 +354,7 @@ class CascadeDecoder:
 
     1. ``zxing``: zxing-cpp, local-average binariser, rotations, its own downscaled pyramid and the inverted
        image (light-on-dark phone screens in dark mode). It also notes where it located a QR symbol it could
-       not decode; about 8 ms on a code-free 1080p frame;
+       not decode; about 8.5 ms on a code-free 1080p frame;
     2. ``zxing-median-global``: a 3x3 median filter, then zxing-cpp with the global-histogram binariser: the
        filter removes print grain and module texture, the global threshold ignores it (rough paper, "artistic"
        codes filled with pictures); about 2 ms on a 1080p frame;
@@ -373,8 +373,8 @@ class CascadeDecoder:
        the symbol is read as in stage 4;
     6. ``zxing-sharpened``: an unsharp mask (sigma 2, the Gaussian approximated by two 5x5 box filters) then
        zxing-cpp without the inverted pass and without its downscaled pyramid (stage 1's pyramid reads what
-       that would): reads some out-of-focus codes (long signed passes among them); about 7 ms on a code-free
-       1080p frame (9 ms with the Gaussian mask and the pyramid);
+       that would): reads some out-of-focus codes (long signed passes among them); about 7.5 ms on a
+       code-free 1080p frame (9 ms with the Gaussian mask and the pyramid);
     7. ``zxing-upscaled``: pictures well under a 1080p frame (photos, crops; not 720p or 1080p camera frames)
        enlarged up to 2x with bicubic interpolation: codes of 1.5-3 px a module, which zxing-cpp's sampling
        misses at their own size; and, when that reads nothing, the enlarged picture framed with flat grey, for
