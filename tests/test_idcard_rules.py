@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kiosk.idcard import ctc, parse
-from kiosk.idcard.data import ETHNICITIES, province_short, provinces
+from kiosk.idcard.data import ETHNICITIES, province_short, provinces, starts_with_surname, surnames
 from kiosk.idcard.model import CardResult
 from kiosk.idcard.parse import Line, parse_back, parse_front, parse_naive, side_scores
 from kiosk.idcard.reader import CardReader, FrameReading
@@ -55,6 +55,25 @@ def test_data_tables() -> None:
     assert len(ETHNICITIES) == 56 == len(set(ETHNICITIES))
     assert provinces()["44"] == "广东省" and len(provinces()) == 34
     assert province_short("新疆维吾尔自治区") == "新疆" and province_short("北京市") == "北京"
+
+
+def test_surname_list() -> None:
+    single, compound = surnames()
+    assert len(single) >= 500 and {"王", "李", "张", "刘", "陈", "肖", "覃"} <= single
+    assert {"欧阳", "司马", "诸葛"} <= compound and all(len(c) == 2 for c in compound)
+    assert starts_with_surname("欧阳修") and starts_with_surname("邹英新")
+    assert not starts_with_surname("邮英新") and not starts_with_surname("會子涵")
+
+
+@pytest.mark.parametrize(
+    ("name", "highlighted"),
+    [("邹英新", False), ("欧阳子涵", False), ("邮英新", True), ("會子涵", True), ("阿依古丽·买买提", False)],
+)
+def test_a_name_starting_with_no_surname_is_highlighted(name: str, highlighted: bool) -> None:
+    # A misread surname (邹 read 邮) makes a name no surname starts; a transliterated name has none to judge.
+    result = check_front(_front(name=name))
+    assert result.fields["name"] == name  # never changed, only shown for confirmation
+    assert ("name" in result.low_confidence_fields()) is highlighted
 
 
 def test_consistent_front_has_no_warning() -> None:

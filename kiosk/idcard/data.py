@@ -2,7 +2,8 @@
 
 The province table is a shipped data file (``assets/idcard/provinces.json``, GB/T 2260 first two digits);
 the first two digits of the ID number are all the address check needs, so the 3,000-odd county codes are not
-shipped.
+shipped. The surnames are one too (``assets/idcard/surnames.txt``: the classic 百家姓 and the common surnames
+it lacks); a name starting with none of them is not wrong, only worth a second look.
 """
 
 from __future__ import annotations
@@ -29,6 +30,30 @@ def provinces() -> dict[str, str]:
     """Two-digit region prefix → the province's full name as an address starts with it (``"44"`` → 广东省)."""
     with (ASSETS_DIR / "idcard" / "provinces.json").open(encoding="utf-8") as fh:
         return json.load(fh)
+
+
+@cache
+def surnames() -> tuple[frozenset[str], frozenset[str]]:
+    """(single-character surnames, compound surnames) from ``assets/idcard/surnames.txt``, where a line
+    holding spaces lists compound surnames and any other line single ones written together."""
+    single: set[str] = set()
+    compound: set[str] = set()
+    with (ASSETS_DIR / "idcard" / "surnames.txt").open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if " " in line:
+                compound.update(line.split())
+            else:
+                single.update(line)
+    return frozenset(single), frozenset(compound)
+
+
+def starts_with_surname(name: str) -> bool:
+    """Whether ``name`` starts with a listed surname (one character, or a compound one of two)."""
+    single, compound = surnames()
+    return name[:1] in single or name[:2] in compound
 
 
 def province_short(full_name: str) -> str:
