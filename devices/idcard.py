@@ -265,6 +265,9 @@ class IdCardRecogniser:
                 matrices = engine.char_matrices([ethnicity])
                 reread_ethnicity(result, matrices, partial(evidence, ethnicity))
                 read["ethnicity"] = (ethnicity, matrices[0])
+                if not _row_lines(lines, SEX_ROW, left + x0) and "ethnicity" in result.confidence:
+                    # Cut where the layout puts it, the detector having found no text there: confirmed.
+                    result.confidence["ethnicity"] = min(result.confidence["ethnicity"], DOUBTFUL_CONFIDENCE)
         times["reread"] -= times.get("shape_check", 0.0) - shape_before
         return read
 
@@ -436,19 +439,46 @@ def _value_crop(
     card: np.ndarray, lines: list[Line], band: tuple[float, float], x0: float, x1: float | None
 ) -> np.ndarray | None:
     """The part of a row right of ``x0`` (up to ``x1``, or the row's last text), padded a little; ``None``
-    when no detected line falls in the row's band or nothing is left right of ``x0``."""
-    # Text starting over the portrait is the photo's noise (as in parse_front), not part of the row.
-    row = [ln for ln in lines if band[0] <= ln.cy <= band[1] and x0 < ln.x1 and ln.x0 < PORTRAIT_BOX[0]]
-    if not row:
+    when nothing is left right of ``x0``, or no detected line falls in the row's band and (for a crop with
+    its own ``x1``) the row cannot be placed between its neighbours either."""
+    row = _row_lines(lines, band, x0)
+    if row:
+        top, bottom = min(ln.y0 for ln in row), max(ln.y1 for ln in row)
+    elif x1 is not None and (between := _row_between(lines, band)) is not None:
+        top, bottom = between
+    else:
         return None
-    top = max(0.0, min(ln.y0 for ln in row) - CROP_PAD)
-    bottom = min(1.0, max(ln.y1 for ln in row) + CROP_PAD)
+    top, bottom = max(0.0, top - CROP_PAD), min(1.0, bottom + CROP_PAD)
     right = x1 if x1 is not None else min(PORTRAIT_BOX[0], max(ln.x1 for ln in row) + CROP_PAD)
     px0, px1 = int(x0 * RECT_W), int(right * RECT_W)
     py0, py1 = int(top * RECT_H), int(bottom * RECT_H)
     if px1 - px0 < 8 or py1 - py0 < 8:
         return None
     return card[py0:py1, px0:px1]
+
+
+def _row_lines(lines: list[Line], band: tuple[float, float], x0: float = 0.0) -> list[Line]:
+    """The detected lines of the row whose centres fall in ``band`` that reach right of ``x0``."""
+    # Text starting over the portrait is the photo's noise (as in parse_front), not part of the row.
+    return [ln for ln in lines if band[0] <= ln.cy <= band[1] and x0 < ln.x1 and ln.x0 < PORTRAIT_BOX[0]]
+
+
+def _row_between(lines: list[Line], band: tuple[float, float]) -> tuple[float, float] | None:
+    """Top and bottom of a row the detector missed whole (faint brush strokes under glare, 傈僳 beside 性别
+    女): the card's rows are evenly spaced, so it lies halfway between the nearest rows above and below,
+    as tall as they are. ``None`` when either neighbour is missing or the midpoint falls outside ``band``."""
+    left = [ln for ln in lines if ln.x0 < PORTRAIT_BOX[0]]
+    above = [ln for ln in left if ln.cy < band[0]]
+    below = [ln for ln in left if ln.cy > band[1]]
+    if not above or not below:
+        return None
+    up = max(above, key=lambda ln: ln.cy)
+    down = min(below, key=lambda ln: ln.cy)
+    centre = (up.cy + down.cy) / 2
+    if not band[0] <= centre <= band[1]:
+        return None
+    half = (up.y1 - up.y0 + down.y1 - down.y0) / 4
+    return centre - half, centre + half
 
 
 def line_crop(card: np.ndarray, line: Line) -> np.ndarray | None:
