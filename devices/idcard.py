@@ -37,6 +37,7 @@ from kiosk.idcard.rules import (
     reread_ethnicity,
     reread_name,
     settle_place_suffix,
+    settle_province,
 )
 
 SIDES = ("front", "back", "auto")
@@ -193,9 +194,12 @@ class IdCardRecogniser:
                     self._second_read_name(card, lines, result)
                 if self.second_combines and reread:
                     self._combine_front(result, reread)
-        if chosen == "back" and isinstance(self.engine, CharScoringEngine):
+        if isinstance(self.engine, CharScoringEngine):
             with times.stage("reread"):
-                _settle_authority(card, result, self.engine)
+                if chosen == "back":
+                    _settle_on_crops(card, result, self.engine, "authority", settle_place_suffix)
+                else:
+                    _settle_on_crops(card, result, self.engine, "address", settle_province)
         today = self.today or date.today()
         with times.stage("parse"):
             if chosen == "front":
@@ -389,12 +393,18 @@ class IdCardRecogniser:
         return FrameReading(card_found=True, position=_position(location), result=result)
 
 
-def _settle_authority(card: np.ndarray, result: CardResult, engine: CharScoringEngine) -> None:
-    """The rule that weighs a place suffix against what was read before the bureau word
-    (kiosk.idcard.rules.settle_place_suffix), with the authority's lines scored again on their crops."""
-    if "authority" not in result.sources:
+def _settle_on_crops(
+    card: np.ndarray,
+    result: CardResult,
+    engine: CharScoringEngine,
+    name: str,
+    rule: Callable[[CardResult, Callable[[], list[ctc.CharMatrix]], int], None],
+) -> None:
+    """A rule that weighs field ``name`` against its lines' crops scored again (the authority's place
+    suffix, the address's province: kiosk.idcard.rules), given them only when it asks."""
+    if name not in result.sources:
         return
-    lines, skip = result.sources["authority"]
+    lines, skip = result.sources[name]
 
     def reread() -> list[ctc.CharMatrix]:
         crops = [line_crop(card, line) for line in lines]
@@ -402,7 +412,7 @@ def _settle_authority(card: np.ndarray, result: CardResult, engine: CharScoringE
             return []
         return engine.char_matrices([c for c in crops if c is not None])
 
-    settle_place_suffix(result, reread, skip)
+    rule(result, reread, skip)
 
 
 def _outside(quad: np.ndarray, shape: tuple[int, ...]) -> bool:

@@ -22,6 +22,7 @@ from kiosk.idcard.rules import (
     parse_validity,
     repair_id_number,
     settle_place_suffix,
+    settle_province,
 )
 from kiosk.idnumber import check_digit
 
@@ -620,7 +621,7 @@ def test_validity_is_read_from_its_date_on_whatever_its_label_was_read_as() -> N
         assert "valid_from" not in result.low_confidence_fields()
 
 
-def _authority_matrix(text: str, slips: dict[int, tuple[str, float]]) -> ctc.CharMatrix:
+def _slipped_matrix(text: str, slips: dict[int, tuple[str, float]]) -> ctc.CharMatrix:
     """A crop's probabilities that read ``text``, sure of every character but those in ``slips``:
     position -> (the character really printed there, the log-probability share the read one wins by)."""
     alphabet = ["", *sorted(set(text) | {ch for ch, _ in slips.values()} | set(PLACE_SUFFIXES))]
@@ -643,14 +644,14 @@ def test_place_read_without_its_suffix_takes_the_one_its_ink_fits_nearly_as_well
         (20.0, value, False),
     ):
         result = CardResult(side="back", fields={"authority": value}, confidence={"authority": 0.99})
-        matrices = [_authority_matrix("签发机关" + value, {12: ("区", by)})]
+        matrices = [_slipped_matrix("签发机关" + value, {12: ("区", by)})]
         settle_place_suffix(result, matrices.copy, len("签发机关"))
         assert result.fields["authority"] == settled, by
         assert (result.confidence["authority"] < 0.85) == doubtful, by
     # A branch named without its district's 区 (南山分局) fits no suffix: nothing is asked for or changed.
     branch = "深圳市公安局南山分局"
     result = CardResult(side="back", fields={"authority": branch}, confidence={"authority": 0.99})
-    settle_place_suffix(result, lambda: [_authority_matrix(branch, {})], 0)
+    settle_place_suffix(result, lambda: [_slipped_matrix(branch, {})], 0)
     assert result.fields["authority"] == branch and result.confidence["authority"] == 0.99
     # Nothing to weigh where no place ends in another character: the crops are not even read again.
     result = CardResult(side="back", fields={"authority": "和平市公安局光明区分局"})
@@ -669,3 +670,25 @@ def test_validity_date_with_a_digit_read_as_a_letter_is_read_and_highlighted() -
     result = check_back(parse_back(lines), TODAY)
     assert (result.fields["valid_from"], result.fields["valid_until"]) == ("2009-01-11", "长期")
     assert "valid_from" in result.low_confidence_fields() and "field_corrected" in result.warnings
+
+
+def test_address_starting_with_no_province_takes_the_one_its_ink_fits() -> None:
+    rest = "胜利市解放县学府路"
+    misread = "秘建智" + rest + "759号"
+    for crop, by, settled in (
+        ("秘建智" + rest, 3.0, "福建省" + rest + "759号"),
+        ("生秘建智" + rest, 3.0, "福建省" + rest + "759号"),  # the crop shows a scrap of the label first
+        ("秘建智" + rest, 20.0, misread),  # 40 nats worse than read: no province's ink
+    ):
+        start = crop.index("秘")
+        result = _front(address=misread)
+        matrix = _slipped_matrix(crop, {start: ("福", by), start + 2: ("省", by)})
+        settle_province(result, lambda m=matrix: [m, _slipped_matrix("759号", {})], 0)
+        assert result.fields["address"] == settled, crop
+        assert "address" in result.low_confidence_fields()  # corrected or not: confirmed by the person
+        assert ("field_corrected" in result.warnings) == (settled != misread)
+    # An address that starts with a province, in full or short, is not read again.
+    for address in ("福建省" + rest, "宁夏银川市兴庆区1号", "址北京市东城区1号"):
+        result = _front(address=address)
+        settle_province(result, _never_read, 0)
+        assert result.fields["address"] == address and result.low_confidence_fields() == []

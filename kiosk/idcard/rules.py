@@ -57,6 +57,10 @@ BUREAU_AFTER_PLACE = r"([\u3400-\u9fff])(?=公安局|公安分局|分局)"
 # suffix (南山分局, 朝阳分局 ...) fit any suffix far worse.
 PLACE_MARGIN = 5.0
 PLACE_DOUBT = 10.0
+# An address whose head is no province at all is certainly misread: a province's name that fits the ink of its
+# head within this many nats is taken (highlighted), a worse fit leaves the head as read (highlighted).
+PROVINCE_MARGIN = 10.0
+PROVINCE_SHIFT = 1
 
 # Characters the recogniser confuses with digits in the OCR-B number line.
 _TO_DIGIT = str.maketrans(
@@ -598,6 +602,56 @@ def settle_place_suffix(
         elif gap >= -PLACE_DOUBT:
             _lower(result, "authority", DOUBTFUL_CONFIDENCE)
     result.fields["authority"] = value
+
+
+def _starts_with_province(address: str) -> bool:
+    # The short form too (宁夏银川市…); one character before a province is a label's residue (敏天津市…),
+    # which _check_region strips.
+    return any(
+        head.startswith(name)
+        for head in (address, address[1:])
+        for p in provinces().values()
+        for name in (p, province_short(p))
+    )
+
+
+def settle_province(result: CardResult, reread: Callable[[], Sequence[ctc.CharMatrix]], skip: int) -> None:
+    """An address starts with its province's name, one of 34 (written in full on the card). One that starts
+    with none had its head misread (秘建智胜利市… for 福建省…): each name is put in the place of as many
+    characters of the first line's reading on its crop (``reread`` gives the recogniser's probabilities on
+    the address lines' crops; ``skip`` label characters lead the first), starting there or up to
+    ``PROVINCE_SHIFT`` characters later (a crop re-read can show a scrap of the label the line's first
+    reading did not), and scored; the best, within ``PROVINCE_MARGIN`` nats of the crop's own reading,
+    replaces as many characters of the address. Either way the address is highlighted for confirmation."""
+    address = result.fields.get("address", "")
+    if not address or _starts_with_province(address):
+        return
+    _lower(result, "address", DOUBTFUL_CONFIDENCE)
+    matrices = reread()
+    if not matrices:
+        return
+    first = ctc.greedy(matrices[0])[0]
+    kept = [i for i, ch in enumerate(first) if ch != " "][skip:]  # the value's characters on the first line
+    names: list[str] = []
+    rivals: list[str] = []
+    for name in sorted(provinces().values()):
+        for shift in range(PROVINCE_SHIFT + 1):
+            places = kept[shift : shift + len(name)]
+            if len(places) < len(name) or len(name) > len(address):
+                continue
+            text = list(first)
+            for i, ch in zip(places, name, strict=True):
+                text[i] = ch  # in the read characters' places: a letter-spaced line keeps its spaces
+            names.append(name)
+            rivals.append("".join(text))
+    if not rivals:
+        return
+    scored = ctc.scores(matrices[0], [first, *rivals])
+    best = int(np.argmax(scored[1:]))
+    if scored[1 + best] - scored[0] >= -PROVINCE_MARGIN:
+        result.fields["address"] = names[best] + address[len(names[best]) :]
+        result.warn("field_corrected")
+        _lower(result, "address", CORRECTED_CONFIDENCE)
 
 
 def _flag_missing_and_low(result: CardResult) -> None:
