@@ -264,7 +264,10 @@ class IdCardRecogniser:
                 read["name"] = (name, matrices[0])
             left = _label_column(lines)
             x0, x1 = ETHNICITY_VALUE_DX
-            ethnicity = _value_crop(card, lines, SEX_ROW, left + x0, min(left + x1, PORTRAIT_BOX[0]))
+            # Placed between its neighbours only when the parser found no ethnicity anywhere: a row shifted
+            # out of its band is still read where it was detected.
+            placed = not result.fields.get("ethnicity")
+            ethnicity = _value_crop(card, lines, SEX_ROW, left + x0, min(left + x1, PORTRAIT_BOX[0]), placed)
             if ethnicity is not None:
                 matrices = engine.char_matrices([ethnicity])
                 reread_ethnicity(result, matrices, partial(evidence, ethnicity))
@@ -446,15 +449,20 @@ def birth_value_crop(card: np.ndarray, lines: list[Line]) -> np.ndarray | None:
 
 
 def _value_crop(
-    card: np.ndarray, lines: list[Line], band: tuple[float, float], x0: float, x1: float | None
+    card: np.ndarray,
+    lines: list[Line],
+    band: tuple[float, float],
+    x0: float,
+    x1: float | None,
+    placed: bool = False,
 ) -> np.ndarray | None:
     """The part of a row right of ``x0`` (up to ``x1``, or the row's last text), padded a little; ``None``
-    when nothing is left right of ``x0``, or no detected line falls in the row's band and (for a crop with
-    its own ``x1``) the row cannot be placed between its neighbours either."""
+    when nothing is left right of ``x0``, or no detected line falls in the row's band and (with ``placed``
+    and an ``x1``) the row cannot be placed between its neighbours either."""
     row = _row_lines(lines, band, x0)
     if row:
         top, bottom = min(ln.y0 for ln in row), max(ln.y1 for ln in row)
-    elif x1 is not None and (between := _row_between(lines, band)) is not None:
+    elif placed and x1 is not None and (between := _row_between(lines, band)) is not None:
         top, bottom = between
     else:
         return None
