@@ -119,15 +119,18 @@ class GlyphChecker:
             / 255
         )
         height, width = region.shape
+        oy, ox = top - y0 + MAX_SHIFT, left - x0 + MAX_SHIFT
         out = np.empty(len(LOOKS))
+        drawn: dict[int, np.ndarray] = {}  # per stroke weight: each is drawn once for its several blurs
         for i, (stroke, blur) in enumerate(LOOKS):
-            drawn = shape if stroke == 1 else cv2.dilate(shape, np.ones((stroke, stroke), np.uint8))
-            canvas = np.zeros((height + 2 * MAX_SHIFT, width + 2 * MAX_SHIFT), np.float32)
-            oy, ox = top - y0 + MAX_SHIFT, left - x0 + MAX_SHIFT
-            canvas[oy : oy + drawn.shape[0], ox : ox + drawn.shape[1]] = drawn
-            canvas = cv2.GaussianBlur(canvas, (0, 0), blur)
+            if stroke not in drawn:
+                glyph_ink = shape if stroke == 1 else cv2.dilate(shape, np.ones((stroke, stroke), np.uint8))
+                canvas = np.zeros((height + 2 * MAX_SHIFT, width + 2 * MAX_SHIFT), np.float32)
+                canvas[oy : oy + glyph_ink.shape[0], ox : ox + glyph_ink.shape[1]] = glyph_ink
+                drawn[stroke] = canvas
+            blurred = cv2.GaussianBlur(drawn[stroke], (0, 0), blur)
             # Correlation of the ink with the drawn glyph at every shift of up to MAX_SHIFT pixels at once.
-            out[i] = float(cv2.matchTemplate(canvas, region, cv2.TM_CCOEFF_NORMED).max())
+            out[i] = float(cv2.matchTemplate(blurred, region, cv2.TM_CCOEFF_NORMED).max())
         return out
 
 
