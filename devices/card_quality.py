@@ -24,8 +24,10 @@ INCOMPLETE_FILL = 0.93
 def sharpness(card: np.ndarray) -> float:
     """0..100: the variance of the Laplacian of the card, scaled so a crisp card scores about 100."""
     grey = cv2.cvtColor(card, cv2.COLOR_BGR2GRAY)
-    variance = float(cv2.Laplacian(grey, cv2.CV_64F).var())
-    return min(100.0, variance / 6.0)
+    # 16-bit holds the Laplacian of 8-bit pixels exactly, and OpenCV's own variance is a fifth of the time
+    # of converting to float64 for NumPy's (the same value).
+    _, std = cv2.meanStdDev(cv2.Laplacian(grey, cv2.CV_16S))
+    return min(100.0, float(std[0, 0]) ** 2 / 6.0)
 
 
 def has_glare(card: np.ndarray) -> bool:
