@@ -687,6 +687,12 @@ def test_address_starting_with_no_province_takes_the_one_its_ink_fits() -> None:
         assert result.fields["address"] == settled, crop
         assert "address" in result.low_confidence_fields()  # corrected or not: confirmed by the person
         assert ("field_corrected" in result.warnings) == (settled != misread)
+    # An address that kept the label's scrap (生) lines up with the crop only one character later: the
+    # province fits the crop there, but replacing the address's first three characters would keep 智.
+    result = _front(address="生" + misread)
+    matrix = _slipped_matrix("生秘建智" + rest, {1: ("福", 3.0), 3: ("省", 3.0)})
+    settle_province(result, lambda: [matrix], 0)
+    assert result.fields["address"] == "生" + misread and "address" in result.low_confidence_fields()
     # An address that starts with a province, in full or short, is not read again.
     for address in ("福建省" + rest, "宁夏银川市兴庆区1号", "址北京市东城区1号"):
         result = _front(address=address)

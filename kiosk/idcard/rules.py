@@ -61,6 +61,7 @@ PLACE_DOUBT = 10.0
 # head within this many nats is taken (highlighted), a worse fit leaves the head as read (highlighted).
 PROVINCE_MARGIN = 10.0
 PROVINCE_SHIFT = 1
+PROVINCE_ALIGN = 2  # characters after the head that must agree between the crop's reading and the address
 
 # Characters the recogniser confuses with digits in the OCR-B number line.
 _TO_DIGIT = str.maketrans(
@@ -632,12 +633,16 @@ def settle_province(result: CardResult, reread: Callable[[], Sequence[ctc.CharMa
         return
     first = ctc.greedy(matrices[0])[0]
     kept = [i for i, ch in enumerate(first) if ch != " "][skip:]  # the value's characters on the first line
+    value = "".join(first[i] for i in kept)
     names: list[str] = []
     rivals: list[str] = []
     for name in sorted(provinces().values()):
         for shift in range(PROVINCE_SHIFT + 1):
             places = kept[shift : shift + len(name)]
-            if len(places) < len(name) or len(name) > len(address):
+            after = value[shift + len(name) : shift + len(name) + PROVINCE_ALIGN]
+            # Only where the crop's reading lines up with the address after the head: what is replaced in
+            # the address must be what was scored on the crop.
+            if len(places) < len(name) or not after or address[len(name) : len(name) + len(after)] != after:
                 continue
             text = list(first)
             for i, ch in zip(places, name, strict=True):
