@@ -34,6 +34,7 @@ import platform
 import resource
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -249,44 +250,23 @@ def run(
         level_report["by_face"] = _by_face(rows)
         # Where the readers differed (personal data of synthetic people only): to choose the rule by.
         level_report["disagreements"] = [
-            {
-                "side": r["side"],
-                "index": r["index"],
-                "variant": v,
-                "field": n,
-                "truth": r["truth"][n],
-                "engine": first,
-                "second": second,
-                "returned": fields[n],
-            }
-            for r in rows
-            for v, dis, fields in [
-                (second_reader[0], r["disagreements"], r["ours"]),
-                *((v, x["disagreements"], x["fields"]) for v, x in r["variants"].items()),
-            ]
-            for n, (first, second) in dis.items()
+            {**_head(r, v, n), "engine": first, "second": second, "returned": x["fields"][n]}
+            for r, v, x in _by_variant(rows, second_reader[0])
+            for n, (first, second) in x["disagreements"].items()
         ]
         # Where both models together read a field otherwise than the engine: the reading, its lead over the
         # next candidate and its gain over the engine's reading (nats), to choose the margins by.
         level_report["combined"] = [
             {
-                "side": r["side"],
-                "index": r["index"],
-                "variant": v,
-                "field": n,
-                "truth": r["truth"][n],
+                **_head(r, v, n),
                 "combined": text,
                 "lead": round(lead, 2),
                 "gain": round(gain, 2),
-                "returned": fields[n],
-                "highlighted": n in low,
+                "returned": x["fields"][n],
+                "highlighted": n in x["low"],
             }
-            for r in rows
-            for v, comb, fields, low in [
-                (second_reader[0], r["combined"], r["ours"], r["low"]),
-                *((v, x["combined"], x["fields"], x["low"]) for v, x in r["variants"].items()),
-            ]
-            for n, (text, lead, gain) in comb.items()
+            for r, v, x in _by_variant(rows, second_reader[0])
+            for n, (text, lead, gain) in x["combined"].items()
         ]
         level_report["second_reader"] = {
             second_reader[0]: _variant_summary(rows, lambda r: (r["ours"], r["low"], r["ms"])),
@@ -307,6 +287,29 @@ def run(
     report["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     report["total_s"] = round(time.perf_counter() - started, 1)
     return report
+
+
+Row = dict[str, Any]
+
+
+def _by_variant(rows: list[Row], first: str) -> Iterator[tuple[Row, str, Row]]:
+    """Each row with each second-reader variant's record of it (fields, low, disagreements, combined): the
+    variant reported as ours (``first``) from the row itself, the others from its ``variants``."""
+    for r in rows:
+        yield r, first, {"fields": r["ours"], **{k: r[k] for k in ("low", "disagreements", "combined")}}
+        for v, record in r["variants"].items():
+            yield r, v, record
+
+
+def _head(r: Row, variant: str, field: str) -> Row:
+    """Which card, variant and field a reported reading belongs to, and the field's truth."""
+    return {
+        "side": r["side"],
+        "index": r["index"],
+        "variant": variant,
+        "field": field,
+        "truth": r["truth"][field],
+    }
 
 
 def _variant_summary(rows: list[dict[str, Any]], pick: Any) -> dict[str, Any]:
