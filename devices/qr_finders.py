@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from devices.qr_grid import past, read_grid
+from devices.qr_grid import function_patterns, past, read_grid
 
 # Local threshold of the picture after a 3x3 median (which removes sensor noise and keeps module edges): the
 # mean of this many pixels a side, minus this offset (grey levels). Both keep noise on flat areas from
@@ -155,24 +155,23 @@ def placement(finders: list[tuple[Finder, int]], size: int) -> np.ndarray | None
 @functools.lru_cache(maxsize=96)
 def _function_modules(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Module centres (x, y) of the three finder patterns with their separators and of both timing
-    patterns, whether each is dark, and which finder each belongs to (3: timing)."""
-    points, dark, owner = [], [], []
+    patterns, whether each is dark (as ``function_patterns`` draws the symbol), and which finder each
+    belongs to (3: timing)."""
+    cells, owner = [], []
     for role in range(3):
         ox, oy = _origin(role, size)
         for r in range(-1, 8):
             for c in range(-1, 8):
-                x, y = ox + c, oy + r
-                if not (0 <= x < size and 0 <= y < size):
-                    continue
-                ring = max(abs(r - 3), abs(c - 3))
-                points.append((x + 0.5, y + 0.5))
-                dark.append(ring != 2 and ring != 4)
-                owner.append(role)
+                x, y = int(ox) + c, int(oy) + r
+                if 0 <= x < size and 0 <= y < size:
+                    cells.append((x, y))
+                    owner.append(role)
     for i in range(8, size - 8):
-        points += [(i + 0.5, 6.5), (6.5, i + 0.5)]
-        dark += [i % 2 == 0, i % 2 == 0]
+        cells += [(i, 6), (6, i)]
         owner += [3, 3]
-    return np.array(points, np.float32), np.array(dark), np.array(owner)
+    drawn, _ = function_patterns(size)
+    at = np.array(cells)
+    return (at + 0.5).astype(np.float32), drawn[at[:, 1], at[:, 0]] == 1, np.array(owner)
 
 
 def placement_score(grey: np.ndarray, homography: np.ndarray, size: int, known: tuple[int, ...]) -> float:
@@ -267,10 +266,9 @@ TIMING_PATHS = {
     1: (((-0.5, 6.5), (-1.0, 0.0)),),
     2: (((6.5, -0.5), (0.0, -1.0)),),
 }
-# Ring (Chebyshev distance from the pattern's centre module) of each module of a finder: 0, 1 dark core, 2
-# light, 3 dark outer ring.
+# The modules of a finder pattern, row by row, and which are dark (the smallest symbol's top-left finder).
 _FINDER_CELLS = np.array([(c + 0.5, r + 0.5) for r in range(7) for c in range(7)], np.float32)
-_FINDER_DARK = np.array([max(abs(r - 3), abs(c - 3)) != 2 for r in range(7) for c in range(7)])
+_FINDER_DARK = function_patterns(21)[0][:7, :7].ravel() == 1
 
 
 def _finder_affines(finder: Finder) -> list[np.ndarray]:

@@ -79,7 +79,7 @@ def version_of(size: int) -> int | None:
 
 
 @functools.lru_cache(maxsize=48)
-def _template(size: int) -> tuple[np.ndarray, np.ndarray]:
+def function_patterns(size: int) -> tuple[np.ndarray, np.ndarray]:
     """The ideal function patterns of a ``size`` x ``size`` symbol (1 dark) and the mask of the modules
     that carry data (neither function pattern nor format or version information)."""
     version = version_of(size)
@@ -411,7 +411,7 @@ def read_grid(
     canon = cv2.warpPerspective(
         grey, to_canon, (side, side), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
     )
-    fixed, data = _template(size)
+    fixed, data = function_patterns(size)
     first, second = format_cells(size)
     in_format = np.zeros_like(data)
     for r, c in first + second:
