@@ -215,3 +215,16 @@ def test_name_read_in_a_traditional_form_takes_the_printed_simplified_one_if_the
     result = CardResult("front", {"name": "王昇"}, {"name": 0.99})
     reread_name(result, [sure])
     assert result.fields["name"] == "王昇" and "field_corrected" not in result.warnings
+
+
+def test_each_traditional_character_of_a_name_is_settled_on_its_own() -> None:
+    # 黄梓頔 in a brush face, read 黃梓頔: 頔 is a standard name character that OpenCC still turns into
+    # 𬱖, a character the recogniser cannot write. That must not keep 黃 from its simplified form.
+    alphabet = ["blank", "黃", "黄", "梓", "頔"]
+    m = _matrix(
+        alphabet, [{"黃": 0.6, "黄": 0.35}, {"blank": 0.9}, {"梓": 0.97}, {"blank": 0.9}, {"頔": 0.97}]
+    )
+    result = CardResult("front", {"name": "黃梓頔"}, {"name": 0.99})
+    reread_name(result, [m])
+    assert result.fields["name"] == "黄梓頔"
+    assert result.confidence["name"] < LOW_CONFIDENCE and "field_corrected" in result.warnings

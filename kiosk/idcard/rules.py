@@ -240,20 +240,27 @@ def reread_name(
 
 def _settle_traditional_form(result: CardResult, matrices: list[ctc.CharMatrix], labels: list[str]) -> None:
     """A name read with a traditional character (黃): cards print the simplified standard form (黄), which a
-    brush typeface draws much like the traditional one. When the crops fit the simplified form within
-    ``TRADITIONAL_MARGIN`` nats of the reading, it is taken, highlighted for the person to confirm. When
-    they fit it far worse, the ink is really the character read: a standard name character OpenCC would
-    still turn into another (昇 into 升, 龑 into 䶮) that looks nothing like it, left as read."""
+    brush typeface draws much like the traditional one. Each such character is settled on its own: when the
+    crops fit the name with its simplified form within ``TRADITIONAL_MARGIN`` nats of the name without, it
+    is taken, highlighted for the person to confirm. When they fit it far worse (or the recogniser cannot
+    write it), the ink is really the character read: a standard name character OpenCC would still turn
+    into another (昇 into 升, 頔 into 𬱖) that looks nothing like it, left as read. Character by character,
+    so such a standard character elsewhere in the name does not keep a real 黃 from its simplified form."""
     name = result.fields.get("name", "")
-    simple = simplified(name)
-    if simple == name:
-        return
-    gap = sum(
-        ctc.score(matrix, label + simple) - ctc.score(matrix, label + name)
-        for matrix, label in zip(matrices, labels, strict=True)
-    )
-    if gap >= -TRADITIONAL_MARGIN:
-        result.fields["name"] = simple
+    settled = name
+    for pos, ch in enumerate(name):
+        simple = simplified(ch)
+        if simple == ch or len(simple) != 1:
+            continue
+        trial = settled[:pos] + simple + settled[pos + 1 :]
+        gap = sum(
+            ctc.score(matrix, label + trial) - ctc.score(matrix, label + settled)
+            for matrix, label in zip(matrices, labels, strict=True)
+        )
+        if gap >= -TRADITIONAL_MARGIN:
+            settled = trial
+    if settled != name:
+        result.fields["name"] = settled
         result.warn("field_corrected")
         _lower(result, "name", CORRECTED_CONFIDENCE)
 
