@@ -34,8 +34,10 @@ from kiosk.idcard.rules import (
     DOUBTFUL_CONFIDENCE,
     check_back,
     check_front,
+    ethnicity_guessed,
     reread_ethnicity,
     reread_name,
+    second_opinion_on_ethnicity,
     settle_place_suffix,
     settle_province,
 )
@@ -192,6 +194,8 @@ class IdCardRecogniser:
                 self._second_read(card, result)
                 if self.second_names and chosen == "front":
                     self._second_read_name(card, lines, result)
+                if "ethnicity" in reread and not self.second_combines:
+                    self._second_read_ethnicity(result, *reread["ethnicity"])
                 if self.second_combines and reread:
                     self._combine_front(result, reread)
         if isinstance(self.engine, CharScoringEngine):
@@ -367,6 +371,19 @@ class IdCardRecogniser:
                 combined = combine_ethnicity(result, own, second)
             if combined is not None and combined.text != first:
                 self.last_combined[field] = (combined.text, combined.lead, combined.gain)
+
+    def _second_read_ethnicity(self, result: CardResult, crop: np.ndarray, own: ctc.CharMatrix) -> None:
+        """An ethnicity the engine chose among the 56 without reading it (kiosk.idcard.rules
+        .ethnicity_guessed) is chosen again from the second reader's view of its crop; another choice gets
+        it highlighted. An ethnicity read outright costs no second model run."""
+        assert self.second is not None
+        if not ethnicity_guessed(result, [own]):
+            return
+        first = result.fields["ethnicity"]
+        (matrix,) = self.second.char_matrices([crop])
+        other = second_opinion_on_ethnicity(result, [matrix])
+        if other is not None:
+            self.last_disagreements["ethnicity"] = (first, other)
 
     def _second_read_name(self, card: np.ndarray, lines: list[Line], result: CardResult) -> None:
         """The name's value crop read by the second reader: a name it reads otherwise is highlighted."""

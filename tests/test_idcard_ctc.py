@@ -145,6 +145,27 @@ def test_ethnicity_read_as_itself_is_not_shape_checked() -> None:
     assert result.fields["ethnicity"] == "回" and result.confidence["ethnicity"] >= LOW_CONFIDENCE
 
 
+def test_a_guessed_ethnicity_is_highlighted_where_another_models_view_favours_another() -> None:
+    alphabet = [*_ethnicity_alphabet(), "一"]
+    # A blurred 怒 read 一 (no ethnicity): among the 56, 水 contradicts it least, and the engine is sure.
+    m = _matrix(alphabet, [{"blank": 0.9}, {"一": 0.6, "水": 0.35, "怒": 0.005}, {"blank": 0.95}])
+    result = CardResult("front", {"ethnicity": "一"}, {"ethnicity": 0.9})
+    reread_ethnicity(result, [m])
+    assert result.fields["ethnicity"] == "水" and rules.ethnicity_guessed(result, [m])
+    assert result.confidence["ethnicity"] >= LOW_CONFIDENCE  # passes unseen on the engine's view alone
+    other = _matrix(alphabet, [{"blank": 0.9}, {"白": 0.5, "怒": 0.3, "水": 0.1}, {"blank": 0.95}])
+    assert rules.second_opinion_on_ethnicity(result, [other]) == "白"
+    assert result.fields["ethnicity"] == "水"  # neither guess overrules the other
+    assert result.confidence["ethnicity"] < LOW_CONFIDENCE
+    agreeing = _matrix(alphabet, [{"blank": 0.9}, {"水": 0.5, "怒": 0.3}, {"blank": 0.95}])
+    kept = CardResult("front", {"ethnicity": "水"}, {"ethnicity": 0.9})
+    assert rules.second_opinion_on_ethnicity(kept, [agreeing]) is None
+    assert kept.confidence["ethnicity"] == 0.9
+    # Read outright, it is no guess.
+    sure = _matrix(alphabet, [{"blank": 0.9}, {"水": 0.95}, {"blank": 0.95}])
+    assert not rules.ethnicity_guessed(kept, [sure])
+
+
 def test_name_reread_drops_a_leaked_label_and_flags_a_close_call() -> None:
     alphabet = ["blank", "书", "何", "秋", "霞", "露"]
     # The value crop holds only the name; the parsed text had the label 名 misread as 书 in front of it.

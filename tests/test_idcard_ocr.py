@@ -424,6 +424,31 @@ def test_names_are_read_again_only_when_asked(recogniser: IdCardRecogniser) -> N
     assert result.fields["name"] == sample.truth["name"] and "name" in result.low_confidence_fields()
 
 
+@pytest.mark.skipif(bool(missing_typefaces(TUNING_FACES)), reason="CJK typefaces missing: bash .ci/fonts.sh")
+def test_an_ethnicity_chosen_without_being_read_is_asked_of_the_second_reader(
+    recogniser: IdCardRecogniser,
+) -> None:
+    # A 畲 in a small, hard 1280 × 720 photo: the engine reads it as no ethnicity at all and chooses 畲
+    # among the 56, sure of it. The second reader's view of the crop is asked; where it favours another
+    # name, the field is highlighted, the choice kept.
+    guessed = make_sample(7, "front", "hard", 21, TUNING_FACES, frame_size=(1280, 720))
+    assert guessed.truth["ethnicity"] == "畲"
+    results = {}
+    for text in ("畲", "苗"):
+        reader = IdCardRecogniser(recogniser.engine, today=REFERENCE_DATE, second=FakeSecondReader([text]))
+        results[text] = reader.read(guessed.image)
+    assert results["畲"].fields["ethnicity"] == results["苗"].fields["ethnicity"] == "畲"
+    assert "ethnicity" not in results["畲"].low_confidence_fields()
+    assert "ethnicity" in results["苗"].low_confidence_fields()
+    # An ethnicity read outright is not asked (no second model run): a second reader that would favour
+    # another name leaves it unhighlighted.
+    read = make_sample(7, "front", "hard", 22, TUNING_FACES, frame_size=(1280, 720))
+    second = FakeSecondReader(["苗"])
+    result = IdCardRecogniser(recogniser.engine, today=REFERENCE_DATE, second=second).read(read.image)
+    assert result.fields["ethnicity"] == read.truth["ethnicity"] != "苗"
+    assert "ethnicity" not in result.low_confidence_fields()
+
+
 def test_ethnicity_row_the_detector_missed_is_read_where_the_layout_puts_it(
     recogniser: IdCardRecogniser, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -176,7 +176,7 @@ def reread_ethnicity(
         return
     result.fields["ethnicity"] = choice.text
     result.confidence["ethnicity"] = _share_confidence(choice.posterior)
-    if shape_check is None or all(ctc.greedy(m)[0] == choice.text for m in matrices):
+    if shape_check is None or not ethnicity_guessed(result, matrices):
         return
     rivals = [name for name in ETHNICITIES if len(name) == len(choice.text) and name != choice.text]
     options = [[ch, *dict.fromkeys(name[i] for name in rivals)] for i, ch in enumerate(choice.text)]
@@ -189,6 +189,23 @@ def reread_ethnicity(
     }
     if max(fits.values(), default=float("-inf")) > ETHNICITY_SHAPE_MARGIN:
         _lower(result, "ethnicity", DOUBTFUL_CONFIDENCE)
+
+
+def ethnicity_guessed(result: CardResult, matrices: Sequence[ctc.CharMatrix]) -> bool:
+    """Whether the ethnicity was chosen among the 56 rather than read: some crop's best-path reading is
+    not it (a blurred 怒 read 一, the names then ranked by how little each contradicts that)."""
+    chosen = result.fields.get("ethnicity")
+    return bool(chosen) and any(ctc.greedy(m)[0] != chosen for m in matrices)
+
+
+def second_opinion_on_ethnicity(result: CardResult, matrices: Sequence[ctc.CharMatrix]) -> str | None:
+    """The one of the 56 that another model's view of the value crop (``matrices``) favours, when it is not
+    the chosen one: the field is then highlighted (neither model's guess overrules the other's)."""
+    other = ctc.choose(matrices, ETHNICITIES)
+    if other is None or other.text == result.fields.get("ethnicity"):
+        return None
+    _lower(result, "ethnicity", DOUBTFUL_CONFIDENCE)
+    return other.text
 
 
 def _name_text(text: str) -> str:
