@@ -195,6 +195,13 @@ def test_region_other_province_is_flagged_one_slip_in_the_name_is_repaired() -> 
     remnant = check_front(_front(address="敏广东省深圳市南山区1号"))  # what is left of the label 住址
     assert remnant.fields["address"] == "广东省深圳市南山区1号"
     assert "field_corrected" in remnant.warnings and "address" in remnant.low_confidence_fields()
+    # Both of the label's characters left, one misread (住址 as 一址): both go.
+    both = check_front(_front(address="一址广东省深圳市南山区1号"))
+    assert both.fields["address"] == "广东省深圳市南山区1号" and "address" in both.low_confidence_fields()
+    # Three characters before a province are no label's residue: left as read (the province rule, which
+    # reads the crop again, highlights an address that starts with no province).
+    three = check_front(_front(address="三一址广东省深圳市南山区1号"))
+    assert three.fields["address"] == "三一址广东省深圳市南山区1号"
 
 
 def test_misread_digit_inside_address_is_mapped_and_flagged() -> None:

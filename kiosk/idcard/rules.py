@@ -33,6 +33,7 @@ SHAPE_ALTERNATIVES = 20
 # (per-character guesses, the reading's first) -> per character, nats of shape evidence for each guess
 ShapeCheck = Callable[[list[list[str]]], list[dict[str, float]] | None]
 NAME_LABEL = "姓名"
+ADDRESS_LABEL = "住址"
 # Nats by which another ethnicity's printed shape must fit the crop better than the chosen one's to get the
 # field highlighted. On the synthetic hard sets a misread 白 for 彝 scores 10–11; a right but unsure choice
 # (the crop also showing the label) 4.9 (chosen on seeds 7 and 2024, see docs/benchmarks.md).
@@ -419,13 +420,14 @@ def _check_region(result: CardResult, prefix: str) -> None:
         return
     if address.startswith(province):
         return
-    if address[1:].startswith(province):
-        # One character before the province the number names is what is left of a misread 住址 label
-        # (敏天津市…): no address starts with a character and then a province.
-        result.fields["address"] = address[1:]
-        result.warn("field_corrected")
-        _lower(result, "address", CORRECTED_CONFIDENCE)
-        return
+    for residue in range(1, len(ADDRESS_LABEL) + 1):
+        if address[residue:].startswith(province):
+            # A character or two before the province the number names are what is left of a misread 住址
+            # label (敏天津市…, 一址安徽省…): no address starts with other characters and then a province.
+            result.fields["address"] = address[residue:]
+            result.warn("field_corrected")
+            _lower(result, "address", CORRECTED_CONFIDENCE)
+            return
     head = address[: len(province)]
     if edit_distance(head, province) <= 1:
         result.fields["address"] = province + address[len(province) :]
@@ -630,11 +632,11 @@ def settle_place_suffix(
 
 
 def _starts_with_province(address: str) -> bool:
-    # The short form too (宁夏银川市…); one character before a province is a label's residue (敏天津市…),
-    # which _check_region strips.
+    # The short form too (宁夏银川市…); a character or two before a province are a label's residue
+    # (敏天津市…), which _check_region strips.
     return any(
-        head.startswith(name)
-        for head in (address, address[1:])
+        address[residue:].startswith(name)
+        for residue in range(len(ADDRESS_LABEL) + 1)
         for p in provinces().values()
         for name in (p, province_short(p))
     )
