@@ -307,6 +307,16 @@ FRONT_LINES = [
 ]
 
 
+def test_a_misread_birth_date_does_not_lose_the_address() -> None:
+    # The year read with a digit dropped (1988 as 198): the row is still the birth row by its label, and
+    # the address below it is read; the date itself is left for the rules (taken from the number).
+    slip = _line("出生198年12月1日", 0.07, 0.35)
+    lines = [slip if ln.text.startswith("出生") else ln for ln in FRONT_LINES]
+    result = parse_front(lines)
+    assert result.fields["address"] == "新疆维吾尔自治区乌鲁木齐市天山区解放路88号"
+    assert result.fields["birth_date"] == "198年12月1日"
+
+
 def test_parse_front_by_layout() -> None:
     result = parse_front(FRONT_LINES)
     assert result.fields == {

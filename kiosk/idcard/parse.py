@@ -256,8 +256,16 @@ def parse_front(lines: list[Line]) -> CardResult:
         f["id_number"] = normalise_id_text(_strip("id", "".join(ln.text for ln in number_lines)))
         conf["id_number"] = min((ln.confidence for ln in number_lines), default=id_row.confidence)
     above = [r for r in rows if r is not id_row and (id_row is None or r.cy < id_row.cy) and r.cy > 0.03]
+    # The birth row by its date, or by its label when the date is misread (1947 read 197): the address is
+    # whatever lies between it and the number, so a date read wrong must not lose the address as well.
     birth_row = next(
-        (r for r in above if re.search(r"\d{4}.{0,3}\d{1,2}.{0,3}\d{1,2}", r.text) and r.cy < 0.55), None
+        (
+            r
+            for r in above
+            if (re.search(r"\d{4}.{0,3}\d{1,2}.{0,3}\d{1,2}", r.text) or r.text.startswith("出生"))
+            and r.cy < 0.55
+        ),
+        None,
     )
     for row in above:
         if birth_row is not None and row.cy >= birth_row.cy:
