@@ -43,6 +43,12 @@ def looks_like_id_number(text: str) -> bool:
     return bool(_SHAPE.match(normalise(text)))
 
 
+def birth_date_possible(born: date, today: date | None = None) -> bool:
+    """Whether a card holder can have been born on ``born``: from 1900 (no one living was born earlier)
+    to today."""
+    return born.year >= 1900 and born <= (today or date.today())
+
+
 def parse_id_number(text: str, today: date | None = None) -> IdNumber:
     """Validate shape, birth date and check digit; raise ``IdNumberError`` with a message key otherwise."""
     value = normalise(text)
@@ -52,8 +58,7 @@ def parse_id_number(text: str, today: date | None = None) -> IdNumber:
         born = date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
     except ValueError:
         raise IdNumberError("id.bad_birth_date", "the birth date inside the number does not exist") from None
-    today = today or date.today()
-    if born > today or born.year < 1900:
+    if not birth_date_possible(born, today):
         raise IdNumberError("id.bad_birth_date", "the birth date inside the number is out of range")
     if check_digit(value[:17]) != value[17]:
         raise IdNumberError("id.bad_checksum", "the check digit does not match")

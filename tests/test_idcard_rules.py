@@ -183,6 +183,13 @@ def test_unreadable_birth_date_and_sex_come_from_the_number_flagged() -> None:
     assert {"birth_date", "sex"} <= set(result.low_confidence_fields())
 
 
+def test_a_birth_year_no_holder_can_have_is_a_misread_line() -> None:
+    # 1990 read 1190: no date at all, so the number's (checksum-valid) date is taken, for confirmation.
+    result = check_front(_front(birth_date="1190年3月7日"))
+    assert result.fields["birth_date"] == "1990-03-07"
+    assert "field_from_id" in result.warnings and "birth_date" in result.low_confidence_fields()
+
+
 def test_region_other_province_is_flagged_one_slip_in_the_name_is_repaired() -> None:
     moved = check_front(_front(address="浙江省杭州市西湖区1号"))
     assert "id_region_mismatch" in moved.warnings

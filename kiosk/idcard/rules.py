@@ -17,7 +17,7 @@ import numpy as np
 from kiosk.idcard import ctc
 from kiosk.idcard.data import ETHNICITIES, province_short, provinces, simplified, starts_with_surname
 from kiosk.idcard.model import CardResult
-from kiosk.idnumber import IdNumberError, check_digit, parse_id_number
+from kiosk.idnumber import IdNumberError, birth_date_possible, check_digit, parse_id_number
 
 CORRECTED_CONFIDENCE = 0.6  # below LOW_CONFIDENCE: a corrected field is always shown for confirmation
 DERIVED_CONFIDENCE = 0.75
@@ -140,9 +140,11 @@ def parse_birth_date(text: str) -> date | None:
     if not match:
         return None
     try:
-        return date(int(match[1]), int(match[2]), int(match[3]))
+        born = date(int(match[1]), int(match[2]), int(match[3]))
     except ValueError:
         return None
+    # A year no holder can have (1956 read 1196) is a misread line, not a date: the number's is taken.
+    return born if birth_date_possible(born) else None
 
 
 def match_ethnicity(text: str) -> tuple[str | None, bool]:
