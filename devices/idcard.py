@@ -374,8 +374,9 @@ class IdCardRecogniser:
 
     def _second_read_ethnicity(self, result: CardResult, crop: np.ndarray, own: ctc.CharMatrix) -> None:
         """An ethnicity the engine chose among the 56 without reading it (kiosk.idcard.rules
-        .ethnicity_guessed) is chosen again from the second reader's view of its crop; another choice gets
-        it highlighted. An ethnicity read outright costs no second model run."""
+        .ethnicity_guessed) is chosen again from the second reader's view of its crop; unless that view
+        confirms it (the same name, a clear winner), it is highlighted. An ethnicity read outright costs no
+        second model run."""
         assert self.second is not None
         if not ethnicity_guessed(result, [own]):
             return

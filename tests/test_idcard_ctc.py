@@ -157,10 +157,14 @@ def test_a_guessed_ethnicity_is_highlighted_where_another_models_view_favours_an
     assert rules.second_opinion_on_ethnicity(result, [other]) == "白"
     assert result.fields["ethnicity"] == "水"  # neither guess overrules the other
     assert result.confidence["ethnicity"] < LOW_CONFIDENCE
-    agreeing = _matrix(alphabet, [{"blank": 0.9}, {"水": 0.5, "怒": 0.3}, {"blank": 0.95}])
+    agreeing = _matrix(alphabet, [{"blank": 0.9}, {"水": 0.9, "怒": 0.005}, {"blank": 0.95}])
     kept = CardResult("front", {"ethnicity": "水"}, {"ethnicity": 0.9})
     assert rules.second_opinion_on_ethnicity(kept, [agreeing]) is None
     assert kept.confidence["ethnicity"] == 0.9
+    # The same name without a clear lead over another is no confirmation: two unsure guesses agreeing.
+    unsure = _matrix(alphabet, [{"blank": 0.9}, {"水": 0.5, "怒": 0.3}, {"blank": 0.95}])
+    assert rules.second_opinion_on_ethnicity(kept, [unsure]) == "水"
+    assert kept.fields["ethnicity"] == "水" and kept.confidence["ethnicity"] < LOW_CONFIDENCE
     # Read outright, it is no guess.
     sure = _matrix(alphabet, [{"blank": 0.9}, {"水": 0.95}, {"blank": 0.95}])
     assert not rules.ethnicity_guessed(kept, [sure])

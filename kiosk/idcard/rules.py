@@ -202,10 +202,12 @@ def ethnicity_guessed(result: CardResult, matrices: Sequence[ctc.CharMatrix]) ->
 
 
 def second_opinion_on_ethnicity(result: CardResult, matrices: Sequence[ctc.CharMatrix]) -> str | None:
-    """The one of the 56 that another model's view of the value crop (``matrices``) favours, when it is not
-    the chosen one: the field is then highlighted (neither model's guess overrules the other's)."""
+    """The one of the 56 that another model's view of the value crop (``matrices``) favours, when it does
+    not confirm the chosen one: another name, or the same one without a clear lead (by the standard the
+    engine's own choice is held to; two unsure guesses agreeing confirm nothing). The field is then
+    highlighted; neither model's guess overrules the other's."""
     other = ctc.choose(matrices, ETHNICITIES)
-    if other is None or other.text == result.fields.get("ethnicity"):
+    if other is None or (other.text == result.fields.get("ethnicity") and other.posterior >= SURE_POSTERIOR):
         return None
     _lower(result, "ethnicity", DOUBTFUL_CONFIDENCE)
     return other.text
