@@ -322,6 +322,11 @@ def test_a_misread_birth_date_does_not_lose_the_address() -> None:
     result = parse_front(lines)
     assert result.fields["address"] == "新疆维吾尔自治区乌鲁木齐市天山区解放路88号"
     assert result.fields["birth_date"] == "198年12月1日"
+    # Label and date both misread (出生1988年 lost, 633日 left): the row is still where the birth row lies.
+    lost = [_line("633日", 0.18, 0.35) if ln.text.startswith("出生") else ln for ln in FRONT_LINES]
+    result = parse_front(lost)
+    assert result.fields["address"] == "新疆维吾尔自治区乌鲁木齐市天山区解放路88号"
+    assert result.fields["ethnicity"] == "维吾尔" and result.fields["birth_date"] == "633日"
 
 
 def test_parse_front_by_layout() -> None:
