@@ -28,7 +28,7 @@ from devices.second_reader import SecondReader
 from kiosk.idcard import ctc
 from kiosk.idcard.combine import combine_ethnicity, combine_line, combine_name
 from kiosk.idcard.model import CardResult
-from kiosk.idcard.parse import Line, parse_back, parse_front, side_scores
+from kiosk.idcard.parse import BIRTH_DATE_TEXT, BIRTH_ROW_MAX, Line, parse_back, parse_front, side_scores
 from kiosk.idcard.reader import FrameReading
 from kiosk.idcard.rules import (
     DOUBTFUL_CONFIDENCE,
@@ -57,9 +57,7 @@ CROP_PAD = 4 / RECT_H
 # The free-text fields the second reader re-reads: no rule on the card can check them (the name has its
 # own re-read and shape check, the dates and the number their rules).
 SECOND_READ_FIELDS = ("address", "authority")
-BIRTH_ROW_MAX = 0.55  # the birth date's row is above the address and the number (as kiosk.idcard.parse)
 BIRTH_ROW_HALF = 0.03  # lines within this of the date line's centre are on its row
-DATE_TEXT = r"\d{4}.{0,3}\d{1,2}.{0,3}\d{1,2}"
 
 
 T = TypeVar("T")
@@ -459,7 +457,7 @@ def name_value_crop(card: np.ndarray, lines: list[Line]) -> np.ndarray | None:
 def birth_value_crop(card: np.ndarray, lines: list[Line]) -> np.ndarray | None:
     """The birth date's value alone (1990年3月7日, no 出生 label), cut from the rectified front ``card``: the
     row of the first line above the number's that reads as a date, right of where values start."""
-    row = next((ln for ln in lines if ln.cy < BIRTH_ROW_MAX and re.search(DATE_TEXT, ln.text)), None)
+    row = next((ln for ln in lines if ln.cy < BIRTH_ROW_MAX and re.search(BIRTH_DATE_TEXT, ln.text)), None)
     if row is None:
         return None
     band = (row.cy - BIRTH_ROW_HALF, row.cy + BIRTH_ROW_HALF)

@@ -51,6 +51,10 @@ READ_TWICE_PITCH = 0.5
 # or more left of the column, the value's first at most 1 px left of it: the cut lies half way.
 LABEL_COLUMN_MARGIN = 0.02
 VALIDITY_DATE = r"\d{4}\D?\d{2}\D?\d{2}"
+# A birth date as the front prints it (1990年3月7日; the characters between the numbers often misread), and
+# the lowest centre (card heights) its row can have: it lies above the address and the number.
+BIRTH_DATE_TEXT = r"\d{4}.{0,3}\d{1,2}.{0,3}\d{1,2}"
+BIRTH_ROW_MAX = 0.55
 # Where the front's birth row lies (centre, card heights), for a row whose date and label are both misread.
 # On the tuning faces' hard photos (seed 8, all layouts) birth rows were centred at 0.367-0.396, the
 # address's first line at 0.496-0.523, the sex row near 0.25: the band reaches half way to each.
@@ -267,8 +271,7 @@ def parse_front(lines: list[Line]) -> CardResult:
         (
             r
             for r in above
-            if (re.search(r"\d{4}.{0,3}\d{1,2}.{0,3}\d{1,2}", r.text) or r.text.startswith("出生"))
-            and r.cy < 0.55
+            if (re.search(BIRTH_DATE_TEXT, r.text) or r.text.startswith("出生")) and r.cy < BIRTH_ROW_MAX
         ),
         None,
     ) or next((r for r in above if BIRTH_ROW[0] <= r.cy <= BIRTH_ROW[1]), None)
