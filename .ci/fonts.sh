@@ -10,10 +10,11 @@
 set -euo pipefail
 
 PACKAGES=(fonts-noto-cjk fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-uming fonts-arphic-ukai
-          fonts-dejavu-core)
+          fonts-lxgw-wenkai fonts-dejavu-core)
 FILES=(/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc
        /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
        /usr/share/fonts/truetype/arphic/uming.ttc /usr/share/fonts/truetype/arphic/ukai.ttc
+       /usr/share/fonts/truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf
        /usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf)
 
 log() { echo "fonts.sh: $*" >&2; }

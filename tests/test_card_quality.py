@@ -7,9 +7,11 @@ import pytest
 
 from devices.card_finder import find_card, rectify
 from devices.card_quality import is_photocopy
-from tools.idcard_synth import TYPEFACES, make_sample, missing_typefaces
+from tools.idcard_synth import make_sample, missing_typefaces
 
-FACES = [f for f in TYPEFACES if not missing_typefaces([f])]
+# The faces the cards below were chosen in (a face added to TYPEFACES later would redraw them).
+CHOSEN_IN = ("droid", "noto-sans", "noto-serif", "wqy-zenhei", "wqy-microhei", "uming", "ukai")
+FACES = [f for f in CHOSEN_IN if not missing_typefaces([f])]
 
 
 def _card(seed: int, index: int, **overrides: object) -> np.ndarray:
@@ -24,7 +26,7 @@ def _card(seed: int, index: int, **overrides: object) -> np.ndarray:
 def test_photocopy_is_told_from_a_faded_colour_card(index: int) -> None:
     # Hard fronts: dim, uneven light, pale or greyish label ink, faded portraits. A colour photo of such a
     # card is no photocopy; the same card copied in black and white is.
-    if len(FACES) < len(TYPEFACES):
+    if len(FACES) < len(CHOSEN_IN):
         pytest.skip("typefaces not installed (bash .ci/fonts.sh)")
     assert not is_photocopy(_card(7, index))
     assert is_photocopy(_card(7, index, photocopy=True))

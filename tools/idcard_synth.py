@@ -229,6 +229,8 @@ TYPEFACES: dict[str, Typeface] = {
         Typeface("uming", "arphic", DEBIAN_FONTS / "truetype/arphic/uming.ttc", "UMing CN",
                  "fonts-arphic-uming"),
         Typeface("ukai", "arphic", DEBIAN_FONTS / "truetype/arphic/ukai.ttc", "UKai CN", "fonts-arphic-ukai"),
+        Typeface("lxgw-wenkai", "lxgw", DEBIAN_FONTS / "truetype/lxgw-wenkai/LXGWWenKai-Regular.ttf",
+                 package="fonts-lxgw-wenkai"),
     )
 }  # fmt: skip
 # Faces for the 18-character number: the card's OCR-B, and a monospaced look-alike as a card printer with
@@ -242,8 +244,10 @@ NUMBER_FACES: dict[str, Typeface] = {
     )
 }  # fmt: skip
 LATIN = Typeface("liberation", "liberation", ASSETS_DIR / "fonts" / "LiberationSans-Regular.ttf")
-# The family kept out of all tuning (thresholds, weights, rules): reported apart and first.
-HELD_OUT_FAMILY = "arphic"
+# The families kept out of all tuning (thresholds, weights, rules): reported apart and first. AR PL has
+# been measured on many seeds and its misses read card by card; LXGW WenKai (a Kai face of another design)
+# was added later and only measured, never read for misses, so it stays unseen by the reader's rules.
+HELD_OUT_FAMILIES = ("arphic", "lxgw")
 
 
 def families() -> dict[str, list[str]]:
