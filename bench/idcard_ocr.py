@@ -125,7 +125,7 @@ def run(
         "seed": seed,
         "faces": faces or ["droid (the renderer's original)"],
         # Whether every face printed belongs to a family kept out of all tuning: the figure that counts.
-        "held_out": bool(faces) and all(TYPEFACES[f].family in HELD_OUT_FAMILIES for f in faces),
+        "held_out": bool(faces) and all(TYPEFACES[f].family in HELD_OUT_FAMILIES for f in faces or ()),
         "frame": f"{frame[0]}x{frame[1]}",
         "second_reader": list(second_reader),
         "cold_load_s": round(load_s, 3),
