@@ -129,6 +129,41 @@ def test_card_finder_locates_the_card() -> None:
         assert error < 0.03 * np.linalg.norm(sample.quad[1] - sample.quad[0])
 
 
+def test_card_outline_is_fitted_along_its_sides_not_cut_at_its_rounded_corners() -> None:
+    # A four-point approximation of a rounded card's outline puts its corners on the rounded arcs, inside
+    # the card, so its sides miss the card's edges by a few pixels. The outline's own points along each
+    # side place the sides, and their crossings the true corners.
+    frame = np.full((400, 600, 3), 60, np.uint8)
+    corners = np.array([[80, 60], [510, 100], [480, 360], [60, 320]], np.float32)
+    card = np.zeros((400, 600), np.uint8)
+    cv2.fillPoly(card, [corners.astype(np.int32)], 255)
+    rounded = cv2.morphologyEx(card, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (41, 41)))
+    frame[rounded > 0] = 235
+    contour = max(cv2.findContours(rounded, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0], key=cv2.contourArea)
+    hull = cv2.convexHull(contour)
+    approx = cv2.approxPolyDP(hull, 0.02 * cv2.arcLength(hull, True), True)
+    assert np.abs(approx.reshape(-1, 2) - corners[:, None]).min(axis=0).max() > 3  # cut at the arcs
+
+    location = find_card(frame)
+    assert location is not None
+    # 1.2 px off (the outline's pixels lie half a pixel inside the edge); cut at the arcs, 2.2 px.
+    assert max(np.linalg.norm(location.quad - c, axis=1).min() for c in corners) < 1.5
+
+
+@pytest.mark.parametrize(("seed", "index"), [(8, 15), (11, 46)])
+def test_card_on_a_busy_desk_is_found_by_its_own_outline(seed: int, index: int) -> None:
+    # Two backs of the tuning faces where, with the outline's corners cut at the arcs, straight edges of
+    # the desk and the card's pattern made a better-scoring "card" than the card.
+    faces = ["droid", "noto-sans", "noto-serif", "wqy-zenhei", "wqy-microhei"]
+    if missing_typefaces(faces):
+        pytest.skip("typefaces not installed (bash .ci/fonts.sh)")
+    sample = make_sample(seed, "back", "easy", index, faces)
+    location = find_card(sample.image)
+    assert location is not None
+    error = min(np.abs(np.roll(location.quad, k, axis=0) - sample.quad).max() for k in range(4))
+    assert error < 0.03 * np.linalg.norm(sample.quad[1] - sample.quad[0])
+
+
 def test_live_capture_settles_on_two_agreeing_frames(recogniser: IdCardRecogniser) -> None:
     frames = [make_sample(13, "front", "easy", 2, noise_sigma=2.0 + k).image for k in range(4)]
     truth = make_sample(13, "front", "easy", 2).truth
