@@ -28,7 +28,15 @@ from devices.second_reader import SecondReader
 from kiosk.idcard import ctc
 from kiosk.idcard.combine import combine_ethnicity, combine_line, combine_name
 from kiosk.idcard.model import CardResult
-from kiosk.idcard.parse import BIRTH_DATE_TEXT, BIRTH_ROW_MAX, Line, parse_back, parse_front, side_scores
+from kiosk.idcard.parse import (
+    BIRTH_DATE_TEXT,
+    BIRTH_ROW_MAX,
+    FRONT_LABEL_STARTS,
+    Line,
+    parse_back,
+    parse_front,
+    side_scores,
+)
 from kiosk.idcard.reader import FrameReading
 from kiosk.idcard.rules import (
     DOUBTFUL_CONFIDENCE,
@@ -444,8 +452,14 @@ def _outside(quad: np.ndarray, shape: tuple[int, ...]) -> bool:
 
 
 def _label_column(lines: list[Line]) -> float:
-    """Where the labels (姓名, 性别, …) start across the card, from the lines that start in their column."""
-    labels = [ln.x0 for ln in lines if ln.x0 < LABEL_COLUMN_MAX_X]
+    """Where the labels (姓名, 性别, …) start across the card, from the lines that start with one. A line
+    starting with a label's last character (址广西…: 住 faint, not read) starts a character right of the
+    column, and with the labels lost the values' crops would start inside their first characters."""
+    labels = [
+        ln.x0
+        for ln in lines
+        if ln.x0 < LABEL_COLUMN_MAX_X and re.match(FRONT_LABEL_STARTS, ln.text.replace(" ", ""))
+    ]
     return float(np.median(labels)) if labels else LABEL_COLUMN_DEFAULT
 
 

@@ -83,6 +83,25 @@ def test_rare_name_character_is_read_by_its_shape(recogniser: IdCardRecogniser) 
     assert result.fields["name"] == truth
 
 
+def test_name_crop_keeps_the_first_character_when_the_labels_were_not_read() -> None:
+    # The blue labels blurred away, only 址 of 住址 read, in front of the address: that line starts a
+    # character right of the label column. Taken for the column, it put the name's crop inside 周 of
+    # 周国泽, and the name came back as 国泽 without a highlight.
+    card = np.full((RECT_H, RECT_W, 3), 255, np.uint8)
+    name_x0 = 0.172
+    card[int(0.09 * RECT_H) : int(0.17 * RECT_H), int((name_x0 + 0.01) * RECT_W) : int(0.3 * RECT_W)] = 0
+    lines = [
+        parse.Line("周国泽", name_x0, 0.078, 0.311, 0.178, 0.9),
+        parse.Line("女", 0.176, 0.224, 0.232, 0.293, 0.9),
+        parse.Line("1982 年 2 月 27日", 0.175, 0.341, 0.457, 0.42, 0.9),
+        parse.Line("址广西壮族自治区胜利市长安", 0.114, 0.47, 0.575, 0.55, 0.9),
+        parse.Line("区解放大街700号", 0.178, 0.548, 0.431, 0.63, 0.9),
+    ]
+    crop = name_value_crop(card, lines)
+    assert crop is not None
+    assert (crop[:, :2] == 255).all()  # the crop starts left of the name's ink, on paper
+
+
 def test_blurred_ethnicity_read_as_a_simpler_one_is_highlighted(recogniser: IdCardRecogniser) -> None:
     sample = make_sample(7, "front", "hard", 6)  # 彝 blurred to a blob: the recogniser reads "#"
     result = recogniser.read(sample.image)
