@@ -353,9 +353,12 @@ def test_label_box_running_into_the_value_does_not_read_its_first_character_twic
 
 @pytest.mark.skipif(bool(missing_typefaces(TUNING_FACES)), reason="CJK typefaces missing: bash .ci/fonts.sh")
 def test_text_boxes_are_grown_enough_to_keep_a_line_whole(recogniser: IdCardRecogniser) -> None:
-    # With rapidocr's own box growth (1.6) this address came back with a character cut at its box's edge
-    # and misread (16栋 read 16核); the engine's wider boxes read it whole.
-    sample = make_sample(7, "front", "hard", 34, TUNING_FACES)
+    # With rapidocr's own box growth (1.6) this address came back with three stray characters in front of
+    # it (生社二天津市…, 生 from the 出生 label above); the engine's wider boxes read it as printed. (The
+    # card first used here, 16栋 cut at its box's edge and read 16核 at 1.6, reads 16核 at either growth
+    # since the card finder fits the card's sides: its rectification moved by about a pixel, and that
+    # character is borderline.)
+    sample = make_sample(7, "front", "hard", 7, TUNING_FACES)
     assert recogniser.read(sample.image).fields["address"] == sample.truth["address"]
     tight = IdCardRecogniser(RapidOcrEngine(det_unclip_ratio=1.6), today=REFERENCE_DATE)
     assert tight.read(sample.image).fields["address"] != sample.truth["address"]
