@@ -31,8 +31,8 @@ from kiosk.idcard.model import CardResult
 from kiosk.idcard.parse import (
     BIRTH_DATE_TEXT,
     BIRTH_ROW_MAX,
-    FRONT_LABEL_STARTS,
     Line,
+    label_lines,
     parse_back,
     parse_front,
     side_scores,
@@ -455,11 +455,7 @@ def _label_column(lines: list[Line]) -> float:
     """Where the labels (姓名, 性别, …) start across the card, from the lines that start with one. A line
     starting with a label's last character (址广西…: 住 faint, not read) starts a character right of the
     column, and with the labels lost the values' crops would start inside their first characters."""
-    labels = [
-        ln.x0
-        for ln in lines
-        if ln.x0 < LABEL_COLUMN_MAX_X and re.match(FRONT_LABEL_STARTS, ln.text.replace(" ", ""))
-    ]
+    labels = [ln.x0 for ln in label_lines(lines) if ln.x0 < LABEL_COLUMN_MAX_X]
     return float(np.median(labels)) if labels else LABEL_COLUMN_DEFAULT
 
 

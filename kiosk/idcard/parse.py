@@ -241,11 +241,17 @@ def _id_row(rows: list[Row]) -> Row | None:
     return max(candidates, key=lambda r: len(normalise_id_text(r.text)), default=None)
 
 
+def label_lines(lines: list[Line]) -> list[Line]:
+    """The lines that start with one of the front's labels (``FRONT_LABEL_STARTS``): the evidence for the
+    column the labels share; a line starting with a label's residue (址广西…) is none."""
+    return [ln for ln in lines if re.match(FRONT_LABEL_STARTS, ln.text.replace(" ", ""))]
+
+
 def _on_card(lines: list[Line]) -> list[Line]:
     """``lines`` without those that end before the column the front's labels start in (fitted through the
     label lines, so a slanted rectification is followed). Every value is printed right of its label, so
     such text is beside the card: a note the card finder took in with it (Lorem ipsum left of 住址)."""
-    starts = [(ln.cy, ln.x0) for ln in lines if re.match(FRONT_LABEL_STARTS, ln.text.replace(" ", ""))]
+    starts = [(ln.cy, ln.x0) for ln in label_lines(lines)]
     if not starts:
         return lines
     ys, xs = (np.array(v) for v in zip(*starts, strict=True))
