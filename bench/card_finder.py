@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from devices.card_finder import find_card
-from tools.idcard_synth import families, make_sample, missing_typefaces
+from tools.idcard_synth import faces_named, make_sample, missing_typefaces
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
 LOST_AT = 0.02  # of the frame's width
@@ -74,8 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--count", type=int, default=60, help="photos per seed, level and side")
     parser.add_argument("--frame", default="1280x720", help="WxH")
     args = parser.parse_args(argv)
-    groups = families()
-    faces = [key for item in args.faces.split(",") if item for key in groups.get(item, [item])]
+    faces = faces_named(args.faces)
     if missing := missing_typefaces(faces):
         parser.error("typefaces not installed (bash .ci/fonts.sh): " + ", ".join(f.key for f in missing))
     width, _, height = args.frame.partition("x")

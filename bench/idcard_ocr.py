@@ -53,7 +53,7 @@ from tools.idcard_synth import (
     RARE_SURNAMES,
     REFERENCE_DATE,
     TYPEFACES,
-    families,
+    faces_named,
     make_sample,
     missing_typefaces,
 )
@@ -465,8 +465,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--second-reader takes {', '.join(SECOND_READER_VARIANTS)}")
     if args.quick:
         args.front, args.back = 20, 10
-    groups = families()
-    faces = [key for item in args.faces.split(",") if item for key in groups.get(item, [item])]
+    faces = faces_named(args.faces)
     if unknown := [f for f in faces if f not in TYPEFACES]:
         parser.error(f"unknown typeface {', '.join(unknown)}; known: {', '.join(TYPEFACES)}")
     if missing := missing_typefaces([*faces, "dejavu-mono"] if faces else []):

@@ -258,6 +258,12 @@ def families() -> dict[str, list[str]]:
     return out
 
 
+def faces_named(spec: str) -> list[str]:
+    """Typeface keys for a comma-separated list of typefaces or families (``arphic`` is uming, ukai)."""
+    groups = families()
+    return [key for item in spec.split(",") if item for key in groups.get(item, [item])]
+
+
 def missing_typefaces(keys: list[str] | tuple[str, ...]) -> list[Typeface]:
     """Of the faces named by ``keys`` (CJK or number), those whose font file is not installed."""
     faces = [TYPEFACES.get(k) or NUMBER_FACES[k] for k in keys]
