@@ -18,6 +18,7 @@ from PySide6.QtCore import QPoint, QRect, QSize
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QLabel, QPushButton, QWidget
 from test_ui_admin import enter_admin, open_pin_page, set_pin
 
+from kiosk.admin.health import Problem
 from kiosk.i18n import translate
 from tools.service_driver import click, complete_service
 from tools.synth_frames import valid_id_number, wrong_check_digit
@@ -182,6 +183,31 @@ def test_checkpoint_screens_fit_every_size(make_window: Any, qtbot: Any, look: A
     walk.check("stats")
     window.idle_overlay.show_countdown(10, window.language)
     walk.check("idle countdown")
+    walk.assert_clean()
+
+
+def test_the_top_bar_fits_every_size_when_everything_is_wrong_at_once(
+    make_window: Any, qtbot: Any, look: Any
+) -> None:
+    """The statuses at their longest together: a reconnecting camera with its reason, the network offline
+    with a queue, the printer's longest state in either language, every problem icon. (Any of them can
+    change during a walk above, e.g. the camera watchdog after ten seconds without a frame.)"""
+    window = make_window(screen="home")
+    bar = window.top_bar
+    # The live camera's and the outbox's say comes first, then the states below hold.
+    qtbot.waitUntil(lambda: bar.camera_state == "ok" and bar.pending_label.text() != "", timeout=5000)
+    walk = Walk(window, look)
+    for printer in ("timeout", "paper_low"):  # the longest text in English, in Chinese
+        bar.set_camera_status("reconnecting", "camera delivered no frame for 10 s: restarting its thread")
+        bar.set_network_status(False)
+        bar.set_pending(12345)
+        bar.set_printer_status(printer)
+        bar.set_problems(list(Problem))
+        for screen in (window.show_home, window.show_checkpoint, window.show_stats):
+            screen()
+            walk.check(f"every status wrong, printer {printer}, {screen.__name__}")
+        assert bar.camera_state == "reconnecting" and bar.printer_label.isVisibleTo(window)
+        assert bar.problem_icons.problems == tuple(Problem) and "12345" in bar.pending_label.text()
     walk.assert_clean()
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
@@ -14,6 +14,7 @@ from kiosk.admin.health import Problem
 from kiosk.i18n import translate
 from ui.admin.problem_icons import ProblemIcons
 from ui.scan_pipeline import CameraState
+from ui.widgets.flow_layout import FlowLayout
 from ui.widgets.style import set_style_state
 
 REASON_MAX_PX = 340  # the full reason is in the log and the tooltip; the bar only has room for a hint
@@ -23,6 +24,31 @@ def _label(name: str, parent: QWidget | None = None) -> QLabel:
     label = QLabel(parent)
     label.setObjectName(name)
     return label
+
+
+class _ReasonLabel(QLabel):
+    """The camera's reason, elided to a fixed width: a long driver message must not widen the bar past the
+    screen. It is elided again when its font changes (large text), or the old font's cut would not fit."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("cameraReason")
+        self.setFixedWidth(REASON_MAX_PX)
+        self._full = ""
+
+    def set_reason(self, reason: str) -> None:
+        self._full = reason
+        self.setToolTip(reason)
+        self.setVisible(bool(reason))
+        self._elide()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._elide()
+
+    def _elide(self) -> None:
+        self.setText(self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight, REASON_MAX_PX))
 
 
 class TopBar(QFrame):
@@ -44,7 +70,6 @@ class TopBar(QFrame):
         self._checkpoint_id = checkpoint_id
         self._clock = clock
         self._camera_state = CameraState.STARTING.value
-        self._camera_reason = ""
         self._online = False
         self._pending: int | None = None
         self._day = clock().date()
@@ -56,9 +81,7 @@ class TopBar(QFrame):
         self.site_label.setText(site_name)
         self.checkpoint_label = _label("checkpointId")
         self.camera_label = _label("cameraStatus")
-        self.camera_reason_label = _label("cameraReason")
-        # A long driver message must not widen the bar past the screen: it is elided to a fixed width.
-        self.camera_reason_label.setFixedWidth(REASON_MAX_PX)
+        self.camera_reason_label = _ReasonLabel()
         self.network_label = _label("networkStatus")
         self.pending_label = _label("pendingCount")
         # Shown only while the receipt printer needs attention (paper out, cover open, offline…).
@@ -75,21 +98,19 @@ class TopBar(QFrame):
         # The statuses and the clock: beside the site on a wide screen, on a second row of their own on a
         # narrow (portrait) one. Their minimum width is nominal so that the bar never holds the window wider
         # than the screen; resizeEvent moves them before they would be squeezed.
+        # On the second row they wrap onto as many lines as they need when several things are wrong at once.
         self.status_box = QWidget()
         self.status_box.setMinimumWidth(1)
-        status = QHBoxLayout(self.status_box)
-        status.setContentsMargins(0, 0, 0, 0)
-        status.setSpacing(20)
-        status.addLayout(self._column(self.camera_label, self.camera_reason_label))
-        status.addLayout(self._column(self.network_label, self.pending_label))
+        status = FlowLayout(self.status_box)
+        status.addWidget(self._column(self.camera_label, self.camera_reason_label))
+        status.addWidget(self._column(self.network_label, self.pending_label))
         status.addWidget(self.printer_label)
         status.addWidget(self.problem_icons)
-        status.addStretch(1)
         status.addWidget(self.clock_label)
         self._first_row = QHBoxLayout()
         self._first_row.setSpacing(20)
         self._first_row.addWidget(self.home_button)
-        self._first_row.addLayout(self._column(self.site_label, self.checkpoint_label))
+        self._first_row.addWidget(self._column(self.site_label, self.checkpoint_label))
         self._first_row.addStretch(1)
         self._first_row.addWidget(self.status_box)
         self._first_row.addWidget(self.language_button)
@@ -126,12 +147,14 @@ class TopBar(QFrame):
             self._second_row.addWidget(self.status_box)
 
     @staticmethod
-    def _column(top: QWidget, bottom: QWidget) -> QVBoxLayout:
-        column = QVBoxLayout()
+    def _column(top: QWidget, bottom: QWidget) -> QWidget:
+        box = QWidget()
+        column = QVBoxLayout(box)
+        column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(top)
         column.addWidget(bottom)
-        return column
+        return box
 
     def set_home_visible(self, visible: bool) -> None:
         self.home_button.setVisible(visible)
@@ -139,7 +162,7 @@ class TopBar(QFrame):
 
     def set_camera_status(self, state: str, reason: str) -> None:
         self._camera_state = state
-        self._camera_reason = reason
+        self.camera_reason_label.set_reason(reason)  # not translated: the driver's own words
         set_style_state(self.camera_label, "state", state)
         self._fill()
 
@@ -182,13 +205,6 @@ class TopBar(QFrame):
         lang = self.language
         self.checkpoint_label.setText(translate("topbar.checkpoint", lang, id=self._checkpoint_id))
         self.camera_label.setText(translate(f"camera.{self._camera_state}", lang))
-        reason = self._camera_reason
-        metrics = self.camera_reason_label.fontMetrics()
-        self.camera_reason_label.setText(
-            metrics.elidedText(reason, Qt.TextElideMode.ElideRight, REASON_MAX_PX)
-        )
-        self.camera_reason_label.setToolTip(reason)
-        self.camera_reason_label.setVisible(bool(reason))
         self.network_label.setText(translate("network.online" if self._online else "network.offline", lang))
         self.printer_label.setText(translate(f"printer.{self._printer_state}", lang))
         self.printer_label.setVisible(self._printer_state != "ready")
