@@ -8,8 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from devices.card_finder import find_card
 from devices.idcard import IdCardRecogniser
 from kiosk.idcard.model import BACK_FIELDS, CardResult
+from kiosk.idcard.reader import MOVE_TOLERANCE
 from kiosk.idcard.rules import check_back
 from tools.idcard_synth import (
     ADDRESS_GAP,
@@ -27,8 +29,10 @@ from tools.idcard_synth import (
     _guilloche,
     _wrap,
     has_glyph,
+    held_frame,
     make_sample,
     missing_typefaces,
+    photograph,
     random_identity,
     render_front,
 )
@@ -146,6 +150,28 @@ def test_varied_cards_keep_the_identity_and_camera() -> None:
     assert varied.style.family == "arphic"
     assert varied.image.shape == (1080, 1920, 3)
     assert not np.array_equal(plain.image, cv2.resize(varied.image, (1280, 720)))
+
+
+def test_a_held_cards_next_frames_drift_a_little_under_the_same_light() -> None:
+    """What the live reader is fed after the first frame (bench.idcard_held): the same card, moved by less
+    than the reader's "hold still" tolerance, the room's light and glare kept, new sensor noise."""
+    sample = make_sample(4, "front", "hard", 5)
+    first = find_card(sample.image)
+    assert first is not None
+    frames = [held_frame(sample, k) for k in (1, 2)]
+    assert np.array_equal(frames[0], held_frame(sample, 1))  # reproducible
+    width = float(np.ptp(first.quad[:, 0]))
+    for frame in frames:
+        found = find_card(frame)
+        assert found is not None
+        assert 0.5 < np.abs(found.quad - first.quad).max() < MOVE_TOLERANCE * width
+        # Averaged over a few pixels the noise cancels: what is left is the drift, not another light.
+        residue = cv2.GaussianBlur(frame.astype(np.float32) - sample.image, (0, 0), 15)
+        assert np.abs(residue).mean() < 3
+    assert np.abs(frames[0].astype(np.int16) - frames[1]).mean() > 2  # new noise each frame
+    assert sample.card is not None
+    other_light, _ = photograph(sample.card, sample.params, np.random.default_rng(123))
+    assert np.abs(cv2.GaussianBlur(other_light.astype(np.float32) - sample.image, (0, 0), 15)).mean() > 6
 
 
 def test_card_partly_out_of_frame_is_seen_as_incomplete() -> None:

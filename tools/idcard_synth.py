@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
 from pathlib import Path
@@ -630,9 +630,15 @@ def _card_quad(params: PhotoParams) -> np.ndarray:
 
 
 def photograph(
-    card: np.ndarray, params: PhotoParams, rng: np.random.Generator
+    card: np.ndarray,
+    params: PhotoParams,
+    rng: np.random.Generator,
+    sensor_rng: np.random.Generator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The camera frame (BGR) showing ``card``, and the card's corner quad in it (TL, TR, BR, BL)."""
+    """The camera frame (BGR) showing ``card``, and the card's corner quad in it (TL, TR, BR, BL).
+
+    ``rng`` draws the room's light and the glare; ``sensor_rng``, when given, the sensor's noise (so that
+    the next frame of a held card has the same light and new noise)."""
     fw, fh = params.frame_size
     frame = desk_background(fw, fh, seed=params.background_seed).astype(np.float32)
     quad = _card_quad(params)
@@ -675,7 +681,7 @@ def photograph(
         k[params.motion_blur_px // 2, :] = 1 / params.motion_blur_px
         frame = cv2.filter2D(frame, -1, k)
     frame = cv2.GaussianBlur(frame, (0, 0), params.blur_sigma)
-    noise = rng.normal(0, params.noise_sigma, frame.shape)
+    noise = (sensor_rng or rng).normal(0, params.noise_sigma, frame.shape)
     frame = np.clip(frame.astype(np.float32) + noise, 0, 255).astype(np.uint8)
     ok, encoded = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, params.jpeg_quality])
     assert ok
@@ -693,6 +699,8 @@ class Sample:
     params: PhotoParams
     truth: dict[str, str] = field(default_factory=dict)
     style: CardStyle = field(default_factory=CardStyle)
+    card: np.ndarray | None = field(default=None, repr=False)  # the flat render the photo was taken of
+    light_state: dict[str, object] = field(default_factory=dict, repr=False)  # rng state for the light
 
 
 def make_sample(
@@ -723,11 +731,43 @@ def make_sample(
         params = PhotoParams(**{**params.__dict__, **overrides})
     if cut > 0:
         params = _cut_params(params, cut, np.random.default_rng([seed, index, 11]))
+    light_state = rng.bit_generator.state
     image, quad = photograph(card, params, rng)
     truth = identity.front_fields() if side == "front" else identity.back_fields()
     return Sample(
-        image=image, side=side, identity=identity, quad=quad, params=params, truth=truth, style=style
+        image=image,
+        side=side,
+        identity=identity,
+        quad=quad,
+        params=params,
+        truth=truth,
+        style=style,
+        card=card,
+        light_state=light_state,
     )
+
+
+def held_frame(sample: Sample, frame: int, centred: float = 0.0) -> np.ndarray:
+    """Frame number ``frame`` (1, 2, …) after ``sample.image`` of the same card held in front of the camera:
+    the hand drifts a little (under half a per cent of the frame, half a degree, a trace of tilt and focus),
+    the room's light and the glare stay, the sensor's noise is new. The live reader votes over such frames.
+    ``centred`` (0..1) moves the card that share of the way to the frame's centre, as a person does when
+    asked to put the whole card inside the guide."""
+    assert sample.card is not None
+    p = sample.params
+    jitter = np.random.default_rng([frame, p.background_seed])
+    cx, cy = (c + (0.5 - c) * centred for c in p.center)
+    params = replace(
+        p,
+        center=(cx + jitter.uniform(-0.004, 0.004), cy + jitter.uniform(-0.004, 0.004)),
+        angle_deg=p.angle_deg + jitter.uniform(-0.5, 0.5),
+        tilt=(p.tilt[0] + jitter.uniform(-0.005, 0.005), p.tilt[1] + jitter.uniform(-0.005, 0.005)),
+        blur_sigma=p.blur_sigma * jitter.uniform(0.9, 1.1),
+    )
+    light = np.random.default_rng()
+    light.bit_generator.state = sample.light_state
+    image, _ = photograph(sample.card, params, light, sensor_rng=jitter)
+    return image
 
 
 def _cut_params(params: PhotoParams, share: float, rng: np.random.Generator) -> PhotoParams:
