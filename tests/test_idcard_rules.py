@@ -462,6 +462,23 @@ def test_reader_does_not_settle_on_disagreeing_frames() -> None:
     assert gave_up.result is not None and "name" in gave_up.result.low_confidence_fields()
 
 
+def test_reader_keeps_a_doubt_one_agreeing_frame_had() -> None:
+    """Frames of one held card misread alike (same print, light and blur): when one of two agreeing frames
+    doubted the name (e.g. the shape check overturned it), the settled name stays highlighted; a field both
+    frames were sure of comes out surer."""
+    reader = CardReader(side="front")
+    sure, doubting = _reading(), _reading()
+    assert sure.result is not None and doubting.result is not None
+    sure.result.confidence["name"] = 0.95
+    doubting.result.confidence["name"] = 0.6
+    sure.result.confidence["address"] = doubting.result.confidence["address"] = 0.9
+    reader.feed(sure)
+    done = reader.feed(doubting)
+    assert done.state == "done" and done.result is not None
+    assert done.result.confidence["name"] == 0.6 and "name" in done.result.low_confidence_fields()
+    assert done.result.confidence["address"] == pytest.approx(0.99)
+
+
 def test_reader_asks_for_the_other_side() -> None:
     reader = CardReader(side="back")
     update = reader.feed(_reading())
