@@ -34,6 +34,7 @@ from tools.idcard_synth import (
     faces_named,
     held_frame,
     make_sample,
+    missing_typefaces,
 )
 
 OUT_DIR = Path(__file__).resolve().parent / "out"
@@ -131,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frame", default="1280x720", help="camera frame size, WxH (a kiosk's: 1920x1080)")
     args = parser.parse_args(argv)
     faces = faces_named(args.faces)
+    if unknown := [f for f in faces if f not in TYPEFACES]:
+        parser.error(f"unknown typeface {', '.join(unknown)}; known: {', '.join(TYPEFACES)}")
+    if missing := missing_typefaces([*faces, "dejavu-mono"]):  # else cards print in a fallback face
+        parser.error("typefaces not installed (bash .ci/fonts.sh): " + ", ".join(f.key for f in missing))
     width, _, height = args.frame.partition("x")
     report = run(args.seed, faces, args.level, args.cards, (int(width), int(height)), args.side)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
